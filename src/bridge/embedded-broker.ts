@@ -1,0 +1,110 @@
+/**
+ * The embedded MQTT broker: aedes in this process, listening on TCP (1883) and
+ * MQTT-over-WebSocket (8083) for backends. The gateway itself talks to aedes directly
+ * (publish/subscribe calls), never through a loopback MQTT client.
+ */
+import { createServer, type Server } from 'node:net'
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
+import { once } from 'node:events'
+import { Aedes, type AedesPublishPacket } from 'aedes'
+import { WebSocketServer, createWebSocketStream } from 'ws'
+import { HandlerTable, type MessageHandler, type MqttPort, type QoS } from './mqtt-port.js'
+import type { Logger } from '../observability/logger.js'
+import { listenOrExplain } from '../transport/listen.js'
+
+export interface EmbeddedBrokerOptions {
+  bind?: { host: string, port: number }
+  wsBind?: { host: string, port: number }
+  logger: Logger
+}
+
+type Deliver = (packet: AedesPublishPacket, cb: () => void) => void
+
+export class EmbeddedBroker implements MqttPort {
+  readonly kind = 'embedded' as const
+  private readonly handlers = new HandlerTable()
+  private readonly delivers = new Map<string, Deliver>()
+  private tcp?: Server
+  private http?: HttpServer
+  private wss?: WebSocketServer
+
+  private constructor (readonly aedes: Aedes, private readonly logger: Logger) {}
+
+  static async start (opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+    const aedes = await Aedes.createBroker()
+    const broker = new EmbeddedBroker(aedes, opts.logger)
+    aedes.on('clientError', (client, err) => opts.logger.debug({ client: client.id, err: err.message }, 'mqtt client error'))
+    try {
+      if (opts.bind !== undefined) {
+        broker.tcp = createServer((socket) => aedes.handle(socket))
+        await listenOrExplain(broker.tcp, opts.bind, 'embedded MQTT broker (TCP)', 'mqtt.embedded.bind / --mqtt-bind, or use an existing broker with --mqtt-url')
+      }
+      if (opts.wsBind !== undefined) {
+        broker.http = createHttpServer((_req, res) => { res.writeHead(426).end('MQTT over WebSocket only\n') })
+        broker.wss = new WebSocketServer({
+          server: broker.http,
+          handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false)
+        })
+        broker.wss.on('connection', (ws, req) => {
+          const stream = createWebSocketStream(ws)
+          stream.on('error', () => stream.destroy())
+          aedes.handle(stream as any, req)
+        })
+        await listenOrExplain(broker.http, opts.wsBind, 'embedded MQTT broker (WebSocket)', 'mqtt.embedded.ws_bind / --mqtt-ws-bind')
+      }
+    } catch (err) {
+      await broker.close()
+      throw err
+    }
+    return broker
+  }
+
+  /** Bound ports, e.g. after binding to port 0. */
+  get tcpPort (): number | undefined { return addrPort(this.tcp) }
+  get wsPort (): number | undefined { return addrPort(this.http) }
+
+  publish (topic: string, payload: string | Buffer, qos: QoS): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.aedes.publish({
+        cmd: 'publish',
+        topic,
+        payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+        qos,
+        retain: false,
+        dup: false
+      } as any, (err?: Error) => (err != null ? reject(err) : resolve()))
+    })
+  }
+
+  subscribe (topic: string, _qos: QoS, handler: MessageHandler): Promise<void> {
+    if (!this.handlers.add(topic, handler)) return Promise.resolve()
+    const deliver: Deliver = (packet, cb) => {
+      this.handlers.dispatch(packet.topic, packet.payload as Buffer)
+      cb()
+    }
+    this.delivers.set(topic, deliver)
+    return new Promise((resolve) => this.aedes.subscribe(topic, deliver, () => resolve()))
+  }
+
+  unsubscribe (topic: string, handler: MessageHandler): Promise<void> {
+    if (!this.handlers.remove(topic, handler)) return Promise.resolve()
+    const deliver = this.delivers.get(topic)
+    this.delivers.delete(topic)
+    if (deliver === undefined) return Promise.resolve()
+    return new Promise((resolve) => this.aedes.unsubscribe(topic, deliver, () => resolve()))
+  }
+
+  async close (): Promise<void> {
+    for (const c of this.wss?.clients ?? []) c.terminate()
+    const closing: Promise<unknown>[] = []
+    if (this.tcp?.listening === true) { this.tcp.close(); closing.push(once(this.tcp, 'close')) }
+    if (this.http?.listening === true) { this.http.close(); this.http.closeAllConnections(); closing.push(once(this.http, 'close')) }
+    await new Promise<void>((resolve) => this.aedes.close(() => resolve()))
+    await Promise.all(closing)
+  }
+}
+
+function addrPort (server: Server | HttpServer | undefined): number | undefined {
+  const a = server?.address()
+  return a !== null && typeof a === 'object' ? a.port : undefined
+}

@@ -1,0 +1,99 @@
+/**
+ * An external MQTT broker (Mosquitto, EMQX, HiveMQ, VerneMQ...) through MQTT.js: one
+ * connection for the whole gateway, exact-topic subscriptions per charge point.
+ */
+import { readFileSync } from 'node:fs'
+import mqtt, { type MqttClient, type IClientOptions } from 'mqtt'
+import { HandlerTable, type MessageHandler, type MqttPort, type QoS } from './mqtt-port.js'
+import type { Logger } from '../observability/logger.js'
+
+export interface ExternalBrokerOptions {
+  url: string
+  clientId: string
+  username?: string
+  password?: string
+  ca?: string
+  cert?: string
+  key?: string
+  rejectUnauthorized: boolean
+  keepalive: number
+  logger: Logger
+  /** How long to wait for the first connection before giving up at start-up. */
+  connectTimeoutMs?: number
+}
+
+export class ExternalBroker implements MqttPort {
+  readonly kind = 'external' as const
+  private readonly handlers = new HandlerTable()
+
+  private constructor (readonly client: MqttClient, private readonly logger: Logger) {
+    client.on('message', (topic, payload) => {
+      this.handlers.dispatch(topic, payload)
+    })
+  }
+
+  static async connect (opts: ExternalBrokerOptions): Promise<ExternalBroker> {
+    const options: IClientOptions = {
+      clientId: opts.clientId,
+      username: opts.username,
+      password: opts.password,
+      keepalive: opts.keepalive,
+      clean: true,
+      reconnectPeriod: 1000,
+      connectTimeout: opts.connectTimeoutMs ?? 10_000,
+      rejectUnauthorized: opts.rejectUnauthorized,
+      resubscribe: true
+    }
+    if (opts.ca !== undefined) options.ca = readFileSync(opts.ca)
+    if (opts.cert !== undefined) options.cert = readFileSync(opts.cert)
+    if (opts.key !== undefined) options.key = readFileSync(opts.key)
+    const client = mqtt.connect(opts.url, options)
+    const log = opts.logger
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no connection to ${redactUrl(opts.url)} within ${options.connectTimeout} ms`)), options.connectTimeout)
+        client.once('connect', () => { clearTimeout(timer); resolve() })
+        client.once('error', (err) => { clearTimeout(timer); reject(err) })
+      })
+    } catch (err) {
+      client.end(true)
+      throw Object.assign(new Error(`cannot connect to MQTT broker ${redactUrl(opts.url)}: ${(err as Error).message}`), { code: 'OCPPGW_ERR_MQTT_CONNECT' })
+    }
+    client.on('error', (err) => log.error({ err: err.message }, 'mqtt error'))
+    client.on('offline', () => log.warn({ url: redactUrl(opts.url) }, 'mqtt broker connection lost; reconnecting'))
+    client.on('reconnect', () => log.debug('mqtt reconnecting'))
+    client.on('connect', () => log.info({ url: redactUrl(opts.url) }, 'mqtt broker connected'))
+    log.info({ url: redactUrl(opts.url), clientId: opts.clientId }, 'mqtt broker connected')
+    return new ExternalBroker(client, log)
+  }
+
+  publish (topic: string, payload: string | Buffer, qos: QoS): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.client.publish(topic, payload, { qos, retain: false }, (err) => (err != null ? reject(err) : resolve()))
+    })
+  }
+
+  subscribe (topic: string, qos: QoS, handler: MessageHandler): Promise<void> {
+    if (!this.handlers.add(topic, handler)) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      this.client.subscribe(topic, { qos }, (err) => (err != null ? reject(err) : resolve()))
+    })
+  }
+
+  unsubscribe (topic: string, handler: MessageHandler): Promise<void> {
+    if (!this.handlers.remove(topic, handler)) return Promise.resolve()
+    return new Promise((resolve) => {
+      // An unsubscribe that fails (broker gone) leaves nothing to clean up on our side.
+      this.client.unsubscribe(topic, () => resolve())
+    })
+  }
+
+  close (): Promise<void> {
+    return new Promise((resolve) => this.client.end(false, {}, () => resolve()))
+  }
+}
+
+/** mqtt://user:secret@host -> mqtt://user:***@host, for logs and errors. */
+export function redactUrl (url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+/** `ocpp-gateway`: a thin shell over startGateway(): flags, signals, exit codes. */
+import { readFileSync, realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { buildConfig, configFromEnv, readConfigFile } from '../config/load.js'
+import { startGateway } from '../gateway.js'
+import { createLogger } from '../observability/logger.js'
+import { parseFlags, usage } from './options.js'
+
+function packageVersion (): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}
+
+function redact (tree: unknown): unknown {
+  if (Array.isArray(tree)) return tree.map(redact)
+  if (typeof tree !== 'object' || tree === null) return tree
+  return Object.fromEntries(Object.entries(tree).map(([k, v]) => [k, /password|secret|^key$/i.test(k) && v !== undefined ? '[redacted]' : redact(v)]))
+}
+
+export async function main (argv: string[]): Promise<number> {
+  const sub = argv[0]
+  if (sub === 'simulate' || sub === 'passwd') {
+    const mod = await import(`./${sub}.js`) as Record<string, (a: string[]) => Promise<number>>
+    const fn = mod[`${sub}Main`]
+    if (fn === undefined) { process.stderr.write(`ocpp-gateway: "${sub}" is not available in this build\n`); return 2 }
+    return await fn(argv.slice(1))
+  }
+  let flags
+  try {
+    flags = parseFlags(argv)
+  } catch (err) {
+    process.stderr.write(`ocpp-gateway: ${(err as Error).message}\n\n${usage}`)
+    return 2
+  }
+  if (flags.help) { process.stdout.write(usage); return 0 }
+  if (flags.version) { process.stdout.write(packageVersion() + '\n'); return 0 }
+
+  let config
+  try {
+    const file = flags.configFile ?? process.env.OCPP_GW_CONFIG
+    config = buildConfig([file !== undefined ? readConfigFile(file) : {}, configFromEnv(process.env), flags.tree])
+  } catch (err) {
+    process.stderr.write(`ocpp-gateway: configuration error: ${(err as Error).message}\n`)
+    return 2
+  }
+  if (flags.printConfig) {
+    process.stdout.write(JSON.stringify(redact(config.raw), null, 2) + '\n')
+    return 0
+  }
+
+  const log = createLogger(config.log.level)
+  let gateway
+  try {
+    gateway = await startGateway(config, { logger: log })
+  } catch (err) {
+    log.fatal({ code: (err as { code?: string }).code }, (err as Error).message)
+    return 1
+  }
+  log.info({
+    ocpp: gateway.listeners.map((l) => `ws://${l.config.host}:${l.port}${l.config.path}/{id}`),
+    mqtt: config.mqtt.url !== '' ? 'external' : { embedded: { tcp: gateway.mqttPort ?? 'off', ws: gateway.mqttWsPort ?? 'off' } }
+  }, 'ocpp-gateway started')
+
+  return await new Promise<number>((resolve) => {
+    let signals = 0
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (++signals > 1) {
+        log.warn({ signal }, 'second signal: exiting now')
+        process.exit(130)
+      }
+      log.info({ signal }, 'stopping')
+      gateway.close().then(() => resolve(0), (err: Error) => {
+        log.error({ err: err.message }, 'error while stopping')
+        resolve(1)
+      })
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  })
+}
+
+const isMain = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)
+if (isMain) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code }, (err: Error) => {
+    process.stderr.write(`ocpp-gateway: ${err.stack ?? err.message}\n`)
+    process.exitCode = 1
+  })
+}

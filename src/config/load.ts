@@ -1,0 +1,227 @@
+/**
+ * Configuration: defaults < file (YAML or JSON) < environment < CLI flags, validated once
+ * with a clear error naming the bad key, then normalised and frozen.
+ */
+import { readFileSync } from 'node:fs'
+import { Ajv } from 'ajv'
+import { parse as parseYaml } from 'yaml'
+import { configSchema } from './schema.js'
+import { parseDuration } from './duration.js'
+import { allSubprotocols } from '../ocpp/dialect.js'
+
+export class ConfigError extends Error {
+  readonly code = 'OCPPGW_ERR_CONFIG'
+  constructor (message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+export interface ListenerConfig {
+  name: string
+  host: string
+  port: number
+  path: string
+  subprotocols: string[]
+  failIfNoSubprotocol: boolean
+  maxFrameSize: number
+  maxConnections: number
+  pingIntervalMs: number
+}
+
+export interface GatewayConfig {
+  mountpoint: string
+  nodeId: string
+  defaultHeartbeatIntervalMs: number
+  heartbeatBackoff: number
+  idleTimeoutMs: number
+  messageFormatChecking: 'all' | 'upstream_only' | 'dnstream_only' | 'disable'
+  upstream: { topic: string, topicOverrideMapping: Record<string, string>, replyTopic: string, errorTopic: string, qos: 0 | 1 | 2 }
+  dnstream: { topic: string, qos: 0 | 1 | 2, maxMqueueLen: number, maxPayloadSize: number }
+  events: { enable: boolean, topic: string, errorTopic: string, qos: 0 | 1 | 2 }
+  listeners: ListenerConfig[]
+  mqtt: {
+    url: string
+    clientId: string
+    username?: string
+    password?: string
+    ca?: string
+    cert?: string
+    key?: string
+    rejectUnauthorized: boolean
+    keepalive: number
+    embedded: { bind?: { host: string, port: number }, wsBind?: { host: string, port: number } }
+  }
+  log: { level: string, frames: boolean }
+  /** The validated raw tree (secrets included): for --print-config, after redaction. */
+  raw: Record<string, unknown>
+}
+
+type Tree = Record<string, unknown>
+
+const ajv = new Ajv({ useDefaults: true, allErrors: false, strict: false })
+const validate = ajv.compile(configSchema)
+
+function isTree (v: unknown): v is Tree {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+export function deepMerge (base: Tree, over: Tree): Tree {
+  const out: Tree = { ...base }
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k]
+    out[k] = isTree(b) && isTree(v) ? deepMerge(b, v) : v
+  }
+  return out
+}
+
+/** Set `a.b.c` in a tree, creating objects on the way. */
+export function setPath (tree: Tree, path: string, value: unknown): void {
+  const keys = path.split('.')
+  let node = tree
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key]
+    if (!isTree(next)) node[key] = {}
+    node = node[key] as Tree
+  }
+  node[keys[keys.length - 1] as string] = value
+}
+
+/** Parse a scalar from env/flags: JSON when it parses (numbers, booleans, arrays), else the text. */
+export function parseScalar (text: string): unknown {
+  try { return JSON.parse(text) } catch { return text }
+}
+
+export function readConfigFile (file: string): Tree {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`)
+  }
+  let value: unknown
+  try {
+    value = /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text)
+  } catch (err) {
+    throw new ConfigError(`config file ${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(err as Error).message}`)
+  }
+  if (value == null) return {}
+  if (!isTree(value)) throw new ConfigError(`config file ${file} must hold a mapping of keys`)
+  // Accept EMQX's nesting too: gateway.ocpp.{...}
+  const gw = value.gateway
+  if (isTree(gw) && isTree(gw.ocpp)) return gw.ocpp
+  return value
+}
+
+/**
+ * Environment: OCPP_GW_<KEY> with `__` between levels, e.g.
+ * OCPP_GW_DNSTREAM__MAX_MQUEUE_LEN=50, OCPP_GW_MQTT__URL=mqtt://broker:1883.
+ */
+export function configFromEnv (env: NodeJS.ProcessEnv): Tree {
+  const tree: Tree = {}
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('OCPP_GW_') || value === undefined || name === 'OCPP_GW_CONFIG') continue
+    const path = name.slice('OCPP_GW_'.length).toLowerCase().split('__').join('.')
+    setPath(tree, path, parseScalar(value))
+  }
+  return tree
+}
+
+function parseHostPort (text: string, key: string): { host: string, port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text.trim())
+  const port = Number(m?.[3])
+  if (m === null || !(port >= 0 && port <= 65535)) throw new ConfigError(`${key}: "${text}" is not HOST:PORT`)
+  return { host: m[1] ?? (m[2] === '' ? '0.0.0.0' : m[2] as string), port }
+}
+
+function optionalBind (text: string, key: string): { host: string, port: number } | undefined {
+  return text === '' || text === 'off' || text === 'false' ? undefined : parseHostPort(text, key)
+}
+
+function durationMs (value: unknown, key: string): number {
+  const ms = parseDuration(value)
+  if (ms === undefined) throw new ConfigError(`${key}: "${String(value)}" is not a duration (e.g. 60s, 500ms, 5m, infinity)`)
+  return ms
+}
+
+function describeAjvError (): string {
+  const e = validate.errors?.[0]
+  if (e == null) return 'invalid configuration'
+  let key = e.instancePath.replace(/^\//, '').split('/').join('.')
+  const params = e.params as Record<string, unknown>
+  if (e.keyword === 'additionalProperties') {
+    key = [key, String(params.additionalProperty)].filter(Boolean).join('.')
+    return `unknown configuration key "${key}"`
+  }
+  if (e.keyword === 'enum') return `${key || 'config'}: must be one of ${(params.allowedValues as unknown[]).map(String).join(', ')}`
+  return `${key || 'config'}: ${e.message ?? 'invalid'}`
+}
+
+/** Validate and normalise a merged tree (defaults are filled in by the schema). */
+export function buildConfig (layers: Tree[]): GatewayConfig {
+  let tree: Tree = { listeners: { ws: { default: {} } } }
+  for (const layer of layers) tree = deepMerge(tree, layer)
+  tree = structuredClone(tree)
+  if (!validate(tree)) throw new ConfigError(describeAjvError())
+
+  const t = tree as any
+  const listeners: ListenerConfig[] = []
+  for (const [name, l] of Object.entries(t.listeners.ws as Record<string, any>)) {
+    if (l.enable === false) continue
+    const sp: unknown = l.websocket.supported_subprotocols
+    const subprotocols = Array.isArray(sp) ? sp.map(String) : String(sp).split(',').map((s) => s.trim())
+    for (const p of subprotocols) {
+      if (!allSubprotocols.includes(p)) throw new ConfigError(`listeners.ws.${name}.websocket.supported_subprotocols: unknown sub-protocol "${p}" (supported: ${allSubprotocols.join(', ')})`)
+    }
+    const { host, port } = parseHostPort(l.bind, `listeners.ws.${name}.bind`)
+    listeners.push({
+      name,
+      host,
+      port,
+      path: l.websocket.path.replace(/\/+$/, ''),
+      subprotocols,
+      failIfNoSubprotocol: l.websocket.fail_if_no_subprotocol,
+      maxFrameSize: l.websocket.max_frame_size,
+      maxConnections: l.max_connections,
+      pingIntervalMs: durationMs(l.websocket.ping_interval, `listeners.ws.${name}.websocket.ping_interval`)
+    })
+  }
+  if (listeners.length === 0) throw new ConfigError('listeners.ws: at least one listener must be enabled')
+
+  const mqtt = t.mqtt
+  return Object.freeze({
+    mountpoint: t.mountpoint,
+    nodeId: t.node_id,
+    defaultHeartbeatIntervalMs: durationMs(t.default_heartbeat_interval, 'default_heartbeat_interval'),
+    heartbeatBackoff: t.heartbeat_checking_times_backoff,
+    idleTimeoutMs: durationMs(t.idle_timeout, 'idle_timeout'),
+    messageFormatChecking: t.message_format_checking,
+    upstream: {
+      topic: t.upstream.topic,
+      topicOverrideMapping: t.upstream.topic_override_mapping,
+      replyTopic: t.upstream.reply_topic,
+      errorTopic: t.upstream.error_topic,
+      qos: t.upstream.qos
+    },
+    dnstream: { topic: t.dnstream.topic, qos: t.dnstream.qos, maxMqueueLen: t.dnstream.max_mqueue_len, maxPayloadSize: t.dnstream.max_payload_size },
+    events: { enable: t.events.enable, topic: t.events.topic, errorTopic: t.events.error_topic, qos: t.events.qos },
+    listeners,
+    mqtt: {
+      url: mqtt.url,
+      clientId: mqtt.client_id,
+      username: mqtt.username,
+      password: mqtt.password,
+      ca: mqtt.ca,
+      cert: mqtt.cert,
+      key: mqtt.key,
+      rejectUnauthorized: mqtt.reject_unauthorized,
+      keepalive: mqtt.keepalive,
+      embedded: {
+        bind: optionalBind(mqtt.embedded.bind, 'mqtt.embedded.bind'),
+        wsBind: optionalBind(mqtt.embedded.ws_bind, 'mqtt.embedded.ws_bind')
+      }
+    },
+    log: { level: t.log.level, frames: t.log.frames },
+    raw: tree
+  })
+}

@@ -1,0 +1,128 @@
+/**
+ * The one configuration schema. Keys are EMQX's `gateway.ocpp.*` keys at the top level, so
+ * an EMQX user's settings carry over; our additions (mqtt, events, limits) are documented in
+ * the README's configuration reference. Every key has a default here.
+ */
+const duration = { anyOf: [{ type: 'number', minimum: 0 }, { type: 'string', pattern: '^\\s*(infinity|\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)?)\\s*$' }] }
+const hostPort = { type: 'string', pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]*):\\d{1,5}$' }
+const topic = { type: 'string', minLength: 1 }
+const qos = { type: 'integer', enum: [0, 1, 2] }
+const subprotocols = ['ocpp1.6', 'ocpp2.0.1', 'ocpp2.1']
+
+export const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    mountpoint: { type: 'string', default: 'ocpp/' },
+    default_heartbeat_interval: { ...duration, default: '60s' },
+    heartbeat_checking_times_backoff: { type: 'integer', minimum: 1, default: 1 },
+    idle_timeout: { ...duration, default: 'infinity' },
+    message_format_checking: { type: 'string', enum: ['all', 'upstream_only', 'dnstream_only', 'disable'], default: 'disable' },
+    node_id: { type: 'string', default: '' },
+    upstream: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        topic: { ...topic, default: 'cp/${cid}' },
+        topic_override_mapping: { type: 'object', additionalProperties: topic, default: {} },
+        reply_topic: { ...topic, default: 'cp/${cid}/Reply' },
+        error_topic: { ...topic, default: 'cp/${cid}/Reply' },
+        qos: { ...qos, default: 2 }
+      }
+    },
+    dnstream: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        topic: { ...topic, default: 'cs/${cid}' },
+        qos: { ...qos, default: 2 },
+        max_mqueue_len: { type: 'integer', minimum: 1, default: 100 },
+        max_payload_size: { type: 'integer', minimum: 64, default: 262144 }
+      }
+    },
+    events: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enable: { type: 'boolean', default: true },
+        topic: { ...topic, default: 'events/${cid}' },
+        error_topic: { ...topic, default: 'errors/${cid}' },
+        qos: { ...qos, default: 1 }
+      }
+    },
+    listeners: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        ws: {
+          type: 'object',
+          default: {},
+          additionalProperties: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              bind: { ...hostPort, default: '0.0.0.0:33033' },
+              max_connections: { type: 'integer', minimum: 1, default: 1024000 },
+              websocket: {
+                type: 'object',
+                additionalProperties: false,
+                default: {},
+                properties: {
+                  path: { type: 'string', pattern: '^/', default: '/ocpp' },
+                  supported_subprotocols: {
+                    anyOf: [
+                      { type: 'array', items: { enum: subprotocols }, minItems: 1, uniqueItems: true },
+                      { type: 'string', pattern: '^\\s*ocpp[0-9.]+(\\s*,\\s*ocpp[0-9.]+)*\\s*$' }
+                    ],
+                    default: subprotocols
+                  },
+                  fail_if_no_subprotocol: { type: 'boolean', default: false },
+                  max_frame_size: { type: 'integer', minimum: 1024, default: 262144 },
+                  ping_interval: { ...duration, default: '30s' }
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    mqtt: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        url: { type: 'string', default: '' },
+        client_id: { type: 'string', default: '' },
+        username: { type: 'string' },
+        password: { type: 'string' },
+        ca: { type: 'string' },
+        cert: { type: 'string' },
+        key: { type: 'string' },
+        reject_unauthorized: { type: 'boolean', default: true },
+        keepalive: { type: 'integer', minimum: 0, default: 30 },
+        embedded: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            bind: { type: 'string', default: '0.0.0.0:1883' },
+            ws_bind: { type: 'string', default: '0.0.0.0:8083' }
+          }
+        }
+      }
+    },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        level: { type: 'string', enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' },
+        frames: { type: 'boolean', default: false }
+      }
+    }
+  }
+} as const

@@ -1,0 +1,120 @@
+/**
+ * The gateway as a library: `startGateway(config)` wires config -> logger -> MQTT ->
+ * sessions -> listeners, and `close()` undoes it in reverse.
+ *
+ * @example
+ *   const gw = await startGateway(buildConfig([{ mqtt: { url: 'mqtt://localhost:1883' } }]))
+ *   // ... gw.listeners[0].port, gw.metrics.snapshot()
+ *   await gw.close()
+ */
+import { hostname } from 'node:os'
+import type { GatewayConfig } from './config/load.js'
+import { compileTopics } from './bridge/topics.js'
+import type { MqttPort, QoS } from './bridge/mqtt-port.js'
+import { EmbeddedBroker } from './bridge/embedded-broker.js'
+import { ExternalBroker } from './bridge/external-broker.js'
+import { createLogger, type Logger } from './observability/logger.js'
+import { Metrics } from './observability/metrics.js'
+import { Registry } from './session/registry.js'
+import { Session } from './session/session.js'
+import type { GatewayContext } from './session/context.js'
+import { WsListener } from './transport/ws-listener.js'
+
+export interface StartOptions {
+  logger?: Logger
+  /** Liveness sweep period; 1 s by default. */
+  sweepPeriodMs?: number
+  /** How long a shutdown waits for sockets to finish their closing handshake. */
+  shutdownGraceMs?: number
+}
+
+export interface Gateway {
+  readonly config: GatewayConfig
+  readonly mqtt: MqttPort
+  readonly metrics: Metrics
+  readonly registry: Registry
+  readonly listeners: WsListener[]
+  readonly log: Logger
+  /** Port of the embedded broker's TCP listener, when embedded. */
+  readonly mqttPort: number | undefined
+  readonly mqttWsPort: number | undefined
+  close: () => Promise<void>
+}
+
+export async function startGateway (config: GatewayConfig, opts: StartOptions = {}): Promise<Gateway> {
+  const log = opts.logger ?? createLogger(config.log.level)
+  const metrics = new Metrics()
+  const nodeId = config.nodeId !== '' ? config.nodeId : `${hostname()}-${process.pid}`
+
+  let mqtt: MqttPort
+  if (config.mqtt.url !== '') {
+    mqtt = await ExternalBroker.connect({
+      ...config.mqtt,
+      clientId: config.mqtt.clientId !== '' ? config.mqtt.clientId : `ocpp-gateway-${nodeId}`,
+      logger: log.child({ component: 'mqtt' })
+    })
+  } else {
+    mqtt = await EmbeddedBroker.start({ ...config.mqtt.embedded, logger: log.child({ component: 'mqtt' }) })
+  }
+
+  const publishJson = (topic: string, value: unknown, qos: QoS): void => {
+    metrics.inc('mqtt_published_total')
+    mqtt.publish(topic, JSON.stringify(value), qos).catch((err: Error) => {
+      metrics.inc('mqtt_publish_errors_total')
+      log.error({ topic, err: err.message }, 'MQTT publish failed')
+    })
+  }
+  const ctx: GatewayContext = { config, topics: compileTopics(config), mqtt, metrics, log, nodeId, publishJson }
+  const registry = new Registry(ctx, { periodMs: opts.sweepPeriodMs ?? 1000 })
+
+  const listeners = config.listeners.map((l) => new WsListener(l, log, metrics, (ws, info) => {
+    registry.attach(new Session(ws, {
+      cid: info.cid,
+      dialect: info.choice.dialect,
+      subprotocol: info.choice.subprotocol,
+      peer: info.peer,
+      username: info.username,
+      password: info.password,
+      listener: info.listener.name,
+      pingIntervalMs: info.listener.pingIntervalMs
+    }, ctx))
+  }))
+  try {
+    for (const l of listeners) await l.listen()
+  } catch (err) {
+    registry.closeAll()
+    await Promise.all(listeners.map((l) => l.stopAccepting()))
+    await mqtt.close()
+    throw err
+  }
+
+  let closing: Promise<void> | undefined
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      log.info({ sessions: registry.size }, 'shutting down')
+      const stopped = Promise.all(listeners.map((l) => l.stopAccepting()))
+      registry.closeAll()
+      const grace = opts.shutdownGraceMs ?? 3000
+      const timer = setTimeout(() => { for (const l of listeners) l.terminateAll() }, grace)
+      await stopped
+      clearTimeout(timer)
+      // Let the disconnect events reach the broker before it goes.
+      await new Promise((resolve) => setImmediate(resolve))
+      await mqtt.close()
+      log.info('stopped')
+    })()
+    return closing
+  }
+
+  return {
+    config,
+    mqtt,
+    metrics,
+    registry,
+    listeners,
+    log,
+    mqttPort: mqtt instanceof EmbeddedBroker ? mqtt.tcpPort : undefined,
+    mqttWsPort: mqtt instanceof EmbeddedBroker ? mqtt.wsPort : undefined,
+    close
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Plain counters and gauges on the hot path (a property increment), exported as a snapshot
+ * and in Prometheus text format. Every error path in the gateway increments one of these.
+ */
+export const counterNames = [
+  'connections_accepted_total',
+  'connections_rejected_total',
+  'disconnections_total',
+  'takeovers_total',
+  'keepalive_timeouts_total',
+  'ping_timeouts_total',
+  'frames_in_total',
+  'frames_out_total',
+  'frames_malformed_total',
+  'frames_unmatched_total',
+  'calls_answered_with_error_total',
+  'mqtt_published_total',
+  'mqtt_publish_errors_total',
+  'mqtt_received_total',
+  'envelopes_invalid_total',
+  'envelopes_unroutable_total',
+  'events_published_total'
+] as const
+export type CounterName = typeof counterNames[number]
+
+export class Metrics {
+  readonly counters: Record<CounterName, number>
+  /** Labelled counters, e.g. rejected by reason: key "connections_rejected_total{reason=...}". */
+  readonly labelled = new Map<string, number>()
+  sessions = 0
+
+  constructor () {
+    this.counters = Object.fromEntries(counterNames.map((n) => [n, 0])) as Record<CounterName, number>
+  }
+
+  inc (name: CounterName, label?: string, by = 1): void {
+    this.counters[name] += by
+    if (label !== undefined) {
+      const key = `${name}{reason="${label}"}`
+      this.labelled.set(key, (this.labelled.get(key) ?? 0) + by)
+    }
+  }
+
+  /** Count of a labelled counter, 0 when never incremented. */
+  get (name: CounterName, label?: string): number {
+    return label === undefined ? this.counters[name] : this.labelled.get(`${name}{reason="${label}"}`) ?? 0
+  }
+
+  snapshot (): Record<string, number> {
+    return { ...this.counters, ...Object.fromEntries(this.labelled), sessions: this.sessions }
+  }
+
+  prometheus (prefix = 'ocppgw_'): string {
+    const lines: string[] = []
+    for (const name of counterNames) {
+      lines.push(`# TYPE ${prefix}${name} counter`, `${prefix}${name} ${this.counters[name]}`)
+    }
+    for (const [key, v] of this.labelled) lines.push(`${prefix}${key} ${v}`)
+    lines.push(`# TYPE ${prefix}sessions gauge`, `${prefix}sessions ${this.sessions}`)
+    return lines.join('\n') + '\n'
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * WebSocket close codes the gateway uses (RFC 6455 §7.4; 4000-4999 are ours), and the
+ * `reason` member of the disconnect event for each way a connection can end.
+ */
+export const CloseCode = {
+  NORMAL: 1000,
+  /** Gateway shutting down. */
+  GOING_AWAY: 1001,
+  /** Binary frame received: OCPP-J is text only. */
+  UNSUPPORTED_DATA: 1003,
+  /** Invalid UTF-8 in a text frame (closed by ws). */
+  INVALID_PAYLOAD: 1007,
+  /** Frame over listeners.ws.*.websocket.max_frame_size (closed by ws). */
+  MESSAGE_TOO_BIG: 1009,
+  /** No text frame within heartbeat interval x heartbeat_checking_times_backoff. */
+  KEEPALIVE_TIMEOUT: 4001,
+  /** A newer connection with the same charge point id took over. */
+  TAKEOVER: 4002,
+  /** No first frame within idle_timeout. */
+  IDLE_TIMEOUT: 4003
+} as const
+
+export type DisconnectReason =
+  | 'closed_by_charger'
+  | 'keepalive_timeout'
+  | 'ping_timeout'
+  | 'takeover'
+  | 'shutdown'
+  | 'binary_frame'
+  | 'frame_too_large'
+  | 'invalid_utf8'
+  | 'idle_timeout'
+  | 'socket_error'

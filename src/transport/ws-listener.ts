@@ -1,0 +1,124 @@
+/**
+ * One OCPP-J WebSocket listener: HTTP server, handshake decisions before the upgrade
+ * (HTTP 400/404 with a readable reason), then a Session per connection.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { once } from 'node:events'
+import { WebSocketServer, type WebSocket } from 'ws'
+import type { ListenerConfig } from '../config/load.js'
+import type { Logger } from '../observability/logger.js'
+import type { Metrics } from '../observability/metrics.js'
+import { chargePointIdFromUrl, chooseSubprotocol, parseBasicAuth, type ProtocolChoice } from './handshake.js'
+import { listenOrExplain } from './listen.js'
+
+export interface UpgradeInfo {
+  cid: string
+  choice: ProtocolChoice
+  username: string | undefined
+  password: string | undefined
+  peer: string
+  listener: ListenerConfig
+  request: IncomingMessage
+}
+
+export type ConnectionHandler = (ws: WebSocket, info: UpgradeInfo) => void
+
+const statusText: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }
+
+/** Answer an upgrade request with an HTTP error and close the socket. */
+export function rejectUpgrade (socket: Duplex, status: number, reason: string): void {
+  const body = reason + '\n'
+  socket.end(`HTTP/1.1 ${status} ${statusText[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+}
+
+export class WsListener {
+  readonly server: Server
+  private readonly wss: WebSocketServer
+  private connections = 0
+
+  constructor (readonly config: ListenerConfig, private readonly log: Logger, private readonly metrics: Metrics, private readonly onConnection: ConnectionHandler) {
+    this.server = createServer((_req, res) => {
+      res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' }).end(`OCPP-J endpoint: open a WebSocket to ${config.path}/{chargePointId}\n`)
+    })
+    this.wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: true,
+      perMessageDeflate: false,
+      maxPayload: config.maxFrameSize,
+      // The choice was made before the upgrade (see onUpgrade); ws only asks when offered.
+      handleProtocols: (_offered, req) => (req as RequestWithChoice).ocppSubprotocol ?? false
+    })
+    this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head))
+    this.server.on('clientError', (_err, socket) => { if (socket.writable) rejectUpgrade(socket, 400, 'bad request') })
+  }
+
+  async listen (): Promise<void> {
+    await listenOrExplain(this.server, this.config, `OCPP listener "${this.config.name}"`, `listeners.ws.${this.config.name}.bind / --bind`)
+    const a = this.server.address()
+    this.log.info({ listener: this.config.name, address: typeof a === 'object' && a !== null ? `${a.address}:${a.port}` : a, path: this.config.path, subprotocols: this.config.subprotocols }, 'OCPP-J listener ready')
+  }
+
+  get port (): number {
+    const a = this.server.address()
+    return typeof a === 'object' && a !== null ? a.port : 0
+  }
+
+  private reject (socket: Duplex, status: number, reason: string, code: string, req: IncomingMessage): void {
+    this.metrics.inc('connections_rejected_total', code)
+    this.log.info({ listener: this.config.name, url: req.url, peer: peerOf(req), status, code, reason }, 'connection rejected')
+    rejectUpgrade(socket, status, reason)
+  }
+
+  private onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy())
+    const cfg = this.config
+    const id = chargePointIdFromUrl(req.url ?? '/', cfg.path)
+    if (!id.ok) { this.reject(socket, id.error.status, id.error.reason, id.error.code, req); return }
+    const proto = chooseSubprotocol(req.headers['sec-websocket-protocol'], cfg.subprotocols, cfg.failIfNoSubprotocol)
+    if (!proto.ok) { this.reject(socket, proto.error.status, proto.error.reason, proto.error.code, req); return }
+    if (this.connections >= cfg.maxConnections) {
+      this.reject(socket, 503, 'too many connections', 'max_connections', req)
+      return
+    }
+    const creds = parseBasicAuth(req.headers.authorization)
+    ;(req as RequestWithChoice).ocppSubprotocol = proto.value.subprotocol
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.connections++
+      ws.once('close', () => { this.connections-- })
+      this.metrics.inc('connections_accepted_total')
+      this.onConnection(ws, {
+        cid: id.value,
+        choice: proto.value,
+        username: creds?.username,
+        password: creds?.password,
+        peer: peerOf(req),
+        listener: cfg,
+        request: req
+      })
+    })
+  }
+
+  /** Stop accepting new connections; existing sockets stay until closed or terminated. */
+  stopAccepting (): Promise<void> {
+    if (!this.server.listening) return Promise.resolve()
+    const closed = once(this.server, 'close').then(() => undefined)
+    this.server.close()
+    return closed
+  }
+
+  /** Drop every socket still open (after the grace period of a shutdown). */
+  terminateAll (): void {
+    for (const ws of this.wss.clients) ws.terminate()
+  }
+
+  get openSockets (): number { return this.wss.clients.size }
+}
+
+interface RequestWithChoice extends IncomingMessage { ocppSubprotocol?: string }
+
+export function peerOf (req: IncomingMessage): string {
+  const s = req.socket
+  const addr = s.remoteAddress ?? 'unknown'
+  return addr.includes(':') ? `[${addr}]:${s.remotePort ?? 0}` : `${addr}:${s.remotePort ?? 0}`
+}
