@@ -1,0 +1,189 @@
+/**
+ * Authenticator backed by a credentials file (format: ./credentials-format.ts). The file is
+ * re-read when it changes (fs.watch on its directory, so atomic replace-by-rename is seen,
+ * plus a stat poll for file systems where watching is unreliable). A file that fails to
+ * parse or disappears never replaces the table in use: the old one stays, and onError says why.
+ *
+ * @example
+ *   const auth = await CredentialsFileAuthenticator.open({ path: '/etc/ocpp-gateway/credentials' })
+ *   await auth.authenticate({ cid: 'CP1', username: 'CP1', password: 'pw', peer, listener, profile: 2 })
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { watch, type FSWatcher } from 'node:fs'
+import { readFile, stat } from 'node:fs/promises'
+import { basename, dirname, resolve } from 'node:path'
+import { parseCredentials, type CredentialsTable } from './credentials-format.js'
+import { DEFAULT_SCRYPT, hashPassword, parseHash, verifyParsed, type ParsedHash } from './password-hash.js'
+import { allow, deny, type AuthDecision, type AuthRequest, type Authenticator } from './types.js'
+
+export interface CredentialsFileOptions {
+  path: string
+  /** Accept a Basic user-id different from the charge point id (the password is still the id's). */
+  allowUsernameMismatch?: boolean
+  /** Watch the file and reload on change (default true). */
+  watch?: boolean
+  /** Stat poll interval in ms, the fallback for fs.watch (default 2000; 0 disables). */
+  pollIntervalMs?: number
+  /** Largest file accepted, in bytes (default 16 MiB). */
+  maxFileBytes?: number
+  onReload?: (info: { entries: number }) => void
+  onError?: (err: Error) => void
+}
+
+/** Passwords longer than this are refused before hashing (OCPP passwords are at most 40 characters). */
+const MAX_PASSWORD_LENGTH = 1024
+const DEBOUNCE_MS = 50
+
+export class CredentialsFileError extends Error {
+  readonly code = 'AUTH_ERR_CREDENTIALS_FILE'
+}
+
+export class CredentialsFileAuthenticator implements Authenticator {
+  readonly name = 'credentials-file'
+  readonly path: string
+  private table: CredentialsTable = new Map()
+  private lastText: string | undefined
+  private lastStat = ''
+  private readonly opts: CredentialsFileOptions
+  private watcher: FSWatcher | undefined
+  private poll: NodeJS.Timeout | undefined
+  private debounce: NodeJS.Timeout | undefined
+  private reloading: Promise<boolean> | undefined
+  private closed = false
+  /**
+   * Successful checks remembered as HMAC(process key, password) per id, so a reconnect storm
+   * does not cost one scrypt per charger. Only ids in the table are kept (bounded by the file);
+   * a wrong password always pays the full scrypt, so this gives a guesser nothing.
+   */
+  private readonly verified = new Map<string, { hash: string, tag: Buffer }>()
+  private readonly hmacKey = randomBytes(32)
+  private dummy: ParsedHash | undefined
+
+  private constructor (opts: CredentialsFileOptions) {
+    this.opts = opts
+    this.path = resolve(opts.path)
+  }
+
+  /** Load the file (a missing or invalid file is an error at start-up) and start watching. */
+  static async open (opts: CredentialsFileOptions): Promise<CredentialsFileAuthenticator> {
+    const a = new CredentialsFileAuthenticator(opts)
+    const err = await a.load()
+    if (err !== undefined) throw err
+    a.dummy = parseHash(await hashPassword(randomBytes(16).toString('hex'), DEFAULT_SCRYPT))
+    if (opts.watch !== false) a.startWatching()
+    return a
+  }
+
+  /** Number of charge points in the table in use. */
+  get size (): number { return this.table.size }
+
+  has (cid: string): boolean { return this.table.has(cid) }
+
+  async authenticate (req: AuthRequest): Promise<AuthDecision> {
+    if (req.password === undefined) return deny('missing_credentials')
+    if (this.opts.allowUsernameMismatch !== true && req.username !== req.cid) return deny('username_mismatch')
+    const entry = this.table.get(req.cid)
+    if (entry === undefined || req.password.length > MAX_PASSWORD_LENGTH) {
+      // Same work as a real check, so timing does not tell which ids exist.
+      if (this.dummy !== undefined) await verifyParsed(req.password.slice(0, MAX_PASSWORD_LENGTH), this.dummy)
+      return entry === undefined ? deny('unknown_id', true) : deny('bad_password')
+    }
+    const tag = createHmac('sha256', this.hmacKey).update(req.password).digest()
+    const seen = this.verified.get(req.cid)
+    if (seen !== undefined && seen.hash === entry.hash && timingSafeEqual(seen.tag, tag)) return allow()
+    if (!await verifyParsed(req.password, entry.parsed)) return deny('bad_password')
+    // The table may have been reloaded during the check; only remember what still holds.
+    if (this.table.get(req.cid)?.hash === entry.hash) this.verified.set(req.cid, { hash: entry.hash, tag })
+    return allow()
+  }
+
+  /**
+   * Re-read the file now. Resolves true when a new table is in use, false when nothing
+   * changed or the file was rejected (then onError was called and the old table is kept).
+   */
+  async reload (): Promise<boolean> {
+    // Serialise: a reload asked for during another one runs after it.
+    const prev = this.reloading ?? Promise.resolve(false)
+    const next = prev.then(async () => {
+      const before = this.table
+      const err = await this.load()
+      if (err !== undefined) { this.report(err); return false }
+      return this.table !== before
+    })
+    this.reloading = next
+    try { return await next } finally { if (this.reloading === next) this.reloading = undefined }
+  }
+
+  close (): void {
+    this.closed = true
+    this.watcher?.close()
+    this.watcher = undefined
+    if (this.poll !== undefined) clearInterval(this.poll)
+    if (this.debounce !== undefined) clearTimeout(this.debounce)
+    this.poll = this.debounce = undefined
+  }
+
+  /** Read and parse; install the table on success. Returns the error instead of throwing. */
+  private async load (): Promise<CredentialsFileError | undefined> {
+    let text: string
+    try {
+      const st = await stat(this.path)
+      this.lastStat = statKey(st)
+      const max = this.opts.maxFileBytes ?? 16 * 1024 * 1024
+      if (st.size > max) return new CredentialsFileError(`credentials file ${this.path} is larger than ${max} bytes`)
+      text = await readFile(this.path, 'utf8')
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'EIO'
+      return new CredentialsFileError(`cannot read credentials file ${this.path} (${code})`)
+    }
+    if (text === this.lastText) return undefined
+    const parsed = parseCredentials(text)
+    if (!parsed.ok) return new CredentialsFileError(`credentials file ${this.path} line ${parsed.line}: ${parsed.message}; keeping the previous table`)
+    this.table = parsed.table
+    this.lastText = text
+    for (const [id, v] of this.verified) {
+      if (this.table.get(id)?.hash !== v.hash) this.verified.delete(id)
+    }
+    this.opts.onReload?.({ entries: this.table.size })
+    return undefined
+  }
+
+  private report (err: Error): void {
+    if (this.opts.onError !== undefined) this.opts.onError(err)
+  }
+
+  private schedule (): void {
+    if (this.closed) return
+    if (this.debounce !== undefined) clearTimeout(this.debounce)
+    this.debounce = setTimeout(() => {
+      this.debounce = undefined
+      if (!this.closed) void this.reload()
+    }, DEBOUNCE_MS)
+    this.debounce.unref()
+  }
+
+  private startWatching (): void {
+    const name = basename(this.path)
+    try {
+      // Watch the directory: editors and `passwd` replace the file by rename, which ends a
+      // watch on the file itself.
+      this.watcher = watch(dirname(this.path), { persistent: false }, (_event, file) => {
+        if (file === null || file === name) this.schedule()
+      })
+      this.watcher.on('error', () => { this.watcher?.close(); this.watcher = undefined })
+    } catch {
+      this.watcher = undefined // the stat poll below still sees changes
+    }
+    const every = this.opts.pollIntervalMs ?? 2000
+    if (every > 0) {
+      this.poll = setInterval(() => {
+        stat(this.path).then(st => { if (statKey(st) !== this.lastStat) this.schedule() }, () => {})
+      }, every)
+      this.poll.unref()
+    }
+  }
+}
+
+function statKey (st: { ino: number, size: number, mtimeMs: number }): string {
+  return `${st.ino}:${st.size}:${st.mtimeMs}`
+}

@@ -1,0 +1,167 @@
+/**
+ * Ask an HTTP service whether a charge point may connect (EMQX's `backend = http`).
+ *
+ * Request: POST <url>, `Content-Type: application/json`, body
+ *   { "cid", "clientid", "username", "password", "peer", "peerhost", "cert_cn", "listener", "profile" }
+ * ("clientid"/"peerhost" repeat cid/peer under EMQX's names so existing auth services work).
+ *
+ * Response → decision:
+ *   2xx with `{"result":"allow"}`, 204, or 2xx with an empty body  → allow
+ *   2xx with `{"result":"deny"}`, or 401                           → 401 (denied)
+ *   2xx with `{"result":"ignore"}`                                 → 401, ignore (next authenticator)
+ *   403                                                            → 403 (forbidden)
+ *   any other 4xx                                                  → 401 (denied)
+ *   2xx with any other body (e.g. an HTML page)                    → 403 (auth_bad_response)
+ *   3xx (redirects are not followed), 5xx, timeout, refused        → 403 (auth_unavailable)
+ * A misconfigured URL that answers "200 OK" with a web page must not let everyone in, so
+ * only an empty body or an explicit `allow` allows.
+ *
+ * Decisions are cached (allow and deny with separate lifetimes); auth_unavailable and
+ * auth_bad_response are never cached, so the service coming back takes effect at once.
+ * Identical requests in flight at the same time share one HTTP request.
+ */
+import { DecisionCache, type DecisionCacheOptions } from './decision-cache.js'
+import { allow, deny, type AuthDecision, type AuthRequest, type Authenticator } from './types.js'
+
+export interface HttpAuthenticatorOptions {
+  url: string
+  /** Extra request headers (e.g. an API key for the auth service; redacted in config dumps). */
+  headers?: Record<string, string>
+  /** Give up after this many ms (EMQX `request_timeout`, default 5000). */
+  requestTimeoutMs?: number
+  /** Cache settings; `false` disables the cache. */
+  cache?: DecisionCacheOptions | false
+  /** Largest response body read, bytes (default 64 KiB); a longer one is a bad response. */
+  maxBodyBytes?: number
+  /** Called with a short, secret-free message when the service cannot be used. */
+  onError?: (err: Error) => void
+}
+
+export class HttpAuthenticator implements Authenticator {
+  readonly name = 'http'
+  private readonly opts: HttpAuthenticatorOptions
+  private readonly url: URL
+  private readonly cache: DecisionCache | undefined
+  private readonly inflight = new Map<string, Promise<AuthDecision>>()
+  /** Number of HTTP requests actually sent (for metrics and tests). */
+  requests = 0
+
+  constructor (opts: HttpAuthenticatorOptions) {
+    this.url = new URL(opts.url)
+    if (this.url.protocol !== 'http:' && this.url.protocol !== 'https:') {
+      throw new TypeError(`authentication url must be http or https, got ${this.url.protocol}`)
+    }
+    this.opts = opts
+    this.cache = opts.cache === false ? undefined : new DecisionCache(opts.cache)
+  }
+
+  async authenticate (req: AuthRequest): Promise<AuthDecision> {
+    const body = {
+      cid: req.cid,
+      clientid: req.cid,
+      username: req.username ?? null,
+      password: req.password ?? null,
+      peer: req.peer,
+      peerhost: req.peer,
+      cert_cn: req.certCN ?? null,
+      listener: req.listener,
+      profile: req.profile
+    }
+    const key = this.cache?.keyOf([req.cid, req.username, req.password, req.peer, req.certCN, req.listener, String(req.profile)])
+    if (key !== undefined) {
+      const hit = this.cache?.get(key)
+      if (hit !== undefined) return hit
+      const pending = this.inflight.get(key)
+      if (pending !== undefined) return await pending
+    }
+    const p = this.ask(body)
+    if (key === undefined) return await p
+    this.inflight.set(key, p)
+    try {
+      const d = await p
+      if (d.ok || (d.reason !== 'auth_unavailable' && d.reason !== 'auth_bad_response')) this.cache?.set(key, d)
+      return d
+    } finally {
+      this.inflight.delete(key)
+    }
+  }
+
+  close (): void {
+    this.cache?.clear()
+  }
+
+  private async ask (body: Record<string, unknown>): Promise<AuthDecision> {
+    this.requests++
+    const timeout = this.opts.requestTimeoutMs ?? 5000
+    let res: Response
+    try {
+      res = await fetch(this.url, {
+        method: 'POST',
+        headers: { ...this.opts.headers, 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify(body),
+        redirect: 'manual',
+        signal: AbortSignal.timeout(timeout)
+      })
+    } catch (e) {
+      const name = (e as Error).name
+      this.fail(name === 'TimeoutError' || name === 'AbortError' ? `no answer within ${timeout} ms` : `request failed (${causeCode(e)})`)
+      return deny('auth_unavailable')
+    }
+    const text = await readLimited(res, this.opts.maxBodyBytes ?? 64 * 1024)
+    const s = res.status
+    if (s >= 200 && s < 300) {
+      if (s === 204 || (text !== undefined && text.trim() === '')) return allow()
+      const result = text === undefined ? undefined : resultOf(text)
+      if (result === 'allow') return allow()
+      if (result === 'deny') return deny('denied')
+      if (result === 'ignore') return deny('ignored', true)
+      this.fail(`status ${s} without a result`)
+      return deny('auth_bad_response')
+    }
+    if (s === 403) return deny('forbidden')
+    if (s >= 400 && s < 500) return deny('denied')
+    this.fail(`status ${s}`)
+    return deny('auth_unavailable')
+  }
+
+  private fail (what: string): void {
+    // The URL may carry credentials in its userinfo or query: name only origin and path.
+    this.opts.onError?.(new Error(`http authenticator ${this.url.origin}${this.url.pathname}: ${what}`))
+  }
+}
+
+function resultOf (text: string): string | undefined {
+  try {
+    const v: unknown = JSON.parse(text)
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      const r = (v as Record<string, unknown>).result
+      return typeof r === 'string' ? r : undefined
+    }
+  } catch {}
+  return undefined
+}
+
+function causeCode (e: unknown): string {
+  const cause = (e as { cause?: { code?: unknown } }).cause
+  return typeof cause?.code === 'string' ? cause.code : (e as Error).name
+}
+
+/** The body as text, or undefined when it is longer than `max` or cannot be read. */
+async function readLimited (res: Response, max: number): Promise<string | undefined> {
+  if (res.body === null) return ''
+  const reader = res.body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      size += value.byteLength
+      if (size > max) { await reader.cancel(); return undefined }
+      chunks.push(value)
+    }
+  } catch {
+    return undefined
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}

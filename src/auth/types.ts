@@ -1,0 +1,86 @@
+/**
+ * The contract between the WebSocket handshake and whatever decides who may connect.
+ * Nothing here does I/O; authenticators live in their own files.
+ */
+
+/** OCPP security profile of a listener: 0 none, 1 Basic over ws, 2 Basic over wss, 3 client certificate. */
+export type SecurityProfile = 0 | 1 | 2 | 3
+
+export interface AuthRequest {
+  /** Charge point id from the URL path (already percent-decoded). */
+  cid: string
+  /** HTTP Basic user-id, absent when no Authorization header was sent. */
+  username?: string
+  /** HTTP Basic password, absent when no Authorization header was sent. Never log it. */
+  password?: string
+  /** Remote address as seen by the gateway (after any trusted proxy handling). */
+  peer: string
+  /** Subject CN of a verified client certificate (profile 3). */
+  certCN?: string
+  /** Listener name, e.g. "ws:default", for logs and per-listener decisions. */
+  listener: string
+  profile: SecurityProfile
+}
+
+/**
+ * A decision. `reason` is one of {@link AuthReason}: for logs and counters only, never sent
+ * to the client (the client only sees the status and a fixed body).
+ *
+ * `ignore: true` marks a denial by an authenticator that does not know this charge point
+ * (EMQX's "ignore"): a chain moves on to its next authenticator. Whoever does not look at
+ * the flag sees a plain denial, so it fails closed.
+ */
+export type AuthDecision =
+  | { ok: true, reason?: AuthReason }
+  | { ok: false, status: 401 | 403, reason: AuthReason, ignore?: true }
+
+export interface Authenticator {
+  readonly name: string
+  authenticate (req: AuthRequest): Promise<AuthDecision>
+  close? (): Promise<void> | void
+}
+
+/**
+ * Stable reason codes. The status each one maps to is fixed here so that every layer
+ * answers the same way; `lockout` says whether it counts as a failed guess for the
+ * failed-auth lockout (a down auth server is not the charger's fault).
+ */
+export const AUTH_REASONS = {
+  // allowed
+  authenticated: { status: 200, lockout: false },
+  anonymous: { status: 200, lockout: false },
+  unverified: { status: 200, lockout: false }, // credentials sent, no authenticator, allow_anonymous
+  client_certificate: { status: 200, lockout: false },
+  // 401: bad or missing credentials
+  missing_credentials: { status: 401, lockout: false },
+  username_mismatch: { status: 401, lockout: true },
+  unknown_id: { status: 401, lockout: true },
+  bad_password: { status: 401, lockout: true },
+  denied: { status: 401, lockout: true }, // HTTP authenticator said deny
+  ignored: { status: 401, lockout: true }, // every authenticator ignored the charge point
+  // 403: not allowed
+  forbidden: { status: 403, lockout: false }, // HTTP authenticator answered 403
+  no_authenticator: { status: 403, lockout: false },
+  no_client_certificate: { status: 403, lockout: true },
+  cert_cn_mismatch: { status: 403, lockout: true },
+  auth_unavailable: { status: 403, lockout: false }, // HTTP authenticator down / timeout / 5xx
+  auth_bad_response: { status: 403, lockout: false }, // HTTP authenticator answered nonsense
+  authenticator_error: { status: 403, lockout: false } // an authenticator threw
+} as const satisfies Record<string, { status: 200 | 401 | 403, lockout: boolean }>
+
+export type AuthReason = keyof typeof AUTH_REASONS
+
+/** A denial with the status fixed by {@link AUTH_REASONS}. */
+export function deny (reason: Exclude<AuthReason, 'authenticated' | 'anonymous' | 'unverified' | 'client_certificate'>, ignore = false): AuthDecision {
+  const status = AUTH_REASONS[reason].status
+  return ignore ? { ok: false, status, reason, ignore: true } : { ok: false, status, reason }
+}
+
+export function allow (reason: AuthReason = 'authenticated'): AuthDecision {
+  return { ok: true, reason }
+}
+
+/** Whether a denial counts as a failed guess for the lockout window. */
+export function countsAsFailure (d: AuthDecision): boolean {
+  return !d.ok && AUTH_REASONS[d.reason].lockout
+}

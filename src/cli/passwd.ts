@@ -1,0 +1,220 @@
+/**
+ * `ocpp-gateway passwd`: edit a credentials file (format: src/auth/credentials-format.ts).
+ *
+ *   ocpp-gateway passwd add    --file F --id X [--password-stdin]   add or replace X
+ *   ocpp-gateway passwd remove --file F --id X                      remove X
+ *   ocpp-gateway passwd list   --file F                             print the ids
+ *   ocpp-gateway passwd hash   [--password-stdin]                   print a hash for a password
+ *
+ * Passwords are read from the terminal without echo (asked twice), or with
+ * --password-stdin from the first line of standard input. They are never accepted as an
+ * argument (they would end up in shell history and `ps`), and never printed.
+ * The file is rewritten atomically (temporary file + rename, mode 0600), keeping comments.
+ *
+ * Exit codes: 0 done, 1 failed (id not found, unreadable file, …), 2 usage error.
+ */
+import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises'
+import { basename, dirname, join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { parseArgs } from 'node:util'
+import { FILE_HEADER, invalidIdReason, listIds, parseCredentials, removeEntry, upsertEntry } from '../auth/credentials-format.js'
+import { hashPassword } from '../auth/password-hash.js'
+
+export interface PasswdIo {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean, setRawMode?: (raw: boolean) => unknown }
+  stdout: NodeJS.WritableStream
+  stderr: NodeJS.WritableStream
+}
+
+const USAGE = `usage: ocpp-gateway passwd <command> [options]
+  add    --file F --id X [--password-stdin]   add a charge point, or replace its password
+  remove --file F --id X                      remove a charge point
+  list   --file F                             print the charge point ids
+  hash   [--password-stdin]                   print the hash of a password
+Passwords are asked on the terminal, or read from the first line of stdin with --password-stdin.
+`
+
+const MAX_PASSWORD_LENGTH = 1024
+
+class UsageError extends Error {}
+class PasswdError extends Error {}
+
+export async function passwdMain (argv: string[], io: PasswdIo = process): Promise<number> {
+  try {
+    return await run(argv, io)
+  } catch (e) {
+    if (e instanceof UsageError) { io.stderr.write(`passwd: ${e.message}\n${USAGE}`); return 2 }
+    if (e instanceof PasswdError) { io.stderr.write(`passwd: ${e.message}\n`); return 1 }
+    const code = (e as NodeJS.ErrnoException).code
+    io.stderr.write(`passwd: ${code !== undefined ? code : (e as Error).message}\n`)
+    return 1
+  }
+}
+
+async function run (argv: string[], io: PasswdIo): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        file: { type: 'string', short: 'f' },
+        id: { type: 'string' },
+        'password-stdin': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' }
+      }
+    })
+  } catch (e) {
+    throw new UsageError((e as Error).message.split('\n')[0] ?? 'bad arguments')
+  }
+  const { values, positionals } = parsed
+  if (values.help === true) { io.stdout.write(USAGE); return 0 }
+  const [command, ...rest] = positionals
+  if (rest.length > 0) throw new UsageError(`unexpected argument(s) after ${command ?? ''}; passwords are never taken as arguments`)
+  const file = values.file
+  const needFile = (): string => {
+    if (file === undefined || file === '') throw new UsageError('--file is required')
+    return resolve(file)
+  }
+  const needId = (): string => {
+    const id = values.id
+    if (id === undefined) throw new UsageError('--id is required')
+    const bad = invalidIdReason(id)
+    if (bad !== undefined) throw new UsageError(`invalid --id: ${bad}`)
+    return id
+  }
+  const stdinPw = values['password-stdin'] === true
+
+  switch (command) {
+    case 'add': {
+      const path = needFile()
+      const id = needId()
+      const text = await readExisting(path)
+      const password = await readPassword(io, stdinPw)
+      const result = upsertEntry(text === '' ? FILE_HEADER : text, id, await hashPassword(password))
+      await writeAtomic(path, result.text)
+      io.stdout.write(`${result.updated ? 'updated' : 'added'} ${id}\n`)
+      return 0
+    }
+    case 'remove': {
+      const path = needFile()
+      const id = needId()
+      const text = await readExisting(path)
+      const result = removeEntry(text, id)
+      if (!result.removed) throw new PasswdError(`no entry for ${id}`)
+      await writeAtomic(path, result.text)
+      io.stdout.write(`removed ${id}\n`)
+      return 0
+    }
+    case 'list': {
+      const path = needFile()
+      const text = await readFile(path, 'utf8')
+      const check = parseCredentials(text)
+      for (const id of listIds(text)) io.stdout.write(`${id}\n`)
+      if (!check.ok) { io.stderr.write(`passwd: warning: line ${check.line}: ${check.message}; the gateway will refuse this file\n`); return 1 }
+      return 0
+    }
+    case 'hash': {
+      io.stdout.write(`${await hashPassword(await readPassword(io, stdinPw))}\n`)
+      return 0
+    }
+    case undefined:
+      throw new UsageError('missing command')
+    default:
+      throw new UsageError(`unknown command ${command}`)
+  }
+}
+
+/** The file's text, '' when it does not exist yet; refuses to edit a file the gateway would reject. */
+async function readExisting (path: string): Promise<string> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return ''
+    throw e
+  }
+  const check = parseCredentials(text)
+  if (!check.ok) throw new PasswdError(`${path} line ${check.line}: ${check.message}; fix it first`)
+  return text
+}
+
+async function writeAtomic (path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true })
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`)
+  const fh = await open(tmp, 'wx', 0o600)
+  try {
+    await fh.writeFile(text, 'utf8')
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+  try {
+    await chmod(tmp, 0o600)
+    await rename(tmp, path)
+  } catch (e) {
+    await rm(tmp, { force: true })
+    throw e
+  }
+}
+
+function checkPassword (pw: string): string {
+  if (pw === '') throw new PasswdError('empty password')
+  if (pw.length > MAX_PASSWORD_LENGTH) throw new PasswdError(`password longer than ${MAX_PASSWORD_LENGTH} characters`)
+  return pw
+}
+
+async function readPassword (io: PasswdIo, fromStdin: boolean): Promise<string> {
+  if (fromStdin) return checkPassword(await readFirstLine(io.stdin))
+  if (io.stdin.isTTY !== true || io.stdin.setRawMode === undefined) {
+    throw new UsageError('standard input is not a terminal: use --password-stdin')
+  }
+  const a = await promptHidden(io, 'Password: ')
+  const b = await promptHidden(io, 'Repeat password: ')
+  if (a !== b) throw new PasswdError('passwords do not match')
+  return checkPassword(a)
+}
+
+async function readFirstLine (stream: NodeJS.ReadableStream): Promise<string> {
+  let buf = ''
+  for await (const chunk of stream) {
+    buf += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8')
+    const nl = buf.indexOf('\n')
+    if (nl >= 0) { buf = buf.slice(0, nl); break }
+    if (buf.length > MAX_PASSWORD_LENGTH * 4) break
+  }
+  return buf.replace(/\r$/, '')
+}
+
+/** Read one line from a terminal in raw mode, echoing nothing. */
+function promptHidden (io: PasswdIo, prompt: string): Promise<string> {
+  io.stderr.write(prompt)
+  const stdin = io.stdin
+  return new Promise((resolve, reject) => {
+    let pw = ''
+    const done = (err?: Error): void => {
+      stdin.removeListener('data', onData)
+      stdin.setRawMode?.(false)
+      stdin.pause()
+      io.stderr.write('\n')
+      err !== undefined ? reject(err) : resolve(pw)
+    }
+    const onData = (chunk: Buffer | string): void => {
+      for (const ch of chunk.toString()) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') return done()
+        if (ch === '\u0003') return done(new PasswdError('interrupted'))
+        if (ch === '\u007f' || ch === '\b') pw = pw.slice(0, -1)
+        else pw += ch
+      }
+    }
+    stdin.setRawMode?.(true)
+    stdin.resume()
+    stdin.on('data', onData)
+  })
+}
+
+// Runnable on its own: node dist/src/cli/passwd.js add --file F --id X
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  process.exitCode = await passwdMain(process.argv.slice(2))
+}

@@ -1,0 +1,96 @@
+/**
+ * Keep secrets out of logs, config dumps and error messages.
+ *
+ * - {@link REDACT_PATHS} / {@link pinoRedact}: pino's `redact` option (fast-redact paths) for
+ *   the shapes our log lines have (Basic credentials, request headers, TLS and auth options).
+ * - {@link redactConfig}: a deep copy of a config object with every secret-looking value
+ *   replaced, for `--print-config` and start-up dumps. It matches by key name at any depth,
+ *   so a new secret option is covered when its name says what it is.
+ * - {@link redactText}: scrub a free-form string (an error message, a URL) of Basic/Bearer
+ *   tokens, URL userinfo, `password=` query parameters and PEM private keys.
+ *
+ * @example
+ *   const log = pino({ redact: pinoRedact() })
+ *   console.log(JSON.stringify(redactConfig(config), null, 2))
+ */
+
+export const REDACTED = '[REDACTED]'
+
+/** Key names whose values are secrets (compared case-insensitively, '-' and '_' ignored). */
+const SECRET_KEYS = new Set([
+  'password', 'passwd', 'pass', 'passphrase', 'secret', 'clientsecret', 'token', 'accesstoken',
+  'refreshtoken', 'apikey', 'authorization', 'proxyauthorization', 'cookie', 'setcookie',
+  'key', 'privatekey', 'pfx', 'authkey', 'authorizationkey', 'basicauthpassword', 'keypassword'
+])
+
+function normalKey (k: string): string {
+  return k.toLowerCase().replace(/[-_]/g, '')
+}
+
+/** Whether a config/log key names a secret. `keyfile` (a path) is not a secret; `key` (PEM) is. */
+export function isSecretKey (k: string): boolean {
+  const n = normalKey(k)
+  return SECRET_KEYS.has(n) || n.endsWith('password') || n.endsWith('secret') || n.endsWith('token')
+}
+
+/**
+ * fast-redact paths for pino. `*` matches one level, so the common nestings are listed
+ * explicitly; log objects should use these names (`req.headers`, `auth.password`, …).
+ */
+export const REDACT_PATHS: readonly string[] = Object.freeze([
+  'password', '*.password', '*.*.password',
+  'passphrase', '*.passphrase',
+  'secret', '*.secret',
+  'token', '*.token',
+  'key', '*.key',
+  'authorization', '*.authorization',
+  'headers.authorization', 'headers.cookie', 'headers["proxy-authorization"]',
+  '*.headers.authorization', '*.headers.cookie', '*.headers["proxy-authorization"]',
+  'ssl_options.password', '*.ssl_options.password',
+  'ssl_options.key', '*.ssl_options.key'
+])
+
+export function pinoRedact (): { paths: string[], censor: string } {
+  return { paths: [...REDACT_PATHS], censor: REDACTED }
+}
+
+const PEM_PRIVATE = /-----BEGIN ([A-Z0-9 ]*PRIVATE KEY)-----[\s\S]*?(-----END \1-----|$)/g
+const AUTH_SCHEME = /\b(Basic|Bearer|Digest)\s+[A-Za-z0-9+/=._~-]+/gi
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*)(:[^\s/@]*)?@/gi
+const QUERY_SECRET = /([?&;](?:password|passwd|pass|secret|token|api[_-]?key|access[_-]?token)=)[^&#\s]*/gi
+
+/** Scrub secrets from free text. Idempotent. */
+export function redactText (s: string): string {
+  return s
+    .replace(PEM_PRIVATE, `-----BEGIN $1-----${REDACTED}-----END $1-----`)
+    .replace(AUTH_SCHEME, `$1 ${REDACTED}`)
+    .replace(URL_USERINFO, (_m, scheme: string, user: string, pw: string | undefined) => `${scheme}${user}${pw !== undefined ? ':' + REDACTED : ''}@`)
+    .replace(QUERY_SECRET, `$1${REDACTED}`)
+}
+
+/**
+ * Deep copy with secrets replaced: values under secret keys (whatever their type), and any
+ * string that contains a private key, credentials in a URL, or an auth header value. Buffers
+ * under non-secret keys are summarised (they are usually certificate material). Cycles are cut.
+ */
+export function redactConfig<T> (value: T): T {
+  return walk(value, new WeakSet()) as T
+}
+
+function walk (v: unknown, seen: WeakSet<object>): unknown {
+  if (typeof v === 'string') return redactText(v)
+  if (v === null || typeof v !== 'object') return v
+  if (Buffer.isBuffer(v) || ArrayBuffer.isView(v)) return `[${(v as ArrayBufferView).byteLength} bytes]`
+  if (seen.has(v)) return '[Circular]'
+  seen.add(v)
+  if (v instanceof Map) {
+    return new Map([...v].map(([k, x]) => [k, typeof k === 'string' && isSecretKey(k) ? REDACTED : walk(x, seen)]))
+  }
+  if (Array.isArray(v)) return v.map(x => walk(x, seen))
+  if (v instanceof URL) return redactText(v.href)
+  const out: Record<string, unknown> = {}
+  for (const [k, x] of Object.entries(v)) {
+    out[k] = isSecretKey(k) && x !== undefined && x !== null && x !== '' ? REDACTED : walk(x, seen)
+  }
+  return out
+}

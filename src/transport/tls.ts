@@ -1,0 +1,222 @@
+/**
+ * TLS for wss listeners (security profiles 2 and 3), from PEM files named as in EMQX's
+ * `ssl_options` (certfile, keyfile, cacertfile, password, verify, fail_if_no_peer_cert).
+ *
+ * - {@link loadTlsOptions} reads the files and checks that they make a usable context
+ *   (key matches certificate) before anyone relies on them.
+ * - {@link TlsReloader} re-reads them on file change (fs.watch on their directories, plus a
+ *   stat poll) or on demand / SIGHUP, and installs them with `server.setSecureContext()`:
+ *   existing connections keep the context they were made with, new ones get the new files.
+ *   A broken set of files (half-copied, key not matching) is reported and the old context
+ *   stays in use.
+ * - Profile 3: `requestCert` + `rejectUnauthorized` make the TLS layer refuse a missing,
+ *   expired or foreign client certificate during the handshake (no HTTP answer at all);
+ *   {@link peerCertificateCN} then gives the CN to bind to the charge point id with
+ *   {@link cnMatches}.
+ *
+ * @example
+ *   const tlsOpts = await loadTlsOptions({ certfile, keyfile, cacertfile }, 3)
+ *   const server = https.createServer(tlsOpts)
+ *   const reloader = new TlsReloader(server, { certfile, keyfile, cacertfile }, { onError: log.error })
+ *   server.on('upgrade', (req) => { const cn = peerCertificateCN(req.socket as TLSSocket) … })
+ */
+import { watch, type FSWatcher } from 'node:fs'
+import { readFile, stat } from 'node:fs/promises'
+import { basename, dirname, resolve } from 'node:path'
+import { createSecureContext, type SecureContextOptions, type TLSSocket, type TlsOptions } from 'node:tls'
+import { cnMatches } from '../auth/cert-cn.js'
+import type { SecurityProfile } from '../auth/types.js'
+
+export { cnMatches }
+
+/** EMQX `ssl_options` names. */
+export interface TlsFiles {
+  certfile: string
+  keyfile: string
+  /** CA bundle that client certificates must chain to (required for profile 3). */
+  cacertfile?: string
+  /** Passphrase of an encrypted key (EMQX `ssl_options.password`). Secret: redacted. */
+  password?: string
+  /** Lowest TLS version (default TLSv1.2, as OCPP 2.0.1 A00.FR.3xx requires). */
+  minVersion?: 'TLSv1.2' | 'TLSv1.3'
+  /** OpenSSL cipher list; Node's default when unset. */
+  ciphers?: string
+}
+
+export class TlsConfigError extends Error {
+  readonly code = 'TLS_ERR_CONFIG'
+}
+
+/** Read the files into secure-context options (throws TlsConfigError, naming the file, never its content). */
+export async function loadSecureContextOptions (files: TlsFiles): Promise<SecureContextOptions> {
+  const read = async (what: string, path: string): Promise<Buffer> => {
+    try {
+      return await readFile(path)
+    } catch (e) {
+      throw new TlsConfigError(`cannot read ${what} ${path} (${(e as NodeJS.ErrnoException).code ?? 'EIO'})`)
+    }
+  }
+  const opts: SecureContextOptions = {
+    cert: await read('certfile', files.certfile),
+    key: await read('keyfile', files.keyfile),
+    minVersion: files.minVersion ?? 'TLSv1.2'
+  }
+  if (files.cacertfile !== undefined) opts.ca = await read('cacertfile', files.cacertfile)
+  if (files.password !== undefined) opts.passphrase = files.password
+  if (files.ciphers !== undefined) opts.ciphers = files.ciphers
+  try {
+    createSecureContext(opts) // fails now, not at the first handshake, on a bad key/cert pair
+  } catch (e) {
+    // OpenSSL's message names the problem (e.g. "key values mismatch"), not the key.
+    throw new TlsConfigError(`unusable TLS files ${files.certfile} / ${files.keyfile}: ${(e as Error).message}`)
+  }
+  return opts
+}
+
+/**
+ * Options for `https.createServer` for a listener of the given profile. Profile 3 requires a
+ * client certificate that chains to `cacertfile` (EMQX `verify = verify_peer`,
+ * `fail_if_no_peer_cert = true`).
+ */
+export async function loadTlsOptions (files: TlsFiles, profile: SecurityProfile): Promise<TlsOptions> {
+  if (profile < 2) throw new TlsConfigError(`security profile ${profile} does not use TLS`)
+  if (profile === 3 && files.cacertfile === undefined) throw new TlsConfigError('security profile 3 needs cacertfile to verify client certificates')
+  const ctx = await loadSecureContextOptions(files)
+  return profile === 3 ? { ...ctx, requestCert: true, rejectUnauthorized: true } : { ...ctx, requestCert: false, rejectUnauthorized: false }
+}
+
+/**
+ * The subject CN of a verified client certificate, or undefined when there is none, it was
+ * not verified, or it is ambiguous (several CNs).
+ */
+export function peerCertificateCN (socket: TLSSocket): string | undefined {
+  if (typeof socket.getPeerCertificate !== 'function' || !socket.authorized) return undefined
+  const cert = socket.getPeerCertificate()
+  // Node gives a string, or an array when the subject has several CN attributes.
+  const cn: unknown = cert?.subject?.CN
+  return typeof cn === 'string' && cn !== '' ? cn : undefined
+}
+
+/** Anything with setSecureContext: https.Server, tls.Server. */
+export interface SecureContextTarget {
+  setSecureContext (options: SecureContextOptions): void
+}
+
+export interface TlsReloaderOptions {
+  /** Watch the files (default true). */
+  watch?: boolean
+  /** Stat poll interval in ms, fallback for fs.watch (default 5000; 0 disables). */
+  pollIntervalMs?: number
+  /** Reload on SIGHUP (default false: the CLI usually owns signals and calls reload()). */
+  sighup?: boolean
+  /** Wait this long after the last change before reading (default 200 ms: cert and key are rarely written at the same instant). */
+  debounceMs?: number
+  onReload?: () => void
+  onError?: (err: Error) => void
+}
+
+export class TlsReloader {
+  private readonly files: TlsFiles
+  private readonly opts: TlsReloaderOptions
+  private readonly watchers: FSWatcher[] = []
+  private poll: NodeJS.Timeout | undefined
+  private debounce: NodeJS.Timeout | undefined
+  private lastStat = ''
+  private chain: Promise<boolean> = Promise.resolve(true)
+  private closed = false
+  private readonly onHup = (): void => { void this.reload() }
+
+  constructor (private readonly target: SecureContextTarget, files: TlsFiles, opts: TlsReloaderOptions = {}) {
+    this.files = { ...files }
+    this.opts = opts
+    void this.statKey().then(k => { this.lastStat = k })
+    if (opts.watch !== false) this.startWatching()
+    if (opts.sighup === true) process.on('SIGHUP', this.onHup)
+  }
+
+  /**
+   * Re-read the files and install them. Resolves true when installed; false when they were
+   * rejected (onError called, the previous context stays).
+   */
+  reload (): Promise<boolean> {
+    this.chain = this.chain.then(async () => {
+      if (this.closed) return false
+      try {
+        this.lastStat = await this.statKey()
+        const ctx = await loadSecureContextOptions(this.files)
+        this.target.setSecureContext(ctx)
+        this.opts.onReload?.()
+        return true
+      } catch (e) {
+        this.opts.onError?.(e instanceof Error ? e : new Error(String(e)))
+        return false
+      }
+    })
+    return this.chain
+  }
+
+  close (): void {
+    this.closed = true
+    for (const w of this.watchers) w.close()
+    this.watchers.length = 0
+    if (this.poll !== undefined) clearInterval(this.poll)
+    if (this.debounce !== undefined) clearTimeout(this.debounce)
+    this.poll = this.debounce = undefined
+    process.removeListener('SIGHUP', this.onHup)
+  }
+
+  private paths (): string[] {
+    return [this.files.certfile, this.files.keyfile, this.files.cacertfile].filter((p): p is string => p !== undefined).map(p => resolve(p))
+  }
+
+  private async statKey (): Promise<string> {
+    const parts = await Promise.all(this.paths().map(async p => {
+      try {
+        const s = await stat(p)
+        return `${s.ino}:${s.size}:${s.mtimeMs}`
+      } catch {
+        return '-'
+      }
+    }))
+    return parts.join('|')
+  }
+
+  private schedule (): void {
+    if (this.closed) return
+    if (this.debounce !== undefined) clearTimeout(this.debounce)
+    this.debounce = setTimeout(() => {
+      this.debounce = undefined
+      void this.reload()
+    }, this.opts.debounceMs ?? 200)
+    this.debounce.unref()
+  }
+
+  private startWatching (): void {
+    // Watch directories, not files: certbot, Kubernetes secrets and `mv` replace files by
+    // rename (Kubernetes even swaps a symlinked directory), which ends a watch on the file.
+    const byDir = new Map<string, Set<string>>()
+    for (const p of this.paths()) {
+      const names = byDir.get(dirname(p)) ?? new Set<string>()
+      names.add(basename(p))
+      byDir.set(dirname(p), names)
+    }
+    for (const [dir, names] of byDir) {
+      try {
+        const w = watch(dir, { persistent: false }, (_event, file) => {
+          if (file === null || names.has(file) || file.startsWith('..')) this.schedule()
+        })
+        w.on('error', () => { w.close() })
+        this.watchers.push(w)
+      } catch {
+        // the stat poll still sees changes
+      }
+    }
+    const every = this.opts.pollIntervalMs ?? 5000
+    if (every > 0) {
+      this.poll = setInterval(() => {
+        void this.statKey().then(k => { if (k !== this.lastStat) this.schedule() })
+      }, every)
+      this.poll.unref()
+    }
+  }
+}
