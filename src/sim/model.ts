@@ -1,0 +1,134 @@
+/**
+ * The charge point model: what a simulated charger says and how it answers, independent of
+ * sockets and timing (the charger in charger.ts owns those). One subclass per OCPP version
+ * holds every payload of that version; the scenario loop is shared here.
+ */
+import { type RpcErrorKind } from '../ocpp/dialect.js'
+import { type JsonObject } from '../ocpp/frame.js'
+import { type Scenario } from './options.js'
+
+export interface OutgoingCall {
+  action: string
+  payload: JsonObject
+}
+
+export type ServerCallAnswer =
+  | { result: JsonObject }
+  | { error: RpcErrorKind, description: string }
+
+export interface BootOutcome {
+  accepted: boolean
+  /** Seconds: heartbeat interval when accepted, retry delay otherwise (0 when absent). */
+  interval: number
+}
+
+export interface ModelContext {
+  id: string
+  scenario: Scenario
+  /** Target MeterValues payload size in bytes; 0 for a natural payload. */
+  meterSize: number
+}
+
+/** MeterValues sent between the start and the end of one simulated session. */
+export const METER_VALUES_PER_SESSION = 3
+/** Energy added per meter reading, Wh. */
+const ENERGY_STEP_WH = 250
+
+export abstract class ChargePointModel {
+  /**
+   * Calls the charger must send before its next scenario Call: the StatusNotifications after
+   * boot, messages asked for by TriggerMessage. The charger drains this first.
+   */
+  readonly urgent: OutgoingCall[] = []
+  /** Heartbeat interval in seconds; set by the boot answer or a configuration change. */
+  heartbeatInterval: number | undefined
+  /** Energy register, Wh. */
+  protected energyWh = 0
+  protected sessionStep = 0
+  /** A transaction is open (between start and stop). */
+  protected charging = false
+
+  constructor (readonly ctx: ModelContext) {}
+
+  abstract boot (): OutgoingCall
+  abstract heartbeat (): OutgoingCall
+  /** StatusNotifications for every connector, as sent after an accepted boot. */
+  abstract statusAll (): OutgoingCall[]
+  /** The charging session as an ordered list of steps, run in a loop. */
+  protected abstract readonly session: ReadonlyArray<() => OutgoingCall>
+  /** A MeterValues Call outside a transaction (the metervalues scenario). */
+  abstract meterValues (): OutgoingCall
+  /** Server-initiated Calls this version understands; anything else is NotImplemented. */
+  protected abstract readonly handlers: Readonly<Record<string, (payload: JsonObject) => ServerCallAnswer>>
+  /** React to the CallResult of a Call this model sent. */
+  protected abstract result (action: string, payload: JsonObject): void
+
+  /** The BootNotification answer: accepted, and the interval. */
+  bootResult (payload: JsonObject): BootOutcome {
+    const interval = typeof payload['interval'] === 'number' && payload['interval'] >= 0 ? payload['interval'] : 0
+    return { accepted: payload['status'] === 'Accepted', interval }
+  }
+
+  /** The next Call of the scenario, or undefined when the scenario has none (idle). */
+  next (): OutgoingCall | undefined {
+    switch (this.ctx.scenario) {
+      case 'session': {
+        const step = this.session[this.sessionStep]!
+        this.sessionStep = (this.sessionStep + 1) % this.session.length
+        return step()
+      }
+      case 'heartbeat': return this.heartbeat()
+      case 'boot': return this.boot()
+      case 'metervalues': return this.meterValues()
+      case 'idle': return undefined
+    }
+  }
+
+  onResult (action: string, payload: JsonObject): void {
+    this.result(action, payload)
+  }
+
+  /** A CallError answered one of our Calls: a session step that failed starts the session over. */
+  onError (action: string): void {
+    if (this.ctx.scenario === 'session' && action !== 'Heartbeat' && !this.charging) this.sessionStep = 0
+  }
+
+  handle (action: string, payload: JsonObject): ServerCallAnswer {
+    const handler = Object.hasOwn(this.handlers, action) ? this.handlers[action] : undefined
+    if (handler === undefined) return { error: 'notImplemented', description: `${action} is not implemented by the simulator` }
+    return handler(payload)
+  }
+
+  /** Queue a message asked for by TriggerMessage; false when this version cannot send it. */
+  protected trigger (message: unknown): boolean {
+    switch (message) {
+      case 'BootNotification': this.urgent.push(this.boot()); return true
+      case 'Heartbeat': this.urgent.push(this.heartbeat()); return true
+      case 'StatusNotification': this.urgent.push(...this.statusAll()); return true
+      case 'MeterValues': this.urgent.push(this.meterValues()); return true
+      default: return false
+    }
+  }
+
+  protected meterStep (): number {
+    this.energyWh += ENERGY_STEP_WH
+    return this.energyWh
+  }
+
+  /** Restart the session loop at step `i` (e.g. authorization refused: back to the start). */
+  protected restartSessionAt (i: number): void {
+    this.sessionStep = i
+  }
+}
+
+/**
+ * Filler entries that pad a payload built by `build` to about `target` bytes of JSON.
+ * Computed once per charger; the same objects are reused in every Call.
+ */
+export function padding (target: number, build: (extra: JsonObject[]) => JsonObject, filler: JsonObject): JsonObject[] {
+  if (target <= 0) return []
+  const base = Buffer.byteLength(JSON.stringify(build([])))
+  const each = Buffer.byteLength(JSON.stringify(filler)) + 1 // the comma
+  const n = Math.max(0, Math.round((target - base) / each))
+  return new Array<JsonObject>(n).fill(filler)
+}

@@ -1,0 +1,147 @@
+/**
+ * Simulator options: one definition, validated once by `resolveSimOptions`, then frozen.
+ * Times in the options are in seconds, like the command-line flags; sizes in bytes.
+ */
+import { type OcppVersion } from '../ocpp/dialect.js'
+
+export const SCENARIOS = ['session', 'heartbeat', 'boot', 'metervalues', 'idle'] as const
+/**
+ * - `session`: boot, status, then charging sessions in a loop (authorize, start, meter values,
+ *   stop), with Heartbeats at the interval; the realistic mix.
+ * - `heartbeat`: boot, then Heartbeat after Heartbeat (the smallest round trip).
+ * - `boot`: BootNotification after BootNotification.
+ * - `metervalues`: boot, then MeterValues after MeterValues (see `meterSize`).
+ * - `idle`: boot and status, then only Heartbeats at the interval (for memory per connection).
+ */
+export type Scenario = typeof SCENARIOS[number]
+
+export const SIM_PROTOCOLS = ['ocpp1.6', 'ocpp2.0.1'] as const
+export type SimProtocol = typeof SIM_PROTOCOLS[number]
+
+export const protocolVersion: Readonly<Record<SimProtocol, OcppVersion>> = { 'ocpp1.6': '1.6', 'ocpp2.0.1': '2.0.1' }
+
+export interface SimOptions {
+  /** OCPP-J endpoint; the charger id is appended as the last path segment, percent-encoded. */
+  url: string
+  protocol?: SimProtocol
+  /** Number of charge points. Default 1. */
+  count?: number
+  /** Ids are `${idPrefix}${idStart + i}`. Defaults "cp" and 1. */
+  idPrefix?: string
+  idStart?: number
+  /** New connections per second; 0 opens them as fast as possible. Default 0. */
+  ramp?: number
+  /**
+   * Seconds to run once every first connection attempt has settled (the measurement window);
+   * 0 runs until every charger has sent `calls` Calls, or until stopped. Default 0.
+   */
+  duration?: number
+  /** Scenario Calls per second per charger; 0 is closed loop (next Call when answered). */
+  rate?: number
+  scenario?: Scenario
+  /** Pad MeterValues payloads to about this many bytes of JSON; 0 sends a natural one. */
+  meterSize?: number
+  /** Heartbeat interval in seconds, overriding the one in the BootNotification answer. */
+  heartbeat?: number
+  /** Stop a charger (and close its socket) after it sent this many Calls; 0 = no limit. */
+  calls?: number
+  /** Basic auth; `${id}` in either is replaced by the charger id. Username defaults to the id. */
+  username?: string
+  password?: string
+  /** Local addresses to connect from, round-robin per charger (e.g. 127.0.0.1..127.0.0.8). */
+  sources?: string[]
+  /** Seconds to wait for an answer to a Call before counting a timeout. Default 30. */
+  callTimeout?: number
+  /** Seconds for the TCP + WebSocket handshake. Default 10. */
+  connectTimeout?: number
+  /** Seconds before reconnecting after a lost or failed connection; 0 never reconnects. */
+  reconnect?: number
+  /** Seconds to let outstanding Calls finish when stopping. Default 2. */
+  stopGrace?: number
+  /** Largest frame accepted from the server, bytes. Default 10 MiB. */
+  maxPayload?: number
+  /** Index of the first charger in a larger run split across worker processes (source pick). */
+  indexOffset?: number
+  signal?: AbortSignal
+}
+
+export type ResolvedSimOptions = Readonly<Required<Omit<SimOptions, 'signal' | 'heartbeat' | 'username' | 'password'>>> & {
+  readonly heartbeat: number | undefined
+  readonly username: string | undefined
+  readonly password: string | undefined
+  readonly signal: AbortSignal | undefined
+}
+
+/** `SIM_ERR_INVALID_OPTION`: an option has an invalid value; the message names it. */
+export class SimOptionError extends Error {
+  readonly code = 'SIM_ERR_INVALID_OPTION'
+  constructor (readonly option: string, message: string) {
+    super(`${option}: ${message}`)
+    this.name = 'SimOptionError'
+  }
+}
+
+function num (name: string, v: number | undefined, dflt: number, { min = 0, integer = false, max = Infinity } = {}): number {
+  const n = v ?? dflt
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw new SimOptionError(name, `expected ${integer ? 'an integer' : 'a number'} >= ${min}${max < Infinity ? ` and <= ${max}` : ''}, got ${String(v)}`)
+  }
+  return n
+}
+
+export function resolveSimOptions (o: SimOptions): ResolvedSimOptions {
+  let url: URL
+  try {
+    url = new URL(o.url)
+  } catch {
+    throw new SimOptionError('url', `not a URL: ${String(o.url)}`)
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new SimOptionError('url', 'expected a ws:// or wss:// URL')
+  const protocol = o.protocol ?? 'ocpp1.6'
+  if (!SIM_PROTOCOLS.includes(protocol)) throw new SimOptionError('protocol', `expected one of ${SIM_PROTOCOLS.join(', ')}`)
+  const scenario = o.scenario ?? 'session'
+  if (!SCENARIOS.includes(scenario)) throw new SimOptionError('scenario', `expected one of ${SCENARIOS.join(', ')}`)
+  const sources = o.sources ?? []
+  if (!Array.isArray(sources) || sources.some((s) => typeof s !== 'string' || s.length === 0)) {
+    throw new SimOptionError('sources', 'expected a list of local addresses')
+  }
+  const idPrefix = o.idPrefix ?? 'cp'
+  if (typeof idPrefix !== 'string') throw new SimOptionError('idPrefix', 'expected a string')
+  const resolved: ResolvedSimOptions = {
+    url: o.url,
+    protocol,
+    count: num('count', o.count, 1, { min: 1, integer: true }),
+    idPrefix,
+    idStart: num('idStart', o.idStart, 1, { integer: true }),
+    ramp: num('ramp', o.ramp, 0),
+    duration: num('duration', o.duration, 0),
+    rate: num('rate', o.rate, 0, { max: 1000 }),
+    scenario,
+    meterSize: num('meterSize', o.meterSize, 0, { integer: true, max: 16 * 1024 * 1024 }),
+    heartbeat: o.heartbeat === undefined ? undefined : num('heartbeat', o.heartbeat, 0, { min: 0.001 }),
+    calls: num('calls', o.calls, 0, { integer: true }),
+    username: o.username,
+    password: o.password,
+    sources: Object.freeze([...sources]) as string[],
+    callTimeout: num('callTimeout', o.callTimeout, 30, { min: 0.001 }),
+    connectTimeout: num('connectTimeout', o.connectTimeout, 10, { min: 0.001 }),
+    reconnect: num('reconnect', o.reconnect, 0),
+    stopGrace: num('stopGrace', o.stopGrace, 2),
+    maxPayload: num('maxPayload', o.maxPayload, 10 * 1024 * 1024, { min: 1, integer: true }),
+    indexOffset: num('indexOffset', o.indexOffset, 0, { integer: true }),
+    signal: o.signal
+  }
+  return Object.freeze(resolved)
+}
+
+/** The charger's id for index i (0-based) of this process. */
+export function chargerId (o: ResolvedSimOptions, i: number): string {
+  return `${o.idPrefix}${o.idStart + i}`
+}
+
+/** The WebSocket URL of one charger: the id appended as the last path segment, percent-encoded. */
+export function chargerUrl (base: string, id: string): string {
+  const u = new URL(base)
+  u.pathname = (u.pathname.endsWith('/') ? u.pathname : u.pathname + '/') + encodeURIComponent(id)
+  return u.toString()
+}
