@@ -67,17 +67,24 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
   const ctx: GatewayContext = { config, topics: compileTopics(config), mqtt, metrics, log, nodeId, publishJson }
   const registry = new Registry(ctx, { periodMs: opts.sweepPeriodMs ?? 1000 })
 
-  const listeners = config.listeners.map((l) => new WsListener(l, log, metrics, (ws, info) => {
-    registry.attach(new Session(ws, {
-      cid: info.cid,
-      dialect: info.choice.dialect,
-      subprotocol: info.choice.subprotocol,
-      peer: info.peer,
-      username: info.username,
-      password: info.password,
-      listener: info.listener.name,
-      pingIntervalMs: info.listener.pingIntervalMs
-    }, ctx))
+  const listeners = config.listeners.map((l) => new WsListener(l, log, metrics, {
+    prepare: async (info) => {
+      await registry.acquire(info.cid, info.choice.dialect.version)
+      return undefined
+    },
+    abort: (info) => registry.release(info.cid, info.choice.dialect.version),
+    connect: (ws, info) => {
+      registry.attach(new Session(ws, {
+        cid: info.cid,
+        dialect: info.choice.dialect,
+        subprotocol: info.choice.subprotocol,
+        peer: info.peer,
+        username: info.username,
+        password: info.password,
+        listener: info.listener.name,
+        pingIntervalMs: info.listener.pingIntervalMs
+      }, ctx))
+    }
   }))
   try {
     for (const l of listeners) await l.listen()

@@ -12,10 +12,18 @@ export interface SweepOptions {
   periodMs: number
 }
 
+interface Subscription {
+  topic: string
+  handler: MessageHandler
+  ready: Promise<void>
+  /** Sessions and upgrades in progress that use this subscription. */
+  refs: number
+}
+
 export class Registry {
   private readonly sessions = new Map<string, Session>()
-  /** One downstream handler per charge point id; it routes to the current session. */
-  private readonly handlers = new Map<string, { topic: string, handler: MessageHandler, ready: Promise<void> }>()
+  /** Downstream subscriptions by topic; the handler routes to the current session of the id. */
+  private readonly subs = new Map<string, Subscription>()
   private readonly timer: NodeJS.Timeout
 
   constructor (private readonly ctx: GatewayContext, sweep: SweepOptions) {
@@ -27,13 +35,45 @@ export class Registry {
   get (cid: string): Session | undefined { return this.sessions.get(cid) }
   all (): IterableIterator<Session> { return this.sessions.values() }
 
-  /** Add a freshly upgraded session. An existing session with the same id is closed. */
+  /** The downstream topic of a charge point. */
+  downstreamTopic (cid: string, version: string): string {
+    return this.ctx.topics.dnstream({ cid, version })
+  }
+
+  /**
+   * Take a reference on the downstream subscription of `cid`, subscribing if it is the first.
+   * Called before the WebSocket upgrade is answered, so that once a charge point's socket is
+   * open, whatever the backend publishes to it is delivered. Pair with attach() or release().
+   */
+  acquire (cid: string, version: string): Promise<void> {
+    const topic = this.downstreamTopic(cid, version)
+    let sub = this.subs.get(topic)
+    if (sub === undefined) {
+      const handler: MessageHandler = (_t, payload) => this.routeDownstream(cid, payload)
+      const ready = this.ctx.mqtt.subscribe(topic, this.ctx.config.dnstream.qos, handler)
+      const created: Subscription = sub = { topic, handler, ready, refs: 0 }
+      this.subs.set(topic, created)
+      ready.catch(() => { if (this.subs.get(topic) === created) this.subs.delete(topic) })
+    }
+    sub.refs++
+    return sub.ready
+  }
+
+  release (cid: string, version: string): void {
+    const topic = this.downstreamTopic(cid, version)
+    const sub = this.subs.get(topic)
+    if (sub === undefined || --sub.refs > 0) return
+    this.subs.delete(topic)
+    this.ctx.mqtt.unsubscribe(topic, sub.handler).catch((err: Error) => this.ctx.log.warn({ err: err.message, topic }, 'unsubscribe failed'))
+  }
+
+  /** Add a freshly upgraded session (after acquire()). An existing one with the same id is closed. */
   attach (session: Session): void {
     const { ctx } = this
     const cid = session.cid
     const old = this.sessions.get(cid)
-    // The new session is in the table before the old one closes, so the old one's end
-    // does not drop the downstream subscription the new one keeps using.
+    // The new session is in the table before the old one closes, so downstream messages
+    // go to the new one from now on.
     this.sessions.set(cid, session)
     ctx.metrics.sessions = this.sessions.size
     session.bind((s, reason, code, detail) => this.detach(s, reason, code, detail))
@@ -42,24 +82,8 @@ export class Registry {
       old.log.info({ newPeer: session.info.peer }, 'replaced by a newer connection with the same id')
       old.close(CloseCode.TAKEOVER, 'replaced by a newer connection', 'takeover')
     }
-
-    let sub = this.handlers.get(cid)
-    if (sub === undefined) {
-      const topic = ctx.topics.dnstream({ cid, version: session.dialect.version })
-      const handler: MessageHandler = (_topic, payload) => this.routeDownstream(cid, payload)
-      const ready = ctx.mqtt.subscribe(topic, ctx.config.dnstream.qos, handler)
-      sub = { topic, handler, ready }
-      this.handlers.set(cid, sub)
-    }
-    sub.ready.then(() => {
-      if (session.closed) return
-      session.markReady()
-      this.event(session, { event: 'connected' })
-    }, (err: Error) => {
-      session.log.error({ err: err.message }, 'downstream subscription failed; closing')
-      session.close(1011, 'gateway cannot subscribe its downstream topic', 'socket_error')
-    })
     session.log.info({ peer: session.info.peer, version: session.dialect.version, subprotocol: session.info.subprotocol ?? null }, 'charge point connected')
+    this.event(session, { event: 'connected' })
   }
 
   private routeDownstream (cid: string, payload: Buffer): void {
@@ -78,12 +102,8 @@ export class Registry {
     if (this.sessions.get(session.cid) === session) {
       this.sessions.delete(session.cid)
       ctx.metrics.sessions = this.sessions.size
-      const sub = this.handlers.get(session.cid)
-      if (sub !== undefined) {
-        this.handlers.delete(session.cid)
-        ctx.mqtt.unsubscribe(sub.topic, sub.handler).catch((err: Error) => ctx.log.warn({ err: err.message }, 'unsubscribe failed'))
-      }
     }
+    this.release(session.cid, session.dialect.version)
     session.log.info({ reason, code, detail }, 'charge point disconnected')
     this.event(session, { event: 'disconnected', reason, code, detail, duration_ms: Date.now() - session.connectedAt })
   }

@@ -38,8 +38,6 @@ export class Session {
   heartbeatIntervalMs: number
   receivedFrames = 0
   closed = false
-  /** Frames that arrived before the downstream subscription was in place. */
-  private early: string[] | undefined = []
   /** Charge point Calls waiting for the backend's answer: id -> Action. */
   private readonly pendingUp = new Map<string, string>()
   /** Backend Calls waiting for the charge point's answer: id -> Action. */
@@ -62,13 +60,6 @@ export class Session {
     this.onEnd = onEnd
   }
 
-  /** The downstream subscription is in place: process what arrived meanwhile. */
-  markReady (): void {
-    const early = this.early
-    this.early = undefined
-    for (const text of early ?? []) this.onText(text)
-  }
-
   private onMessage (data: Buffer, isBinary: boolean): void {
     const now = Date.now()
     this.lastActivityAt = now
@@ -79,12 +70,7 @@ export class Session {
       return
     }
     this.lastFrameAt = now
-    const text = data.toString('utf8')
-    if (this.early !== undefined) {
-      this.early.push(text)
-      return
-    }
-    this.onText(text)
+    this.onText(data.toString('utf8'))
   }
 
   private onText (text: string): void {
@@ -234,7 +220,6 @@ export class Session {
   private end (reason: DisconnectReason, code: number, detail: string): void {
     if (this.closed) return
     this.closed = true
-    this.early = undefined
     this.onEnd?.(this, this.pendingReason ?? reason, code, detail)
   }
 }

@@ -22,7 +22,19 @@ export interface UpgradeInfo {
   request: IncomingMessage
 }
 
-export type ConnectionHandler = (ws: WebSocket, info: UpgradeInfo) => void
+/** A refusal decided before the upgrade, answered as an HTTP status. */
+export interface Refusal { status: number, reason: string, code: string }
+
+/**
+ * What the listener asks of the gateway around it. `prepare` runs before the upgrade is
+ * answered (authentication, downstream subscription); when it refuses, the client gets the
+ * HTTP status. Exactly one of `connect` or `abort` follows a successful `prepare`.
+ */
+export interface ConnectionHandler {
+  prepare: (info: UpgradeInfo) => Promise<Refusal | undefined>
+  connect: (ws: WebSocket, info: UpgradeInfo) => void
+  abort: (info: UpgradeInfo) => void
+}
 
 const statusText: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }
 
@@ -36,8 +48,9 @@ export class WsListener {
   readonly server: Server
   private readonly wss: WebSocketServer
   private connections = 0
+  private pendingUpgrades = 0
 
-  constructor (readonly config: ListenerConfig, private readonly log: Logger, private readonly metrics: Metrics, private readonly onConnection: ConnectionHandler) {
+  constructor (readonly config: ListenerConfig, private readonly log: Logger, private readonly metrics: Metrics, private readonly handler: ConnectionHandler) {
     this.server = createServer((_req, res) => {
       res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' }).end(`OCPP-J endpoint: open a WebSocket to ${config.path}/{chargePointId}\n`)
     })
@@ -77,25 +90,47 @@ export class WsListener {
     if (!id.ok) { this.reject(socket, id.error.status, id.error.reason, id.error.code, req); return }
     const proto = chooseSubprotocol(req.headers['sec-websocket-protocol'], cfg.subprotocols, cfg.failIfNoSubprotocol)
     if (!proto.ok) { this.reject(socket, proto.error.status, proto.error.reason, proto.error.code, req); return }
-    if (this.connections >= cfg.maxConnections) {
+    if (this.connections + this.pendingUpgrades >= cfg.maxConnections) {
       this.reject(socket, 503, 'too many connections', 'max_connections', req)
       return
     }
     const creds = parseBasicAuth(req.headers.authorization)
     ;(req as RequestWithChoice).ocppSubprotocol = proto.value.subprotocol
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      this.connections++
-      ws.once('close', () => { this.connections-- })
-      this.metrics.inc('connections_accepted_total')
-      this.onConnection(ws, {
-        cid: id.value,
-        choice: proto.value,
-        username: creds?.username,
-        password: creds?.password,
-        peer: peerOf(req),
-        listener: cfg,
-        request: req
+    const info: UpgradeInfo = {
+      cid: id.value,
+      choice: proto.value,
+      username: creds?.username,
+      password: creds?.password,
+      peer: peerOf(req),
+      listener: cfg,
+      request: req
+    }
+    this.pendingUpgrades++
+    this.handler.prepare(info).then((refusal) => {
+      this.pendingUpgrades--
+      if (refusal !== undefined) {
+        this.reject(socket, refusal.status, refusal.reason, refusal.code, req)
+        return
+      }
+      if (socket.destroyed || !this.server.listening) {
+        this.handler.abort(info)
+        socket.destroy()
+        return
+      }
+      // ws may refuse the upgrade itself (bad Sec-WebSocket-Key...) without calling back.
+      let upgraded = false
+      socket.once('close', () => { if (!upgraded) this.handler.abort(info) })
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        upgraded = true
+        this.connections++
+        ws.once('close', () => { this.connections-- })
+        this.metrics.inc('connections_accepted_total')
+        this.handler.connect(ws, info)
       })
+    }, (err: Error) => {
+      this.pendingUpgrades--
+      this.log.error({ err: err.message, cid: info.cid }, 'connection preparation failed')
+      this.reject(socket, 503, 'gateway not ready, retry later', 'prepare_failed', req)
     })
   }
 
