@@ -13,7 +13,7 @@ import { watch, type FSWatcher } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import { basename, dirname, resolve } from 'node:path'
 import { parseCredentials, type CredentialsTable } from './credentials-format.js'
-import { DEFAULT_SCRYPT, hashPassword, parseHash, verifyParsed, type ParsedHash } from './password-hash.js'
+import { DEFAULT_SCRYPT, verifyParsed, type ParsedHash } from './password-hash.js'
 import { allow, deny, type AuthDecision, type AuthRequest, type Authenticator } from './types.js'
 
 export interface CredentialsFileOptions {
@@ -58,6 +58,7 @@ export class CredentialsFileAuthenticator implements Authenticator {
   private readonly verified = new Map<string, { hash: string, tag: Buffer }>()
   private readonly hmacKey = randomBytes(32)
   private dummy: ParsedHash | undefined
+  private dummyFor: CredentialsTable | undefined
 
   private constructor (opts: CredentialsFileOptions) {
     this.opts = opts
@@ -69,7 +70,6 @@ export class CredentialsFileAuthenticator implements Authenticator {
     const a = new CredentialsFileAuthenticator(opts)
     const err = await a.load()
     if (err !== undefined) throw err
-    a.dummy = parseHash(await hashPassword(randomBytes(16).toString('hex'), DEFAULT_SCRYPT))
     if (opts.watch !== false) a.startWatching()
     return a
   }
@@ -85,7 +85,7 @@ export class CredentialsFileAuthenticator implements Authenticator {
     const entry = this.table.get(req.cid)
     if (entry === undefined || req.password.length > MAX_PASSWORD_LENGTH) {
       // Same work as a real check, so timing does not tell which ids exist.
-      if (this.dummy !== undefined) await verifyParsed(req.password.slice(0, MAX_PASSWORD_LENGTH), this.dummy)
+      await verifyParsed(req.password.slice(0, MAX_PASSWORD_LENGTH), this.dummyHash())
       return entry === undefined ? deny('unknown_id', true) : deny('bad_password')
     }
     const tag = createHmac('sha256', this.hmacKey).update(req.password).digest()
@@ -121,6 +121,16 @@ export class CredentialsFileAuthenticator implements Authenticator {
     if (this.poll !== undefined) clearInterval(this.poll)
     if (this.debounce !== undefined) clearTimeout(this.debounce)
     this.poll = this.debounce = undefined
+  }
+
+  /** A hash nothing matches, with the cost of the table's entries (the first one's). */
+  private dummyHash (): ParsedHash {
+    if (this.dummy === undefined || this.dummyFor !== this.table) {
+      const first = this.table.values().next().value
+      this.dummy = { params: first?.parsed.params ?? DEFAULT_SCRYPT, salt: randomBytes(16), key: randomBytes(32) }
+      this.dummyFor = this.table
+    }
+    return this.dummy
   }
 
   /** Read and parse; install the table on success. Returns the error instead of throwing. */

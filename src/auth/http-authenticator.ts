@@ -25,7 +25,10 @@ import { allow, deny, type AuthDecision, type AuthRequest, type Authenticator } 
 
 export interface HttpAuthenticatorOptions {
   url: string
-  /** Extra request headers (e.g. an API key for the auth service; redacted in config dumps). */
+  /**
+   * Extra request headers (e.g. an API key for the auth service; redacted in config dumps).
+   * Credentials in the URL (https://user:pass@host/…) are sent as a Basic Authorization header.
+   */
   headers?: Record<string, string>
   /** Give up after this many ms (EMQX `request_timeout`, default 5000). */
   requestTimeoutMs?: number
@@ -41,6 +44,7 @@ export class HttpAuthenticator implements Authenticator {
   readonly name = 'http'
   private readonly opts: HttpAuthenticatorOptions
   private readonly url: URL
+  private readonly headers: Record<string, string>
   private readonly cache: DecisionCache | undefined
   private readonly inflight = new Map<string, Promise<AuthDecision>>()
   /** Number of HTTP requests actually sent (for metrics and tests). */
@@ -52,6 +56,17 @@ export class HttpAuthenticator implements Authenticator {
       throw new TypeError(`authentication url must be http or https, got ${this.url.protocol}`)
     }
     this.opts = opts
+    this.headers = { ...opts.headers, 'content-type': 'application/json', accept: 'application/json' }
+    // fetch refuses URLs with credentials: move them to an Authorization header.
+    if (this.url.username !== '' || this.url.password !== '') {
+      const user = decodeURIComponent(this.url.username)
+      const pass = decodeURIComponent(this.url.password)
+      if (!Object.keys(this.headers).some(h => h.toLowerCase() === 'authorization')) {
+        this.headers.authorization = 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64')
+      }
+      this.url.username = ''
+      this.url.password = ''
+    }
     this.cache = opts.cache === false ? undefined : new DecisionCache(opts.cache)
   }
 
@@ -97,7 +112,7 @@ export class HttpAuthenticator implements Authenticator {
     try {
       res = await fetch(this.url, {
         method: 'POST',
-        headers: { ...this.opts.headers, 'content-type': 'application/json', accept: 'application/json' },
+        headers: this.headers,
         body: JSON.stringify(body),
         redirect: 'manual',
         signal: AbortSignal.timeout(timeout)

@@ -5,6 +5,7 @@
  *   ocpp-gateway passwd remove --file F --id X                      remove X
  *   ocpp-gateway passwd list   --file F                             print the ids
  *   ocpp-gateway passwd hash   [--password-stdin]                   print a hash for a password
+ *   (add and hash take --scrypt-n N to change the scrypt cost, default 16384)
  *
  * Passwords are read from the terminal without echo (asked twice), or with
  * --password-stdin from the first line of standard input. They are never accepted as an
@@ -18,7 +19,7 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { FILE_HEADER, invalidIdReason, listIds, parseCredentials, removeEntry, upsertEntry } from '../auth/credentials-format.js'
-import { hashPassword } from '../auth/password-hash.js'
+import { DEFAULT_SCRYPT, hashPassword, type ScryptParams } from '../auth/password-hash.js'
 
 export interface PasswdIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean, setRawMode?: (raw: boolean) => unknown }
@@ -31,6 +32,7 @@ const USAGE = `usage: ocpp-gateway passwd <command> [options]
   remove --file F --id X                      remove a charge point
   list   --file F                             print the charge point ids
   hash   [--password-stdin]                   print the hash of a password
+  --scrypt-n N   scrypt cost for add/hash (power of two, default 16384; lower only on weak hardware)
 Passwords are asked on the terminal, or read from the first line of stdin with --password-stdin.
 `
 
@@ -62,6 +64,7 @@ async function run (argv: string[], io: PasswdIo): Promise<number> {
         file: { type: 'string', short: 'f' },
         id: { type: 'string' },
         'password-stdin': { type: 'boolean' },
+        'scrypt-n': { type: 'string' },
         help: { type: 'boolean', short: 'h' }
       }
     })
@@ -85,6 +88,12 @@ async function run (argv: string[], io: PasswdIo): Promise<number> {
     return id
   }
   const stdinPw = values['password-stdin'] === true
+  const params: ScryptParams = { ...DEFAULT_SCRYPT }
+  if (values['scrypt-n'] !== undefined) {
+    const n = Number(values['scrypt-n'])
+    if (!Number.isInteger(n) || n < 1024 || n > (1 << 20) || (n & (n - 1)) !== 0) throw new UsageError('--scrypt-n must be a power of two from 1024 to 1048576')
+    params.N = n
+  }
 
   switch (command) {
     case 'add': {
@@ -92,7 +101,7 @@ async function run (argv: string[], io: PasswdIo): Promise<number> {
       const id = needId()
       const text = await readExisting(path)
       const password = await readPassword(io, stdinPw)
-      const result = upsertEntry(text === '' ? FILE_HEADER : text, id, await hashPassword(password))
+      const result = upsertEntry(text === '' ? FILE_HEADER : text, id, await hashPassword(password, params))
       await writeAtomic(path, result.text)
       io.stdout.write(`${result.updated ? 'updated' : 'added'} ${id}\n`)
       return 0
@@ -116,7 +125,7 @@ async function run (argv: string[], io: PasswdIo): Promise<number> {
       return 0
     }
     case 'hash': {
-      io.stdout.write(`${await hashPassword(await readPassword(io, stdinPw))}\n`)
+      io.stdout.write(`${await hashPassword(await readPassword(io, stdinPw), params)}\n`)
       return 0
     }
     case undefined:

@@ -30,8 +30,11 @@ function normalKey (k: string): string {
 /** Whether a config/log key names a secret. `keyfile` (a path) is not a secret; `key` (PEM) is. */
 export function isSecretKey (k: string): boolean {
   const n = normalKey(k)
-  return SECRET_KEYS.has(n) || n.endsWith('password') || n.endsWith('secret') || n.endsWith('token')
+  return SECRET_KEYS.has(n) || n.endsWith('password') || n.endsWith('secret') || n.endsWith('token') || n.endsWith('apikey')
 }
+
+/** Header names whose values are never secret; every other configured header value is redacted. */
+const PLAIN_HEADERS = new Set(['accept', 'acceptencoding', 'acceptlanguage', 'contenttype', 'useragent', 'host', 'connection', 'cachecontrol'])
 
 /**
  * fast-redact paths for pino. `*` matches one level, so the common nestings are listed
@@ -70,14 +73,16 @@ export function redactText (s: string): string {
 
 /**
  * Deep copy with secrets replaced: values under secret keys (whatever their type), and any
- * string that contains a private key, credentials in a URL, or an auth header value. Buffers
+ * string that contains a private key, credentials in a URL, or an auth header value; and the
+ * values of configured `headers` (custom auth headers are secrets more often than not) except
+ * a few plain ones such as content-type. Buffers
  * under non-secret keys are summarised (they are usually certificate material). Cycles are cut.
  */
 export function redactConfig<T> (value: T): T {
   return walk(value, new WeakSet()) as T
 }
 
-function walk (v: unknown, seen: WeakSet<object>): unknown {
+function walk (v: unknown, seen: WeakSet<object>, inHeaders = false): unknown {
   if (typeof v === 'string') return redactText(v)
   if (v === null || typeof v !== 'object') return v
   if (Buffer.isBuffer(v) || ArrayBuffer.isView(v)) return `[${(v as ArrayBufferView).byteLength} bytes]`
@@ -90,7 +95,8 @@ function walk (v: unknown, seen: WeakSet<object>): unknown {
   if (v instanceof URL) return redactText(v.href)
   const out: Record<string, unknown> = {}
   for (const [k, x] of Object.entries(v)) {
-    out[k] = isSecretKey(k) && x !== undefined && x !== null && x !== '' ? REDACTED : walk(x, seen)
+    const secret = isSecretKey(k) || (inHeaders && !PLAIN_HEADERS.has(normalKey(k)))
+    out[k] = secret && x !== undefined && x !== null && x !== '' ? REDACTED : walk(x, seen, k.toLowerCase() === 'headers')
   }
   return out
 }
