@@ -14,7 +14,8 @@ import { profiles } from './profiles.js'
 import { type ProgressSnapshot, SimStats, answered } from './stats.js'
 import { type ProcessReport, type SimSummary, buildSummary } from './summary.js'
 
-export interface Simulation {
+/** A running simulation, in this process or spread over worker processes. */
+export interface SimulationHandle {
   readonly options: ResolvedSimOptions
   /** Resolves once stopped and every socket is closed. */
   readonly done: Promise<SimSummary>
@@ -22,6 +23,9 @@ export interface Simulation {
   stop: () => void
   /** Counters now, for a progress display; resets the recent-latency histogram. */
   snapshot: () => ProgressSnapshot
+}
+
+export interface Simulation extends SimulationHandle {
   /** The raw report (for a parent process merging workers); valid once `done` resolved. */
   report: () => ProcessReport
 }
