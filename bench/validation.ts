@@ -4,8 +4,8 @@
  *   npx tsc -p tsconfig.json && node dist/bench/validation.js [--time-ms=200] [--rounds=5]
  *
  * For each frame: JSON.parse of the whole frame text, validation of the (already parsed)
- * payload, and both together, in operations per second; the median of several rounds.
- * The ratio "validate / parse" is the cost of validation in units of one JSON.parse.
+ * payload, and both together, in operations per second, alternating in each round; the
+ * ratios to JSON.parse are taken per round and the median reported.
  */
 import { createValidators } from '../src/schema/index.js'
 import type { OcppVersion } from '../src/ocpp/dialect.js'
@@ -118,23 +118,32 @@ const cases: Case[] = [
 
 let sink = 0
 
-/** Operations per second of `fn`, median of ROUNDS rounds of TIME_MS each. */
-function opsPerSecond (fn: () => unknown): number {
-  const rates: number[] = []
-  for (let r = 0; r < ROUNDS; r++) {
-    let ops = 0
-    const start = process.hrtime.bigint()
-    const end = start + BigInt(TIME_MS) * 1_000_000n
-    let now = start
-    while (now < end) {
-      for (let k = 0; k < 16; k++) { if (fn() !== null) sink++ }
-      ops += 16
-      now = process.hrtime.bigint()
-    }
-    rates.push(ops / (Number(now - start) / 1e9))
+/** Operations per second of `fn` over TIME_MS. */
+function rate (fn: () => unknown): number {
+  let ops = 0
+  const start = process.hrtime.bigint()
+  const end = start + BigInt(TIME_MS) * 1_000_000n
+  let now = start
+  while (now < end) {
+    for (let k = 0; k < 16; k++) { if (fn() !== null) sink++ }
+    ops += 16
+    now = process.hrtime.bigint()
   }
-  rates.sort((a, b) => a - b)
-  return rates[Math.floor(rates.length / 2)] as number
+  return ops / (Number(now - start) / 1e9)
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
+
+/**
+ * The three measurements alternate within each round, so that load from elsewhere on the
+ * machine hits them alike; ratios are taken per round, then the median of the rounds.
+ */
+function measure (fns: Array<() => unknown>): { rates: number[], ratios: number[] } {
+  const perRound: number[][] = []
+  for (let r = 0; r < ROUNDS; r++) perRound.push(fns.map(rate))
+  const rates = fns.map((_, i) => median(perRound.map((round) => round[i] as number)))
+  const ratios = fns.map((_, i) => median(perRound.map((round) => (round[0] as number) / (round[i] as number))))
+  return { rates, ratios }
 }
 
 function fmt (n: number): string {
@@ -149,7 +158,7 @@ t = performance.now()
 createValidators({ compile: 'eager' })
 const eagerMs = performance.now() - t
 
-console.log(`node ${process.version}, ${TIME_MS} ms x ${ROUNDS} rounds per measurement (median)`)
+console.log(`node ${process.version}, ${ROUNDS} rounds of ${TIME_MS} ms per measurement, medians`)
 console.log(`start-up: createValidators() lazy ${lazyMs.toFixed(0)} ms; eager compile of all 387 schemas ${eagerMs.toFixed(0)} ms`)
 console.log('')
 
@@ -162,10 +171,12 @@ for (const c of cases) {
   const first = validators.validateRequest(c.version, c.action, payload)
   const firstMs = performance.now() - t
   if (first !== null) throw new Error(`${c.name} is not valid: ${first.message}`)
-  const parse = opsPerSecond(() => JSON.parse(text) as unknown)
-  const validate = opsPerSecond(() => validators.validateRequest(c.version, c.action, payload))
-  const both = opsPerSecond(() => validators.validateRequest(c.version, c.action, (JSON.parse(text) as [number, string, string, object])[3]))
-  rows.push([c.name, String(Buffer.byteLength(text)), `${firstMs.toFixed(1)} ms`, fmt(parse), fmt(validate), fmt(both), (parse / validate).toFixed(2), (parse / both).toFixed(2)])
+  const { rates: [parse = 0, validate = 0, both = 0], ratios: [, validateRatio = 0, bothRatio = 0] } = measure([
+    () => JSON.parse(text) as unknown,
+    () => validators.validateRequest(c.version, c.action, payload),
+    () => validators.validateRequest(c.version, c.action, (JSON.parse(text) as [number, string, string, object])[3])
+  ])
+  rows.push([c.name, String(Buffer.byteLength(text)), `${firstMs.toFixed(1)} ms`, fmt(parse), fmt(validate), fmt(both), validateRatio.toFixed(2), bothRatio.toFixed(2)])
 }
 
 const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))
