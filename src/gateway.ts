@@ -66,6 +66,7 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
   }
   const ctx: GatewayContext = { config, topics: compileTopics(config), mqtt, metrics, log, nodeId, publishJson }
   const registry = new Registry(ctx, { periodMs: opts.sweepPeriodMs ?? 1000 })
+  await registry.start()
 
   const listeners = config.listeners.map((l) => new WsListener(l, log, metrics, {
     prepare: async (info) => {
@@ -82,7 +83,7 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
         username: info.username,
         password: info.password,
         listener: info.listener.name,
-        pingIntervalMs: info.listener.pingIntervalMs
+        limits: info.listener
       }, ctx))
     }
   }))
@@ -105,8 +106,9 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
       const timer = setTimeout(() => { for (const l of listeners) l.terminateAll() }, grace)
       await stopped
       clearTimeout(timer)
-      // Let the disconnect events reach the broker before it goes.
+      // Let the disconnect events and gateway answers reach the broker before it goes.
       await new Promise((resolve) => setImmediate(resolve))
+      await registry.stop().catch(() => {})
       await mqtt.close()
       log.info('stopped')
     })()

@@ -50,20 +50,28 @@ for (const { kind, skip } of brokerKinds) {
       }
     })
 
-    test('5,000 downstream frames in a row to one charge point all arrive, one per WebSocket message, in order', async () => {
-      const t = await startTestGateway({ broker: kind })
+    test('5,000 downstream Calls in a row to one charge point all arrive, one per WebSocket message, in order, each answered', async () => {
+      const n = 5000
+      const t = await startTestGateway({ broker: kind, config: { dnstream: { max_mqueue_len: n } } })
       try {
         const cp = await connectChargePoint(`${t.url}/flood-1`)
-        const n = 5000
-        const all = cp.raw.wait(() => cp.raw.items.length >= n, 30_000, `${n} frames`)
+        // A charge point answers each Call; the gateway sends the next only then (one in flight).
+        cp.ws.on('message', (data) => {
+          const f = JSON.parse(String(data)) as unknown[]
+          cp.send([3, f[1], { status: 'Accepted' }])
+        })
+        const replies = t.backend.inbox.wait(() => t.backend.inbox.items.filter((m) => m.topic === 'ocpp/cp/flood-1/Reply').length >= n, 60_000, `${n} replies`)
         for (let i = 0; i < n; i++) {
           void t.backend.client.publish('ocpp/cs/flood-1', JSON.stringify({ MessageTypeId: 2, UniqueId: `f${i}`, Action: 'DataTransfer', Payload: { vendorId: 'x', data: String(i) } }), { qos: 1 })
         }
-        await all
+        await replies
         assert.equal(cp.raw.items.length, n)
         cp.raw.items.forEach((text, i) => {
           assert.deepEqual(JSON.parse(text), [2, `f${i}`, 'DataTransfer', { vendorId: 'x', data: String(i) }])
         })
+        const got = t.backend.inbox.items.filter((m) => m.topic === 'ocpp/cp/flood-1/Reply')
+        assert.deepEqual(got.map((m) => m.json.UniqueId), Array.from({ length: n }, (_, i) => `f${i}`))
+        assert.ok(got.every((m) => m.json.Action === 'DataTransfer' && m.json.Origin === undefined))
         await cp.close()
       } finally {
         await t.stop()

@@ -8,7 +8,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { once } from 'node:events'
 import { Aedes, type AedesPublishPacket } from 'aedes'
 import { WebSocketServer, createWebSocketStream } from 'ws'
-import { HandlerTable, type MessageHandler, type MqttPort, type QoS } from './mqtt-port.js'
+import { HandlerTable, stripShare, type MessageHandler, type MqttPort, type QoS } from './mqtt-port.js'
 import type { Logger } from '../observability/logger.js'
 import { listenOrExplain } from '../transport/listen.js'
 
@@ -63,14 +63,14 @@ export class EmbeddedBroker implements MqttPort {
   get tcpPort (): number | undefined { return addrPort(this.tcp) }
   get wsPort (): number | undefined { return addrPort(this.http) }
 
-  publish (topic: string, payload: string | Buffer, qos: QoS): Promise<void> {
+  publish (topic: string, payload: string | Buffer, qos: QoS, retain = false): Promise<void> {
     return new Promise((resolve, reject) => {
       this.aedes.publish({
         cmd: 'publish',
         topic,
         payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
         qos,
-        retain: false,
+        retain,
         dup: false
       } as any, (err?: Error) => (err != null ? reject(err) : resolve()))
     })
@@ -79,11 +79,12 @@ export class EmbeddedBroker implements MqttPort {
   subscribe (topic: string, _qos: QoS, handler: MessageHandler): Promise<void> {
     if (!this.handlers.add(topic, handler)) return Promise.resolve()
     const deliver: Deliver = (packet, cb) => {
-      this.handlers.dispatch(packet.topic, packet.payload as Buffer)
+      this.handlers.dispatchTo(topic, packet.topic, packet.payload as Buffer)
       cb()
     }
     this.delivers.set(topic, deliver)
-    return new Promise((resolve) => this.aedes.subscribe(topic, deliver, () => resolve()))
+    // aedes has no shared subscriptions; in process there is one node anyway.
+    return new Promise((resolve) => this.aedes.subscribe(stripShare(topic), deliver, () => resolve()))
   }
 
   unsubscribe (topic: string, handler: MessageHandler): Promise<void> {
@@ -91,10 +92,13 @@ export class EmbeddedBroker implements MqttPort {
     const deliver = this.delivers.get(topic)
     this.delivers.delete(topic)
     if (deliver === undefined) return Promise.resolve()
-    return new Promise((resolve) => this.aedes.unsubscribe(topic, deliver, () => resolve()))
+    return new Promise((resolve) => this.aedes.unsubscribe(stripShare(topic), deliver, () => resolve()))
   }
 
   async close (): Promise<void> {
+    // Give QoS 1/2 exchanges with connected backends time to complete (MQTT.js emits a QoS 2
+    // message only at PUBREL): the last events and gateway answers of a shutdown get through.
+    if (this.aedes.connectedClients > 0) await new Promise((resolve) => setTimeout(resolve, 200))
     for (const c of this.wss?.clients ?? []) c.terminate()
     const closing: Promise<unknown>[] = []
     if (this.tcp?.listening === true) { this.tcp.close(); closing.push(once(this.tcp, 'close')) }

@@ -67,9 +67,9 @@ export class ExternalBroker implements MqttPort {
     return new ExternalBroker(client, log)
   }
 
-  publish (topic: string, payload: string | Buffer, qos: QoS): Promise<void> {
+  publish (topic: string, payload: string | Buffer, qos: QoS, retain = false): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.client.publish(topic, payload, { qos, retain: false }, (err) => (err != null ? reject(err) : resolve()))
+      this.client.publish(topic, payload, { qos, retain }, (err) => (err != null ? reject(err) : resolve()))
     })
   }
 

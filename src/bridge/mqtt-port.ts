@@ -10,41 +10,73 @@ export type MessageHandler = (topic: string, payload: Buffer) => void
 export interface MqttPort {
   readonly kind: 'embedded' | 'external'
   /** Resolves when the broker accepted the message (per its QoS); rejects on failure. */
-  publish (topic: string, payload: string | Buffer, qos: QoS): Promise<void>
-  /** Exact-topic subscription; several handlers may share a topic. */
+  publish (topic: string, payload: string | Buffer, qos: QoS, retain?: boolean): Promise<void>
+  /**
+   * Subscription to a topic or filter (`+`, `#`, `$share/group/...`); several handlers may
+   * share one. Exact topics are the hot path (one per charge point); filters are few.
+   */
   subscribe (topic: string, qos: QoS, handler: MessageHandler): Promise<void>
   unsubscribe (topic: string, handler: MessageHandler): Promise<void>
   close (): Promise<void>
 }
 
-/** Handlers by exact topic, shared by both adapters. */
+/** `$share/group/a/+` -> `a/+`. */
+export function stripShare (filter: string): string {
+  return filter.startsWith('$share/') ? filter.split('/').slice(2).join('/') : filter
+}
+
+/** MQTT topic filter matching (`+` one level, `#` the rest). */
+export function topicMatches (filter: string, topic: string): boolean {
+  const f = filter.split('/')
+  const t = topic.split('/')
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true
+    if (i >= t.length) return false
+    if (f[i] !== '+' && f[i] !== t[i]) return false
+  }
+  return f.length === t.length
+}
+
+/** Handlers by subscription, shared by both adapters. */
 export class HandlerTable {
   private readonly byTopic = new Map<string, Set<MessageHandler>>()
+  /** Filters with wildcards (or shared), matched one by one: there are only a few. */
+  private readonly filters = new Map<string, string>()
 
-  /** Returns true when this is the topic's first handler (subscribe at the broker). */
+  /** Returns true when this is the subscription's first handler (subscribe at the broker). */
   add (topic: string, handler: MessageHandler): boolean {
     let set = this.byTopic.get(topic)
     const first = set === undefined
     if (set === undefined) this.byTopic.set(topic, set = new Set())
     set.add(handler)
+    const plain = stripShare(topic)
+    if (first && (plain !== topic || /[+#]/.test(plain))) this.filters.set(topic, plain)
     return first
   }
 
-  /** Returns true when the topic has no handler left (unsubscribe at the broker). */
+  /** Returns true when the subscription has no handler left (unsubscribe at the broker). */
   remove (topic: string, handler: MessageHandler): boolean {
     const set = this.byTopic.get(topic)
     if (set === undefined) return false
     set.delete(handler)
     if (set.size > 0) return false
     this.byTopic.delete(topic)
+    this.filters.delete(topic)
     return true
   }
 
-  dispatch (topic: string, payload: Buffer): boolean {
-    const set = this.byTopic.get(topic)
-    if (set === undefined) return false
-    for (const h of set) h(topic, payload)
-    return true
+  /** Deliver to the handlers of one subscription (the embedded broker knows which). */
+  dispatchTo (subscription: string, topic: string, payload: Buffer): void {
+    const set = this.byTopic.get(subscription)
+    if (set !== undefined) for (const h of set) h(topic, payload)
+  }
+
+  /** Deliver to every subscription matching the topic (an external broker says only the topic). */
+  dispatch (topic: string, payload: Buffer): void {
+    if (!this.filters.has(topic)) this.dispatchTo(topic, topic, payload)
+    for (const [sub, plain] of this.filters) {
+      if (topicMatches(plain, topic)) this.dispatchTo(sub, topic, payload)
+    }
   }
 
   get size (): number { return this.byTopic.size }

@@ -27,6 +27,10 @@ export interface ListenerConfig {
   maxFrameSize: number
   maxConnections: number
   pingIntervalMs: number
+  maxMalformedFrames: number
+  malformedWindowMs: number
+  highWatermark: number
+  slowConsumerTimeoutMs: number
 }
 
 export interface GatewayConfig {
@@ -36,8 +40,8 @@ export interface GatewayConfig {
   heartbeatBackoff: number
   idleTimeoutMs: number
   messageFormatChecking: 'all' | 'upstream_only' | 'dnstream_only' | 'disable'
-  upstream: { topic: string, topicOverrideMapping: Record<string, string>, replyTopic: string, errorTopic: string, qos: 0 | 1 | 2 }
-  dnstream: { topic: string, qos: 0 | 1 | 2, maxMqueueLen: number, maxPayloadSize: number }
+  upstream: { topic: string, topicOverrideMapping: Record<string, string>, replyTopic: string, errorTopic: string, qos: 0 | 1 | 2, awaitingTimeoutMs: number }
+  dnstream: { topic: string, qos: 0 | 1 | 2, maxMqueueLen: number, maxPayloadSize: number, awaitingTimeoutMs: number, offlineAnswer: boolean, shareGroup: string }
   events: { enable: boolean, topic: string, errorTopic: string, qos: 0 | 1 | 2 }
   listeners: ListenerConfig[]
   mqtt: {
@@ -183,7 +187,11 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
       failIfNoSubprotocol: l.websocket.fail_if_no_subprotocol,
       maxFrameSize: l.websocket.max_frame_size,
       maxConnections: l.max_connections,
-      pingIntervalMs: durationMs(l.websocket.ping_interval, `listeners.ws.${name}.websocket.ping_interval`)
+      pingIntervalMs: durationMs(l.websocket.ping_interval, `listeners.ws.${name}.websocket.ping_interval`),
+      maxMalformedFrames: l.websocket.max_malformed_frames,
+      malformedWindowMs: durationMs(l.websocket.malformed_window, `listeners.ws.${name}.websocket.malformed_window`),
+      highWatermark: l.websocket.high_watermark,
+      slowConsumerTimeoutMs: durationMs(l.websocket.slow_consumer_timeout, `listeners.ws.${name}.websocket.slow_consumer_timeout`)
     })
   }
   if (listeners.length === 0) throw new ConfigError('listeners.ws: at least one listener must be enabled')
@@ -201,9 +209,18 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
       topicOverrideMapping: t.upstream.topic_override_mapping,
       replyTopic: t.upstream.reply_topic,
       errorTopic: t.upstream.error_topic,
-      qos: t.upstream.qos
+      qos: t.upstream.qos,
+      awaitingTimeoutMs: durationMs(t.upstream.awaiting_timeout, 'upstream.awaiting_timeout')
     },
-    dnstream: { topic: t.dnstream.topic, qos: t.dnstream.qos, maxMqueueLen: t.dnstream.max_mqueue_len, maxPayloadSize: t.dnstream.max_payload_size },
+    dnstream: {
+      topic: t.dnstream.topic,
+      qos: t.dnstream.qos,
+      maxMqueueLen: t.dnstream.max_mqueue_len,
+      maxPayloadSize: t.dnstream.max_payload_size,
+      awaitingTimeoutMs: durationMs(t.dnstream.awaiting_timeout, 'dnstream.awaiting_timeout'),
+      offlineAnswer: t.dnstream.offline_answer,
+      shareGroup: t.dnstream.share_group
+    },
     events: { enable: t.events.enable, topic: t.events.topic, errorTopic: t.events.error_topic, qos: t.events.qos },
     listeners,
     mqtt: {

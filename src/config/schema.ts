@@ -28,7 +28,8 @@ export const configSchema = {
         topic_override_mapping: { type: 'object', additionalProperties: topic, default: {} },
         reply_topic: { ...topic, default: 'cp/${cid}/Reply' },
         error_topic: { ...topic, default: 'cp/${cid}/Reply' },
-        qos: { ...qos, default: 2 }
+        qos: { ...qos, default: 2 },
+        awaiting_timeout: { ...duration, default: 'infinity' }
       }
     },
     dnstream: {
@@ -39,7 +40,10 @@ export const configSchema = {
         topic: { ...topic, default: 'cs/${cid}' },
         qos: { ...qos, default: 2 },
         max_mqueue_len: { type: 'integer', minimum: 1, default: 100 },
-        max_payload_size: { type: 'integer', minimum: 64, default: 262144 }
+        max_payload_size: { type: 'integer', minimum: 64, default: 262144 },
+        awaiting_timeout: { ...duration, default: '30s' },
+        offline_answer: { type: 'boolean', default: true },
+        share_group: { type: 'string', pattern: '^[^/+#]+$', default: 'ocpp-gateway' }
       }
     },
     events: {
@@ -82,7 +86,11 @@ export const configSchema = {
                   },
                   fail_if_no_subprotocol: { type: 'boolean', default: false },
                   max_frame_size: { type: 'integer', minimum: 1024, default: 262144 },
-                  ping_interval: { ...duration, default: '30s' }
+                  ping_interval: { ...duration, default: '30s' },
+                  max_malformed_frames: { type: 'integer', minimum: 0, default: 20 },
+                  malformed_window: { ...duration, default: '60s' },
+                  high_watermark: { type: 'integer', minimum: 1024, default: 1048576 },
+                  slow_consumer_timeout: { ...duration, default: '30s' }
                 }
               }
             }

@@ -19,7 +19,12 @@ export const counterNames = [
   'mqtt_received_total',
   'envelopes_invalid_total',
   'envelopes_unroutable_total',
-  'events_published_total'
+  'events_published_total',
+  'envelopes_unmatched_total',
+  'calls_concurrent_from_charger_total',
+  'calls_rejected_total',
+  'gateway_answers_total',
+  'slow_consumers_closed_total'
 ] as const
 export type CounterName = typeof counterNames[number]
 

@@ -8,6 +8,8 @@ export const CloseCode = {
   GOING_AWAY: 1001,
   /** Binary frame received: OCPP-J is text only. */
   UNSUPPORTED_DATA: 1003,
+  /** Too many malformed frames within the window. */
+  POLICY_VIOLATION: 1008,
   /** Invalid UTF-8 in a text frame (closed by ws). */
   INVALID_PAYLOAD: 1007,
   /** Frame over listeners.ws.*.websocket.max_frame_size (closed by ws). */
@@ -31,3 +33,5 @@ export type DisconnectReason =
   | 'invalid_utf8'
   | 'idle_timeout'
   | 'socket_error'
+  | 'too_many_malformed'
+  | 'slow_consumer'

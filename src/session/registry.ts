@@ -6,6 +6,9 @@ import type { MessageHandler } from '../bridge/mqtt-port.js'
 import type { GatewayContext } from './context.js'
 import { Session } from './session.js'
 import { CloseCode, type DisconnectReason } from './close-codes.js'
+import { Presence } from './presence.js'
+import { envelopeToFrame, gatewayErrorEnvelope } from '../bridge/envelope.js'
+import { dialects } from '../ocpp/dialect.js'
 
 export interface SweepOptions {
   /** How often the sweep runs. */
@@ -25,10 +28,57 @@ export class Registry {
   /** Downstream subscriptions by topic; the handler routes to the current session of the id. */
   private readonly subs = new Map<string, Subscription>()
   private readonly timer: NodeJS.Timeout
+  /** Other nodes' charge points (external broker only; in process there is one node). */
+  readonly presence: Presence | undefined
+  private offline?: { filter: string, handler: MessageHandler }
+  private readonly cidOfTopic: (topic: string) => string | undefined
 
   constructor (private readonly ctx: GatewayContext, sweep: SweepOptions) {
     this.timer = setInterval(() => this.sweep(Date.now()), sweep.periodMs)
     this.timer.unref()
+    if (ctx.mqtt.kind === 'external') this.presence = new Presence(ctx.mqtt, ctx.config.mountpoint, ctx.nodeId)
+    this.cidOfTopic = topicParser(ctx.config.mountpoint + ctx.config.dnstream.topic)
+  }
+
+  /**
+   * Subscribe what the node needs besides per charge point topics: other nodes' presence,
+   * and every downstream topic (a shared subscription across nodes) to answer Calls to
+   * charge points that no node holds.
+   */
+  async start (): Promise<void> {
+    const { config, mqtt } = this.ctx
+    await this.presence?.start()
+    if (config.dnstream.offlineAnswer) {
+      const wildcard = (config.mountpoint + config.dnstream.topic).replace(/\$\{[a-z]+\}/g, '+')
+      const filter = mqtt.kind === 'external' ? `$share/${config.dnstream.shareGroup}/${wildcard}` : wildcard
+      const handler: MessageHandler = (topic, payload) => this.onUnheld(topic, payload)
+      await mqtt.subscribe(filter, config.dnstream.qos, handler)
+      this.offline = { filter, handler }
+    }
+  }
+
+  /** A downstream message seen by the shared subscription: answer it if nobody holds the charge point. */
+  private onUnheld (topic: string, payload: Buffer): void {
+    const cid = this.cidOfTopic(topic)
+    if (cid === undefined || this.sessions.has(cid) || this.subs.has(topic) || this.presence?.heldElsewhere(cid) === true) return
+    const { ctx } = this
+    const parsed = envelopeToFrame(payload, dialects['2.1'])
+    const vars = { cid, type: 4 }
+    if (parsed.ok && parsed.frame.type === 2) {
+      const f = parsed.frame
+      ctx.metrics.inc('gateway_answers_total', 'offline')
+      ctx.log.info({ cid, id: f.id, action: f.action }, 'Call to a charge point that is not connected: answered offline')
+      ctx.publishJson(ctx.topics.error({ ...vars, id: f.id, action: f.action }), gatewayErrorEnvelope(f.id, 'GenericError', 'gateway: the charge point is not connected', { reason: 'offline' }, f.action), ctx.config.upstream.qos)
+      return
+    }
+    ctx.metrics.inc('envelopes_unroutable_total')
+    ctx.publishJson(ctx.topics.gatewayError(vars), {
+      Origin: 'gateway',
+      Error: 'offline',
+      ErrorDescription: parsed.ok ? 'the charge point is not connected; the message was not delivered' : `the charge point is not connected, and the envelope is invalid: ${parsed.error.message}`,
+      cid,
+      UniqueId: parsed.ok ? parsed.frame.id : parsed.error.id
+    }, ctx.config.events.qos)
   }
 
   get size (): number { return this.sessions.size }
@@ -78,11 +128,15 @@ export class Registry {
     ctx.metrics.sessions = this.sessions.size
     session.bind((s, reason, code, detail) => this.detach(s, reason, code, detail))
     if (old !== undefined) {
+      // Calls queued for the old connection go to the new one; the one in flight is
+      // answered "disconnected" when the old one closes.
+      session.adopt(old.calls.takeWaiting())
       ctx.metrics.inc('takeovers_total')
       old.log.info({ newPeer: session.info.peer }, 'replaced by a newer connection with the same id')
       old.close(CloseCode.TAKEOVER, 'replaced by a newer connection', 'takeover')
     }
     session.log.info({ peer: session.info.peer, version: session.dialect.version, subprotocol: session.info.subprotocol ?? null }, 'charge point connected')
+    if (old === undefined) this.announce(cid, true)
     this.event(session, { event: 'connected' })
   }
 
@@ -102,10 +156,15 @@ export class Registry {
     if (this.sessions.get(session.cid) === session) {
       this.sessions.delete(session.cid)
       ctx.metrics.sessions = this.sessions.size
+      this.announce(session.cid, false)
     }
     this.release(session.cid, session.dialect.version)
     session.log.info({ reason, code, detail }, 'charge point disconnected')
     this.event(session, { event: 'disconnected', reason, code, detail, duration_ms: Date.now() - session.connectedAt })
+  }
+
+  private announce (cid: string, online: boolean): void {
+    this.presence?.announce(cid, online).catch((err: Error) => this.ctx.log.warn({ err: err.message, cid }, 'presence update failed'))
   }
 
   private event (session: Session, extra: Record<string, unknown>): void {
@@ -131,6 +190,8 @@ export class Registry {
     const { config, metrics } = this.ctx
     for (const s of this.sessions.values()) {
       if (s.closed) continue
+      s.tick(now)
+      if (s.closed) continue
       if (now - s.lastFrameAt > s.heartbeatIntervalMs * config.heartbeatBackoff) {
         metrics.inc('keepalive_timeouts_total')
         s.close(CloseCode.KEEPALIVE_TIMEOUT, 'keepalive timeout', 'keepalive_timeout')
@@ -140,7 +201,7 @@ export class Registry {
         s.close(CloseCode.IDLE_TIMEOUT, 'no message within idle_timeout', 'idle_timeout')
         continue
       }
-      const ping = s.info.pingIntervalMs
+      const ping = s.info.limits.pingIntervalMs
       if (!Number.isFinite(ping) || ping <= 0) continue
       if (now - s.lastActivityAt > 2 * ping) {
         metrics.inc('ping_timeouts_total')
@@ -152,9 +213,33 @@ export class Registry {
     }
   }
 
-  /** Close every session with 1001 (shutdown). */
+  /** Close every session with 1001 (shutdown); their owed Calls are answered "shutdown". */
   closeAll (): void {
     clearInterval(this.timer)
     for (const s of [...this.sessions.values()]) s.close(CloseCode.GOING_AWAY, 'gateway shutting down', 'shutdown')
+  }
+
+  /** Unsubscribe the node-wide subscriptions (before the MQTT connection closes). */
+  async stop (): Promise<void> {
+    if (this.offline !== undefined) await this.ctx.mqtt.unsubscribe(this.offline.filter, this.offline.handler)
+    await this.presence?.stop()
+  }
+}
+
+/** Extract the charge point id from a downstream topic, per the template. */
+function topicParser (template: string): (topic: string) => string | undefined {
+  let cidGroup = 0
+  let groups = 0
+  const source = template.split(/(\$\{[a-z]+\})/).map((part) => {
+    const m = /^\$\{([a-z]+)\}$/.exec(part)
+    if (m === null) return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    groups++
+    if ((m[1] === 'cid' || m[1] === 'clientid') && cidGroup === 0) cidGroup = groups
+    return '([^/]+)'
+  }).join('')
+  const re = new RegExp(`^${source}$`)
+  return (topic) => {
+    if (cidGroup === 0) return undefined
+    return re.exec(topic)?.[cidGroup]
   }
 }

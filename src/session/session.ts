@@ -1,18 +1,28 @@
 /**
  * One connected charge point: turns its OCPP-J frames into MQTT envelopes and the
- * backend's envelopes into frames, and keeps the little state that needs (pending Call ids
- * for Action correlation and the BootNotification interval, liveness times).
+ * backend's envelopes into frames, and keeps the promise that every message is accounted
+ * for: each backend Call gets exactly one answer (the charge point's, or one made by the
+ * gateway), each Call from the charge point is published or answered with a CallError.
  */
 import type { WebSocket } from 'ws'
-import { decodeFrame, encodeFrame, expectsAnswer, type Frame, type FrameError } from '../ocpp/frame.js'
+import { decodeFrame, encodeFrame, expectsAnswer, type CallFrame, type Frame, type FrameError } from '../ocpp/frame.js'
 import type { Dialect } from '../ocpp/dialect.js'
 import { envelopeToFrame, frameToEnvelope, gatewayErrorEnvelope } from '../bridge/envelope.js'
 import type { Logger } from '../observability/logger.js'
 import type { GatewayContext } from './context.js'
 import { CloseCode, type DisconnectReason } from './close-codes.js'
+import { CallQueue } from './call-queue.js'
 
-/** Calls we remember per direction; a well-behaved peer has one outstanding (OCPP-J §4.1.1). */
-const MAX_PENDING = 32
+/** Charge point Calls remembered while the backend answers; one is the rule (OCPP-J §4.1.1). */
+const MAX_PENDING_UP = 32
+
+export interface SessionLimits {
+  pingIntervalMs: number
+  maxMalformedFrames: number
+  malformedWindowMs: number
+  highWatermark: number
+  slowConsumerTimeoutMs: number
+}
 
 export interface SessionInfo {
   cid: string
@@ -22,8 +32,11 @@ export interface SessionInfo {
   username: string | undefined
   password: string | undefined
   listener: string
-  pingIntervalMs: number
+  limits: SessionLimits
 }
+
+/** Why the gateway, not the charge point, answers a backend Call (ErrorDetails.reason). */
+export type GatewayErrorReason = 'offline' | 'queue_full' | 'timeout' | 'disconnected' | 'shutdown' | 'duplicate_id' | 'invalid_envelope'
 
 export class Session {
   readonly cid: string
@@ -38,16 +51,21 @@ export class Session {
   heartbeatIntervalMs: number
   receivedFrames = 0
   closed = false
-  /** Charge point Calls waiting for the backend's answer: id -> Action. */
-  private readonly pendingUp = new Map<string, string>()
-  /** Backend Calls waiting for the charge point's answer: id -> Action. */
-  private readonly pendingDown = new Map<string, string>()
+  /** Backend Calls to this charge point: one in flight, the rest queued. */
+  readonly calls: CallQueue
+  /** Charge point Calls waiting for the backend's answer: id -> Action and time. */
+  private readonly pendingUp = new Map<string, { action: string, at: number }>()
+  private malformed = 0
+  private malformedSince = 0
+  private overWatermarkSince = 0
+  private endReason: DisconnectReason | undefined
   private onEnd?: (s: Session, reason: DisconnectReason, code: number, detail: string) => void
 
   constructor (readonly ws: WebSocket, readonly info: SessionInfo, private readonly ctx: GatewayContext) {
     this.cid = info.cid
     this.dialect = info.dialect
     this.heartbeatIntervalMs = ctx.config.defaultHeartbeatIntervalMs
+    this.calls = new CallQueue(ctx.config.dnstream.maxMqueueLen)
     this.log = ctx.log.child({ cid: info.cid })
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary))
     ws.on('pong', () => { this.lastActivityAt = Date.now() })
@@ -60,6 +78,8 @@ export class Session {
     this.onEnd = onEnd
   }
 
+  // ---- charge point -> MQTT ----
+
   private onMessage (data: Buffer, isBinary: boolean): void {
     const now = Date.now()
     this.lastActivityAt = now
@@ -70,17 +90,17 @@ export class Session {
       return
     }
     this.lastFrameAt = now
-    this.onText(data.toString('utf8'))
+    this.onText(data.toString('utf8'), now)
   }
 
-  private onText (text: string): void {
+  private onText (text: string, now: number): void {
     const ctx = this.ctx
     this.receivedFrames++
     ctx.metrics.inc('frames_in_total')
     if (ctx.config.log.frames) this.log.info({ dir: 'in', frame: text }, 'frame')
     const result = decodeFrame(text, this.dialect)
     if (!result.ok) {
-      this.onMalformed(result.error, text)
+      this.onMalformed(result.error, text, now)
       return
     }
     const frame = result.frame
@@ -89,7 +109,13 @@ export class Session {
     const qos = ctx.config.upstream.qos
     switch (frame.type) {
       case 2:
-        remember(this.pendingUp, frame.id, frame.action)
+        if (this.pendingUp.size > 0) {
+          // OCPP-J §4.1.1: a sender SHOULD NOT send a Call before its previous one is answered.
+          // We forward it anyway (rejecting would lock out such firmware) and count it.
+          ctx.metrics.inc('calls_concurrent_from_charger_total')
+        }
+        if (this.pendingUp.size >= MAX_PENDING_UP) this.pendingUp.delete(this.pendingUp.keys().next().value as string)
+        this.pendingUp.set(frame.id, { action: frame.action, at: now })
         vars.action = frame.action
         ctx.publishJson(topics.call(vars), frameToEnvelope(frame), qos)
         return
@@ -99,18 +125,15 @@ export class Session {
         return
       case 3:
       case 4: {
-        const action = this.pendingDown.get(frame.id)
-        if (action === undefined) {
-          // Not an answer to anything we sent; forwarded anyway (a backend may have sent
-          // the Call through another path) but counted, so it can be seen.
-          ctx.metrics.inc('frames_unmatched_total')
-          this.log.debug({ id: frame.id, type: frame.type }, 'answer to no pending backend Call')
-        } else {
-          this.pendingDown.delete(frame.id)
+        const call = this.calls.answer(frame.id)
+        if (call === undefined) {
+          this.reportUnmatched(frame, text)
+          return
         }
-        vars.action = action
+        vars.action = call.action
         const topic = frame.type === 3 ? topics.reply(vars) : topics.error(vars)
-        ctx.publishJson(topic, frameToEnvelope(frame, action), qos)
+        ctx.publishJson(topic, frameToEnvelope(frame, call.action), qos)
+        this.pump(now)
         return
       }
       case 5:
@@ -118,9 +141,28 @@ export class Session {
     }
   }
 
-  private onMalformed (error: FrameError, text: string): void {
+  /** A CallResult/CallError from the charge point that answers nothing in flight. */
+  private reportUnmatched (frame: Frame, text: string): void {
+    const late = this.calls.wasTimedOut(frame.id)
+    const why = late ? 'late_answer' : 'unmatched_answer'
+    this.ctx.metrics.inc('frames_unmatched_total', why)
+    this.log.warn({ id: frame.id, type: frame.type, late }, late ? 'answer after the Call timed out: not forwarded' : 'answer to no pending Call: not forwarded')
+    this.reportError(why, late ? 'the charge point answered after dnstream.awaiting_timeout; the backend already got a timeout error' : 'the charge point answered a Call that is not in flight', { UniqueId: frame.id, Frame: text.slice(0, 4096) })
+  }
+
+  private onMalformed (error: FrameError, text: string, now: number): void {
     const ctx = this.ctx
     ctx.metrics.inc('frames_malformed_total', error.kind)
+    const limits = this.info.limits
+    if (now - this.malformedSince > limits.malformedWindowMs) {
+      this.malformedSince = now
+      this.malformed = 0
+    }
+    if (++this.malformed > limits.maxMalformedFrames) {
+      this.log.warn({ limit: limits.maxMalformedFrames }, 'too many malformed frames: closing')
+      this.close(CloseCode.POLICY_VIOLATION, 'too many malformed frames', 'too_many_malformed')
+      return
+    }
     const code = this.dialect.errorCodes[error.kind]
     this.log.warn({ id: error.id, code, err: error.message, frame: text.slice(0, 256) }, 'malformed frame')
     if (expectsAnswer(error.type)) {
@@ -128,11 +170,11 @@ export class Session {
       this.send({ type: 4, id: error.id, code, description: error.message, details: {} })
     } else {
       // An answer (CallResult/CallError) is never answered (OCPP-J §4.1.3): report it to backends.
-      ctx.publishJson(ctx.topics.gatewayError({ cid: this.cid, version: this.dialect.version }), {
-        Origin: 'gateway', Error: 'malformed_frame', ErrorCode: code, ErrorDescription: error.message, UniqueId: error.id, cid: this.cid, Frame: text.slice(0, 4096)
-      }, ctx.config.events.qos)
+      this.reportError('malformed_frame', error.message, { ErrorCode: code, UniqueId: error.id, Frame: text.slice(0, 4096) })
     }
   }
+
+  // ---- MQTT -> charge point ----
 
   /** An envelope from the backend on this charge point's downstream topic. */
   onDownstream (payload: Buffer): void {
@@ -148,14 +190,69 @@ export class Session {
       return
     }
     const frame = result.frame
-    if (frame.type === 2) {
-      remember(this.pendingDown, frame.id, frame.action)
-    } else if (frame.type === 3 || frame.type === 4) {
-      const action = this.pendingUp.get(frame.id)
-      this.pendingUp.delete(frame.id)
-      if (frame.type === 3 && action === 'BootNotification') this.applyBootInterval(frame.payload)
+    switch (frame.type) {
+      case 2:
+        this.offerCall(frame)
+        return
+      case 3:
+      case 4: {
+        const pending = this.pendingUp.get(frame.id)
+        if (pending === undefined) {
+          ctx.metrics.inc('envelopes_unmatched_total')
+          this.log.warn({ id: frame.id }, 'backend answer to no pending charge point Call: not sent')
+          this.reportError('unmatched_answer', 'the backend answered a Call the charge point did not send or that was already answered', { UniqueId: frame.id })
+          return
+        }
+        this.pendingUp.delete(frame.id)
+        if (frame.type === 3 && pending.action === 'BootNotification') this.applyBootInterval(frame.payload)
+        this.send(frame)
+        return
+      }
+      default: // 5 and 6 (2.1): never answered, sent as they come
+        this.send(frame)
     }
-    this.send(frame)
+  }
+
+  private offerCall (frame: CallFrame): void {
+    switch (this.calls.offer(frame)) {
+      case 'send':
+        this.calls.sent(frame, Date.now())
+        this.send(frame)
+        return
+      case 'queued':
+        return
+      case 'full':
+        this.ctx.metrics.inc('calls_rejected_total', 'queue_full')
+        this.answerForCharger(frame, 'queue_full', `gateway: ${this.ctx.config.dnstream.maxMqueueLen} Calls already queued for this charge point (dnstream.max_mqueue_len)`)
+        return
+      case 'duplicate':
+        this.ctx.metrics.inc('calls_rejected_total', 'duplicate_id')
+        this.answerForCharger(frame, 'duplicate_id', 'gateway: a Call with this UniqueId is already in flight or queued for this charge point')
+    }
+  }
+
+  /** Send the next queued Call when none is in flight. */
+  private pump (now: number): void {
+    const next = this.calls.next()
+    if (next === undefined) return
+    this.calls.sent(next, now)
+    this.send(next)
+  }
+
+  /** Calls handed over from an older connection of the same charge point. */
+  adopt (waiting: CallFrame[]): void {
+    for (const f of waiting) this.offerCall(f)
+  }
+
+  /**
+   * Answer a backend Call on the charge point's behalf: a CallError on the error topic,
+   * marked `Origin: "gateway"` with ErrorDetails.reason.
+   */
+  answerForCharger (frame: CallFrame, reason: GatewayErrorReason, description: string): void {
+    const ctx = this.ctx
+    ctx.metrics.inc('gateway_answers_total', reason)
+    const vars = { cid: this.cid, id: frame.id, type: 4, action: frame.action, version: this.dialect.version }
+    ctx.publishJson(ctx.topics.error(vars), gatewayErrorEnvelope(frame.id, 'GenericError', description, { reason }, frame.action), ctx.config.upstream.qos)
   }
 
   /** OCPP: the interval of an accepted BootNotification becomes the heartbeat interval. */
@@ -172,12 +269,20 @@ export class Session {
     ctx.metrics.inc('envelopes_invalid_total', why)
     this.log.warn({ id, err: message }, 'invalid downstream envelope')
     const code = this.dialect.errorCodes.formatViolation
-    const vars = { cid: this.cid, id, type: 4, action, version: this.dialect.version }
     if (id !== undefined) {
+      const vars = { cid: this.cid, id, type: 4, action, version: this.dialect.version }
       ctx.publishJson(ctx.topics.error(vars), gatewayErrorEnvelope(id, code, `gateway: invalid envelope: ${message}`, { reason: 'invalid_envelope' }, action), ctx.config.upstream.qos)
     } else {
-      ctx.publishJson(ctx.topics.gatewayError(vars), { Origin: 'gateway', Error: 'invalid_envelope', ErrorCode: code, ErrorDescription: message, cid: this.cid }, ctx.config.events.qos)
+      this.reportError('invalid_envelope', message, { ErrorCode: code })
     }
+  }
+
+  /** A report on the gateway error topic, for problems that have no reply to carry them. */
+  reportError (error: string, description: string, extra: Record<string, unknown> = {}): void {
+    const ctx = this.ctx
+    ctx.publishJson(ctx.topics.gatewayError({ cid: this.cid, version: this.dialect.version }), {
+      Origin: 'gateway', Error: error, ErrorDescription: description, cid: this.cid, ...extra
+    }, ctx.config.events.qos)
   }
 
   send (frame: Frame): void {
@@ -186,6 +291,44 @@ export class Session {
     if (this.ctx.config.log.frames) this.log.info({ dir: 'out', frame: text }, 'frame')
     this.ctx.metrics.inc('frames_out_total')
     this.ws.send(text)
+    const limits = this.info.limits
+    if (this.ws.bufferedAmount > 4 * limits.highWatermark) {
+      // Far over the mark: the charge point is not reading. Bound memory now.
+      this.ctx.metrics.inc('slow_consumers_closed_total')
+      this.terminate('slow_consumer')
+    }
+  }
+
+  // ---- timers (driven by the registry's one sweep) ----
+
+  /** Timeouts of this session; returns false when the session was closed. */
+  tick (now: number): void {
+    const config = this.ctx.config
+    const expired = this.calls.expire(now, config.dnstream.awaitingTimeoutMs)
+    if (expired !== undefined) {
+      this.log.warn({ id: expired.id, action: expired.action }, 'charge point did not answer in time')
+      this.answerForCharger(expired, 'timeout', `gateway: the charge point did not answer within ${config.dnstream.awaitingTimeoutMs} ms (dnstream.awaiting_timeout)`)
+      this.pump(now)
+    }
+    const upTimeout = config.upstream.awaitingTimeoutMs
+    if (Number.isFinite(upTimeout)) {
+      for (const [id, p] of this.pendingUp) {
+        if (now - p.at < upTimeout) break // insertion order = age order
+        this.pendingUp.delete(id)
+        this.ctx.metrics.inc('calls_answered_with_error_total', 'backend_timeout')
+        this.send({ type: 4, id, code: this.dialect.errorCodes.internalError, description: `the backend did not answer ${p.action} within ${upTimeout} ms`, details: {} })
+      }
+    }
+    const limits = this.info.limits
+    if (this.ws.bufferedAmount > limits.highWatermark) {
+      if (this.overWatermarkSince === 0) this.overWatermarkSince = now
+      else if (now - this.overWatermarkSince > limits.slowConsumerTimeoutMs) {
+        this.ctx.metrics.inc('slow_consumers_closed_total')
+        this.terminate('slow_consumer')
+      }
+    } else {
+      this.overWatermarkSince = 0
+    }
   }
 
   private onSocketError (err: Error & { code?: string }): void {
@@ -197,22 +340,21 @@ export class Session {
     const reason = reasons[err.code ?? ''] ?? 'socket_error'
     this.ctx.metrics.inc('frames_malformed_total', reason)
     this.log.warn({ err: err.message, code: err.code }, 'websocket error')
-    this.pendingReason ??= reason
+    this.endReason ??= reason
   }
-
-  private pendingReason: DisconnectReason | undefined
 
   /** Close with a code and record why; the disconnect event carries the reason. */
   close (code: number, text: string, reason: DisconnectReason): void {
     if (this.closed) return
-    this.pendingReason = reason
+    this.endReason = reason
     this.ws.close(code, text)
     this.end(reason, code, text)
   }
 
-  /** Drop a dead socket without a closing handshake (half-open). */
+  /** Drop a socket without a closing handshake (half-open, or not reading). */
   terminate (reason: DisconnectReason): void {
     if (this.closed) return
+    this.endReason = reason
     this.ws.terminate()
     this.end(reason, 1006, reason)
   }
@@ -220,14 +362,12 @@ export class Session {
   private end (reason: DisconnectReason, code: number, detail: string): void {
     if (this.closed) return
     this.closed = true
-    this.onEnd?.(this, this.pendingReason ?? reason, code, detail)
+    const why = this.endReason ?? reason
+    // Every backend Call still owed an answer gets one.
+    const owed = this.calls.drain()
+    for (const f of owed) {
+      this.answerForCharger(f, why === 'shutdown' ? 'shutdown' : 'disconnected', `gateway: the charge point disconnected (${why}) before answering`)
+    }
+    this.onEnd?.(this, why, code, detail)
   }
-}
-
-function remember (map: Map<string, string>, id: string, action: string): void {
-  if (map.size >= MAX_PENDING) {
-    const oldest = map.keys().next().value
-    if (oldest !== undefined) map.delete(oldest)
-  }
-  map.set(id, action)
 }
