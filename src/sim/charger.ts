@@ -107,7 +107,8 @@ export class Charger {
       this.timedOut.add(this.outId)
       this.outId = undefined
       this.model.onError(this.outAction)
-      if (this.outAction === 'BootNotification' && this.state === 'booting') this.retryBoot(0)
+      // The timeout was the wait: send the boot again at once.
+      if (this.outAction === 'BootNotification' && this.state === 'booting') this.retryBoot(0, 0)
       else this.pump()
     }
     if (this.state !== 'running') return
@@ -249,7 +250,7 @@ export class Charger {
     } else {
       bump(stats.c.callErrors, frame.code)
       this.model.onError(action)
-      if (action === 'BootNotification' && this.state === 'booting') this.retryBoot(0)
+      if (action === 'BootNotification' && this.state === 'booting') this.retryBoot(0, 1)
     }
     this.pump()
   }
@@ -258,7 +259,7 @@ export class Charger {
     const { opts } = this.env
     const outcome = this.model.bootResult(payload)
     if (!outcome.accepted) {
-      if (this.state === 'booting') this.retryBoot(outcome.interval)
+      if (this.state === 'booting') this.retryBoot(outcome.interval, 1)
       return
     }
     this.model.heartbeatInterval = opts.heartbeat ?? outcome.interval
@@ -271,13 +272,13 @@ export class Charger {
     this.nextDueAt = t + Math.random() * this.periodMs
   }
 
-  /** Boot refused (Pending / Rejected / CallError): try again after the interval, at least 1 s. */
-  private retryBoot (intervalS: number): void {
+  /** Boot refused (Pending / Rejected / CallError) or timed out: try again after the interval. */
+  private retryBoot (intervalS: number, minS: number): void {
     this.clearTimer()
     this.timer = setTimeout(() => {
       this.timer = undefined
       if (this.state === 'booting' && this.outId === undefined && !this.stopping) this.sendCounted(this.model.boot())
-    }, Math.max(1, intervalS) * 1000)
+    }, Math.max(minS, intervalS) * 1000)
   }
 
   private scheduleHeartbeat (t: number): void {
