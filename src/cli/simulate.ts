@@ -22,7 +22,7 @@ export async function simulateMain (argv: string[]): Promise<number> {
     cli = parseSimArgs(argv)
     if (!cli.help) resolveSimOptions(cli.sim)
   } catch (err) {
-    process.stderr.write(`ocpp-gateway simulate: ${(err as Error).message}\n\n${simUsage}`)
+    process.stderr.write(`ocpp-gateway simulate: ${(err as Error).message}\n(ocpp-gateway simulate --help lists the options)\n`)
     return 2
   }
   if (cli.help) {
