@@ -19,6 +19,7 @@ import { Registry } from './session/registry.js'
 import { Session } from './session/session.js'
 import type { GatewayContext } from './session/context.js'
 import { WsListener } from './transport/ws-listener.js'
+import { createValidators } from './schema/index.js'
 
 export interface StartOptions {
   logger?: Logger
@@ -64,7 +65,8 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
       log.error({ topic, err: err.message }, 'MQTT publish failed')
     })
   }
-  const ctx: GatewayContext = { config, topics: compileTopics(config), mqtt, metrics, log, nodeId, publishJson }
+  const validators = config.formatChecking.mode === 'disable' ? undefined : createValidators()
+  const ctx: GatewayContext = { config, topics: compileTopics(config), mqtt, metrics, log, nodeId, publishJson, validators }
   const registry = new Registry(ctx, { periodMs: opts.sweepPeriodMs ?? 1000 })
   await registry.start()
 

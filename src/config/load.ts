@@ -40,6 +40,8 @@ export interface GatewayConfig {
   heartbeatBackoff: number
   idleTimeoutMs: number
   messageFormatChecking: 'all' | 'upstream_only' | 'dnstream_only' | 'disable'
+  /** The policy of src/schema/policy.ts: mode, warn-only, per-Action overrides. */
+  formatChecking: { mode: 'all' | 'upstream_only' | 'dnstream_only' | 'disable', warn_only: boolean, overrides: Record<string, 'check' | 'skip' | 'warn'> }
   upstream: { topic: string, topicOverrideMapping: Record<string, string>, replyTopic: string, errorTopic: string, qos: 0 | 1 | 2, awaitingTimeoutMs: number }
   dnstream: { topic: string, qos: 0 | 1 | 2, maxMqueueLen: number, maxPayloadSize: number, awaitingTimeoutMs: number, offlineAnswer: boolean, shareGroup: string }
   events: { enable: boolean, topic: string, errorTopic: string, qos: 0 | 1 | 2 }
@@ -204,6 +206,7 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
     heartbeatBackoff: t.heartbeat_checking_times_backoff,
     idleTimeoutMs: durationMs(t.idle_timeout, 'idle_timeout'),
     messageFormatChecking: t.message_format_checking,
+    formatChecking: { mode: t.message_format_checking, warn_only: t.message_format_warn_only, overrides: t.message_format_overrides },
     upstream: {
       topic: t.upstream.topic,
       topicOverrideMapping: t.upstream.topic_override_mapping,

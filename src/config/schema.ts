@@ -18,6 +18,8 @@ export const configSchema = {
     heartbeat_checking_times_backoff: { type: 'integer', minimum: 1, default: 1 },
     idle_timeout: { ...duration, default: 'infinity' },
     message_format_checking: { type: 'string', enum: ['all', 'upstream_only', 'dnstream_only', 'disable'], default: 'disable' },
+    message_format_warn_only: { type: 'boolean', default: false },
+    message_format_overrides: { type: 'object', additionalProperties: { enum: ['check', 'skip', 'warn'] }, default: {} },
     node_id: { type: 'string', default: '' },
     upstream: {
       type: 'object',

@@ -24,7 +24,8 @@ export const counterNames = [
   'calls_concurrent_from_charger_total',
   'calls_rejected_total',
   'gateway_answers_total',
-  'slow_consumers_closed_total'
+  'slow_consumers_closed_total',
+  'validation_failures_total'
 ] as const
 export type CounterName = typeof counterNames[number]
 

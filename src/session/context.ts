@@ -3,6 +3,7 @@ import type { Topics } from '../bridge/topics.js'
 import type { MqttPort, QoS } from '../bridge/mqtt-port.js'
 import type { Metrics } from '../observability/metrics.js'
 import type { Logger } from '../observability/logger.js'
+import type { Validators } from '../schema/index.js'
 
 /** What a session needs from the gateway around it. */
 export interface GatewayContext {
@@ -12,6 +13,8 @@ export interface GatewayContext {
   readonly metrics: Metrics
   readonly log: Logger
   readonly nodeId: string
+  /** Schema validators, present unless message_format_checking is disable. */
+  readonly validators: Validators | undefined
   /** Publish a JSON value; failures are logged and counted, never thrown. */
   publishJson: (topic: string, value: unknown, qos: QoS) => void
 }

@@ -12,6 +12,7 @@ import type { Logger } from '../observability/logger.js'
 import type { GatewayContext } from './context.js'
 import { CloseCode, type DisconnectReason } from './close-codes.js'
 import { CallQueue } from './call-queue.js'
+import { checkDecision, type Direction, type ValidationFailure } from '../schema/index.js'
 
 /** Charge point Calls remembered while the backend answers; one is the rule (OCPP-J §4.1.1). */
 const MAX_PENDING_UP = 32
@@ -36,7 +37,7 @@ export interface SessionInfo {
 }
 
 /** Why the gateway, not the charge point, answers a backend Call (ErrorDetails.reason). */
-export type GatewayErrorReason = 'offline' | 'queue_full' | 'timeout' | 'disconnected' | 'shutdown' | 'duplicate_id' | 'invalid_envelope'
+export type GatewayErrorReason = 'offline' | 'queue_full' | 'timeout' | 'disconnected' | 'shutdown' | 'duplicate_id' | 'invalid_envelope' | 'invalid_payload' | 'invalid_charger_answer'
 
 export class Session {
   readonly cid: string
@@ -114,10 +115,17 @@ export class Session {
           // We forward it anyway (rejecting would lock out such firmware) and count it.
           ctx.metrics.inc('calls_concurrent_from_charger_total')
         }
+        const invalid = this.validate('upstream', 'request', frame.action, frame.payload)
+        if (invalid?.decision === 'check') {
+          const code = this.dialect.errorCodes[invalid.failure.kind]
+          ctx.metrics.inc('calls_answered_with_error_total', code)
+          this.send({ type: 4, id: frame.id, code, description: invalid.failure.message, details: {} })
+          return
+        }
         if (this.pendingUp.size >= MAX_PENDING_UP) this.pendingUp.delete(this.pendingUp.keys().next().value as string)
         this.pendingUp.set(frame.id, { action: frame.action, at: now })
         vars.action = frame.action
-        ctx.publishJson(topics.call(vars), frameToEnvelope(frame), qos)
+        ctx.publishJson(topics.call(vars), marked(frameToEnvelope(frame), invalid?.failure), qos)
         return
       case 6:
         vars.action = frame.action
@@ -131,8 +139,13 @@ export class Session {
           return
         }
         vars.action = call.action
-        const topic = frame.type === 3 ? topics.reply(vars) : topics.error(vars)
-        ctx.publishJson(topic, frameToEnvelope(frame, call.action), qos)
+        const invalid = frame.type === 3 ? this.validate('upstream', 'response', call.action, frame.payload) : undefined
+        if (invalid?.decision === 'check' && frame.type === 3) {
+          this.answerForCharger(call, 'invalid_charger_answer', `gateway: the charge point's CallResult is invalid: ${invalid.failure.message}`, { payload: frame.payload, error: invalid.failure.message })
+        } else {
+          const topic = frame.type === 3 ? topics.reply(vars) : topics.error(vars)
+          ctx.publishJson(topic, marked(frameToEnvelope(frame, call.action), invalid?.failure), qos)
+        }
         this.pump(now)
         return
       }
@@ -203,8 +216,19 @@ export class Session {
           this.reportError('unmatched_answer', 'the backend answered a Call the charge point did not send or that was already answered', { UniqueId: frame.id })
           return
         }
+        if (frame.type === 3) {
+          const invalid = this.validate('dnstream', 'response', pending.action, frame.payload)
+          if (invalid?.decision === 'check') {
+            // Not sent: the charge point's Call stays pending, so a corrected answer can follow.
+            const code = this.dialect.errorCodes[invalid.failure.kind]
+            const vars = { cid: this.cid, id: frame.id, type: 4, action: pending.action, version: this.dialect.version }
+            ctx.metrics.inc('gateway_answers_total', 'invalid_payload')
+            ctx.publishJson(ctx.topics.error(vars), gatewayErrorEnvelope(frame.id, code, `gateway: not sent, the CallResult is invalid: ${invalid.failure.message}`, { reason: 'invalid_payload', error: invalid.failure.message }, pending.action), ctx.config.upstream.qos)
+            return
+          }
+          if (pending.action === 'BootNotification') this.applyBootInterval(frame.payload)
+        }
         this.pendingUp.delete(frame.id)
-        if (frame.type === 3 && pending.action === 'BootNotification') this.applyBootInterval(frame.payload)
         this.send(frame)
         return
       }
@@ -214,6 +238,11 @@ export class Session {
   }
 
   private offerCall (frame: CallFrame): void {
+    const invalid = this.validate('dnstream', 'request', frame.action, frame.payload)
+    if (invalid?.decision === 'check') {
+      this.answerForCharger(frame, 'invalid_payload', `gateway: not sent, the Call is invalid: ${invalid.failure.message}`, { error: invalid.failure.message, code: this.dialect.errorCodes[invalid.failure.kind] })
+      return
+    }
     switch (this.calls.offer(frame)) {
       case 'send':
         this.calls.sent(frame, Date.now())
@@ -248,11 +277,29 @@ export class Session {
    * Answer a backend Call on the charge point's behalf: a CallError on the error topic,
    * marked `Origin: "gateway"` with ErrorDetails.reason.
    */
-  answerForCharger (frame: CallFrame, reason: GatewayErrorReason, description: string): void {
+  answerForCharger (frame: CallFrame, reason: GatewayErrorReason, description: string, details: Record<string, unknown> = {}): void {
     const ctx = this.ctx
     ctx.metrics.inc('gateway_answers_total', reason)
     const vars = { cid: this.cid, id: frame.id, type: 4, action: frame.action, version: this.dialect.version }
-    ctx.publishJson(ctx.topics.error(vars), gatewayErrorEnvelope(frame.id, 'GenericError', description, { reason }, frame.action), ctx.config.upstream.qos)
+    ctx.publishJson(ctx.topics.error(vars), gatewayErrorEnvelope(frame.id, 'GenericError', description, { reason, ...details }, frame.action), ctx.config.upstream.qos)
+  }
+
+  /**
+   * Schema check per message_format_checking; undefined when valid or not checked. A 'warn'
+   * result is forwarded, marked, logged and counted; a 'check' result is refused by the caller.
+   */
+  private validate (direction: Direction, kind: 'request' | 'response', action: string, payload: Record<string, unknown>): { decision: 'check' | 'warn', failure: ValidationFailure } | undefined {
+    const validators = this.ctx.validators
+    if (validators === undefined) return undefined
+    const decision = checkDecision(this.ctx.config.formatChecking, direction, action)
+    if (decision === 'skip') return undefined
+    const failure = kind === 'request'
+      ? validators.validateRequest(this.dialect.version, action, payload)
+      : validators.validateResponse(this.dialect.version, action, payload)
+    if (failure === null) return undefined
+    this.ctx.metrics.inc('validation_failures_total', `${direction}_${decision}`)
+    this.log.warn({ direction, kind, action, err: failure.message, decision }, 'message failed schema validation')
+    return { decision, failure }
   }
 
   /** OCPP: the interval of an accepted BootNotification becomes the heartbeat interval. */
@@ -370,4 +417,10 @@ export class Session {
     }
     this.onEnd?.(this, why, code, detail)
   }
+}
+
+/** warn mode: forward, but say on the envelope what failed validation. */
+function marked (env: Record<string, unknown>, failure: ValidationFailure | undefined): Record<string, unknown> {
+  if (failure !== undefined) env.ValidationError = failure.message
+  return env
 }
