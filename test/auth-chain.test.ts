@@ -49,6 +49,14 @@ describe('auth chain', () => {
     assert.deepEqual(calls, [], 'authenticators are not asked without credentials')
   })
 
+  test('the user-id must be the charge point id unless allow_username_mismatch', async () => {
+    const calls: string[] = []
+    const a = fixed('file', { ok: true }, calls)
+    assert.deepEqual(await new AuthChain({ authenticators: [a] }).authenticate(req({ username: 'admin' })), { ok: false, status: 401, reason: 'username_mismatch' })
+    assert.deepEqual(calls, [])
+    assert.equal((await new AuthChain({ authenticators: [a], allowUsernameMismatch: true }).authenticate(req({ username: 'admin' }))).ok, true)
+  })
+
   test('no authenticator: everyone refused unless allow_anonymous', async () => {
     const none = new AuthChain({ authenticators: [] })
     assert.deepEqual(await none.authenticate(req()), { ok: false, status: 403, reason: 'no_authenticator' })

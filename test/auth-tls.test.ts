@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test'
 import { connect, type TLSSocket } from 'node:tls'
 import { WebSocket, WebSocketServer } from 'ws'
 import { AuthChain } from '../src/auth/chain.js'
-import { loadTlsOptions, peerCertificateCN, TlsReloader, tlsRejection, type TlsFiles } from '../src/transport/tls.js'
+import { loadTlsOptions, loadTlsOptionsSync, peerCertificateCN, TlsReloader, tlsRejection, type TlsFiles } from '../src/transport/tls.js'
 import { makeTestCerts, type CertPair, type TestCerts } from './helpers/certs.js'
 
 let certs: TestCerts
@@ -106,6 +106,8 @@ describe('TLS options', () => {
     })
     await assert.rejects(loadTlsOptions({ certfile: certs.server.cert, keyfile: certs.server.key }, 3), /needs cacertfile/)
     await assert.rejects(loadTlsOptions({ certfile: certs.server.cert, keyfile: certs.server.key }, 1), /does not use TLS/)
+    assert.throws(() => loadTlsOptionsSync({ certfile: certs.server.cert, keyfile: join(certs.dir, 'nokey.pem') }, 2), /cannot read keyfile .*nokey\.pem \(ENOENT\)/)
+    assert.equal(loadTlsOptionsSync({ certfile: certs.server.cert, keyfile: certs.server.key, cacertfile: certs.ca.cert }, 3).requestCert, true)
   })
 })
 

@@ -8,9 +8,12 @@
  *     no_client_certificate; CN different → 403 cert_cn_mismatch.
  *  2. No credentials: allowed only when `allow_anonymous` is explicitly true, else 401
  *     missing_credentials.
- *  3. No authenticator configured: credentials cannot be checked; allowed (as "unverified")
+ *  3. The Basic user-id must equal the charge point id (401 username_mismatch) unless
+ *     `allow_username_mismatch` (some chargers send a fixed user-id; the password then
+ *     still has to be the charge point's).
+ *  4. No authenticator configured: credentials cannot be checked; allowed (as "unverified")
  *     only with `allow_anonymous: true`, else 403 no_authenticator.
- *  4. The authenticators in order: the first allow or non-ignore denial decides; a denial
+ *  5. The authenticators in order: the first allow or non-ignore denial decides; a denial
  *     marked `ignore` passes to the next one (EMQX chain semantics). When every one ignored,
  *     the last denial is returned (e.g. 401 unknown_id). An authenticator that throws is a
  *     403 authenticator_error: the chain fails closed.
@@ -27,6 +30,8 @@ export interface AuthChainOptions {
   authenticators: readonly Authenticator[]
   /** EMQX-style `allow_anonymous`; only `true` allows, unset is false. */
   allowAnonymous?: boolean
+  /** Accept a Basic user-id that differs from the charge point id (default false). */
+  allowUsernameMismatch?: boolean
   /** Called when an authenticator throws (the connection is then denied). */
   onError?: (err: unknown, authenticator: string) => void
 }
@@ -35,11 +40,13 @@ export class AuthChain implements Authenticator {
   readonly name = 'chain'
   readonly authenticators: readonly Authenticator[]
   readonly allowAnonymous: boolean
+  readonly allowUsernameMismatch: boolean
   private readonly onError: AuthChainOptions['onError']
 
   constructor (opts: AuthChainOptions) {
     this.authenticators = Object.freeze([...opts.authenticators])
     this.allowAnonymous = opts.allowAnonymous === true
+    this.allowUsernameMismatch = opts.allowUsernameMismatch === true
     this.onError = opts.onError
   }
 
@@ -49,6 +56,7 @@ export class AuthChain implements Authenticator {
       return cnMatches(req.cid, req.certCN) ? allow('client_certificate') : deny('cert_cn_mismatch')
     }
     if (req.password === undefined) return this.allowAnonymous ? allow('anonymous') : deny('missing_credentials')
+    if (!this.allowUsernameMismatch && req.username !== req.cid) return deny('username_mismatch')
     if (this.authenticators.length === 0) return this.allowAnonymous ? allow('unverified') : deny('no_authenticator')
     let last: Extract<AuthDecision, { ok: false }> = { ok: false, status: 401, reason: 'ignored' }
     for (const a of this.authenticators) {

@@ -20,7 +20,7 @@
  *   const reloader = new TlsReloader(server, { certfile, keyfile, cacertfile }, { onError: log.error })
  *   server.on('upgrade', (req) => { const cn = peerCertificateCN(req.socket as TLSSocket) … })
  */
-import { watch, type FSWatcher } from 'node:fs'
+import { readFileSync, watch, type FSWatcher } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import { basename, dirname, resolve } from 'node:path'
 import { createSecureContext, type SecureContextOptions, type TLSSocket, type TlsOptions } from 'node:tls'
@@ -47,21 +47,17 @@ export class TlsConfigError extends Error {
   readonly code = 'TLS_ERR_CONFIG'
 }
 
-/** Read the files into secure-context options (throws TlsConfigError, naming the file, never its content). */
-export async function loadSecureContextOptions (files: TlsFiles): Promise<SecureContextOptions> {
-  const read = async (what: string, path: string): Promise<Buffer> => {
-    try {
-      return await readFile(path)
-    } catch (e) {
-      throw new TlsConfigError(`cannot read ${what} ${path} (${(e as NodeJS.ErrnoException).code ?? 'EIO'})`)
-    }
+function readOrExplain (read: (p: string) => Buffer, what: string, path: string): Buffer {
+  try {
+    return read(path)
+  } catch (e) {
+    throw new TlsConfigError(`cannot read ${what} ${path} (${(e as NodeJS.ErrnoException).code ?? 'EIO'})`)
   }
-  const opts: SecureContextOptions = {
-    cert: await read('certfile', files.certfile),
-    key: await read('keyfile', files.keyfile),
-    minVersion: files.minVersion ?? 'TLSv1.2'
-  }
-  if (files.cacertfile !== undefined) opts.ca = await read('cacertfile', files.cacertfile)
+}
+
+function contextOptions (files: TlsFiles, cert: Buffer, key: Buffer, ca: Buffer | undefined): SecureContextOptions {
+  const opts: SecureContextOptions = { cert, key, minVersion: files.minVersion ?? 'TLSv1.2' }
+  if (ca !== undefined) opts.ca = ca
   if (files.password !== undefined) opts.passphrase = files.password
   if (files.ciphers !== undefined) opts.ciphers = files.ciphers
   try {
@@ -73,16 +69,52 @@ export async function loadSecureContextOptions (files: TlsFiles): Promise<Secure
   return opts
 }
 
+/** Read the files into secure-context options (throws TlsConfigError, naming the file, never its content). */
+export async function loadSecureContextOptions (files: TlsFiles): Promise<SecureContextOptions> {
+  const read = async (what: string, path: string): Promise<Buffer> => {
+    try {
+      return await readFile(path)
+    } catch (e) {
+      throw new TlsConfigError(`cannot read ${what} ${path} (${(e as NodeJS.ErrnoException).code ?? 'EIO'})`)
+    }
+  }
+  const cert = await read('certfile', files.certfile)
+  const key = await read('keyfile', files.keyfile)
+  const ca = files.cacertfile === undefined ? undefined : await read('cacertfile', files.cacertfile)
+  return contextOptions(files, cert, key, ca)
+}
+
+/** Synchronous {@link loadSecureContextOptions}, for start-up code that cannot await. */
+export function loadSecureContextOptionsSync (files: TlsFiles): SecureContextOptions {
+  const cert = readOrExplain(readFileSync, 'certfile', files.certfile)
+  const key = readOrExplain(readFileSync, 'keyfile', files.keyfile)
+  const ca = files.cacertfile === undefined ? undefined : readOrExplain(readFileSync, 'cacertfile', files.cacertfile)
+  return contextOptions(files, cert, key, ca)
+}
+
+function serverOptions (ctx: SecureContextOptions, profile: SecurityProfile): TlsOptions {
+  return profile === 3 ? { ...ctx, requestCert: true, rejectUnauthorized: true } : { ...ctx, requestCert: false, rejectUnauthorized: false }
+}
+
+function checkProfile (files: TlsFiles, profile: SecurityProfile): void {
+  if (profile < 2) throw new TlsConfigError(`security profile ${profile} does not use TLS`)
+  if (profile === 3 && files.cacertfile === undefined) throw new TlsConfigError('security profile 3 needs cacertfile to verify client certificates')
+}
+
 /**
  * Options for `https.createServer` for a listener of the given profile. Profile 3 requires a
  * client certificate that chains to `cacertfile` (EMQX `verify = verify_peer`,
  * `fail_if_no_peer_cert = true`).
  */
 export async function loadTlsOptions (files: TlsFiles, profile: SecurityProfile): Promise<TlsOptions> {
-  if (profile < 2) throw new TlsConfigError(`security profile ${profile} does not use TLS`)
-  if (profile === 3 && files.cacertfile === undefined) throw new TlsConfigError('security profile 3 needs cacertfile to verify client certificates')
-  const ctx = await loadSecureContextOptions(files)
-  return profile === 3 ? { ...ctx, requestCert: true, rejectUnauthorized: true } : { ...ctx, requestCert: false, rejectUnauthorized: false }
+  checkProfile(files, profile)
+  return serverOptions(await loadSecureContextOptions(files), profile)
+}
+
+/** Synchronous {@link loadTlsOptions}. */
+export function loadTlsOptionsSync (files: TlsFiles, profile: SecurityProfile): TlsOptions {
+  checkProfile(files, profile)
+  return serverOptions(loadSecureContextOptionsSync(files), profile)
 }
 
 /**

@@ -1,0 +1,247 @@
+/**
+ * Configuration of authentication, abuse limits and listener security, as JSON-schema
+ * fragments for the one config schema (spread them in) and normalisers that turn the
+ * validated tree into the options of the modules in this folder.
+ *
+ * Top level (EMQX names where EMQX has them):
+ *
+ *   allow_anonymous: false            # true = accept chargers that send no credentials
+ *   allow_username_mismatch: false    # true = Basic user-id may differ from the charge point id
+ *   authentication:                   # tried in order (EMQX authenticator chain)
+ *     - backend: file                 # ours; EMQX has built_in_database
+ *       path: /etc/ocpp-gateway/credentials
+ *     - mechanism: password_based     # optional, as in EMQX
+ *       backend: http
+ *       method: post                  # only post
+ *       url: https://auth.example/ocpp
+ *       headers: { x-api-key: "…" }
+ *       request_timeout: 5s
+ *       cache: { enable: true, max_size: 10000, allow_ttl: 60s, deny_ttl: 5s }
+ *   handshake_limits:
+ *     conn_rate_per_address: { enable: true, burst: 20, rate: 5 }     # attempts, refill per second
+ *     auth_failure_per_address: { enable: true, max_count: 30, window_time: 1m, ban_time: 1m }
+ *     auth_failure_per_cid:     { enable: true, max_count: 5,  window_time: 1m, ban_time: 1m }
+ *     max_connections: 0                                              # all listeners; 0 = no limit
+ *
+ * Per listener (listeners.ws.<name> / listeners.wss.<name>):
+ *
+ *   security_profile: 1               # optional: ws → 1, wss → 2, wss with verify_peer → 3
+ *   ssl_options:                      # wss only, EMQX names
+ *     certfile: /etc/ocpp-gateway/server.pem
+ *     keyfile: /etc/ocpp-gateway/server.key
+ *     cacertfile: /etc/ocpp-gateway/ca.pem   # required for profile 3
+ *     password: "…"                    # of an encrypted key
+ *     verify: verify_none | verify_peer      # verify_peer = profile 3
+ *     fail_if_no_peer_cert: true       # with verify_peer: must be true (a client certificate is required)
+ *     versions: [tlsv1.2, tlsv1.3]
+ *     ciphers: "…"
+ */
+import { parseDuration } from '../config/duration.js'
+import type { LimitsOptions, LockoutOptions } from './limits.js'
+import type { SecurityProfile } from './types.js'
+import type { TlsFiles } from '../transport/tls.js'
+
+const duration = { anyOf: [{ type: 'number', minimum: 0 }, { type: 'string', pattern: '^\\s*(infinity|\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)?)\\s*$' }] }
+
+const lockout = (maxCount: number) => ({
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    enable: { type: 'boolean', default: true },
+    max_count: { type: 'integer', minimum: 1, default: maxCount },
+    window_time: { ...duration, default: '1m' },
+    ban_time: { ...duration, default: '1m' }
+  }
+})
+
+const fileBackend = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['backend', 'path'],
+  properties: {
+    backend: { const: 'file' },
+    mechanism: { const: 'password_based' },
+    enable: { type: 'boolean', default: true },
+    path: { type: 'string', minLength: 1 },
+    reload_interval: { ...duration, default: '2s' }
+  }
+}
+
+const httpBackend = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['backend', 'url'],
+  properties: {
+    backend: { const: 'http' },
+    mechanism: { const: 'password_based' },
+    enable: { type: 'boolean', default: true },
+    method: { type: 'string', enum: ['post', 'POST'], default: 'post' },
+    url: { type: 'string', pattern: '^https?://' },
+    headers: { type: 'object', additionalProperties: { type: 'string' }, default: {} },
+    request_timeout: { ...duration, default: '5s' },
+    cache: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enable: { type: 'boolean', default: true },
+        max_size: { type: 'integer', minimum: 1, default: 10000 },
+        allow_ttl: { ...duration, default: '60s' },
+        deny_ttl: { ...duration, default: '5s' }
+      }
+    }
+  }
+}
+
+/** Top-level properties to spread into the config schema. */
+export const authSchemaProperties = {
+  allow_anonymous: { type: 'boolean', default: false },
+  allow_username_mismatch: { type: 'boolean', default: false },
+  authentication: { type: 'array', default: [], items: { oneOf: [fileBackend, httpBackend] } },
+  handshake_limits: {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    properties: {
+      conn_rate_per_address: {
+        type: 'object',
+        additionalProperties: false,
+        default: {},
+        properties: {
+          enable: { type: 'boolean', default: true },
+          burst: { type: 'integer', minimum: 1, default: 20 },
+          rate: { type: 'number', exclusiveMinimum: 0, default: 5 }
+        }
+      },
+      auth_failure_per_address: lockout(30),
+      auth_failure_per_cid: lockout(5),
+      max_connections: { type: 'integer', minimum: 0, default: 0 },
+      max_tracked: { type: 'integer', minimum: 1, default: 100000 }
+    }
+  }
+} as const
+
+/** Per-listener properties to spread into a listener's schema. */
+export const listenerSecuritySchemaProperties = {
+  security_profile: { type: 'integer', enum: [0, 1, 2, 3] },
+  ssl_options: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['certfile', 'keyfile'],
+    properties: {
+      certfile: { type: 'string', minLength: 1 },
+      keyfile: { type: 'string', minLength: 1 },
+      cacertfile: { type: 'string', minLength: 1 },
+      password: { type: 'string' },
+      verify: { type: 'string', enum: ['verify_none', 'verify_peer'], default: 'verify_none' },
+      fail_if_no_peer_cert: { type: 'boolean', default: true },
+      versions: { type: 'array', items: { enum: ['tlsv1.2', 'tlsv1.3'] }, minItems: 1, uniqueItems: true, default: ['tlsv1.2', 'tlsv1.3'] },
+      ciphers: { type: 'string' }
+    }
+  }
+} as const
+
+export class AuthConfigError extends Error {
+  readonly code = 'AUTH_ERR_CONFIG'
+}
+
+export type AuthenticatorConfig =
+  | { backend: 'file', path: string, pollIntervalMs: number }
+  | { backend: 'http', url: string, headers: Record<string, string>, requestTimeoutMs: number, cache: false | { maxSize: number, allowTtlMs: number, denyTtlMs: number } }
+
+export interface AuthConfig {
+  allowAnonymous: boolean
+  allowUsernameMismatch: boolean
+  authentication: AuthenticatorConfig[]
+  limits: LimitsOptions
+}
+
+export interface ListenerSecurity {
+  profile: SecurityProfile
+  /** Present for wss listeners. */
+  tls?: TlsFiles
+}
+
+type Tree = Record<string, any>
+
+function ms (v: unknown, key: string): number {
+  const d = parseDuration(v)
+  if (d === undefined || !Number.isFinite(d)) throw new AuthConfigError(`${key}: "${String(v)}" is not a finite duration (e.g. 5s, 500ms, 1m)`)
+  return d
+}
+
+function lockoutOf (t: Tree | undefined, key: string): LockoutOptions | false {
+  if (t === undefined || t.enable === false) return false
+  return { maxFailures: t.max_count, windowMs: ms(t.window_time, `${key}.window_time`), banMs: ms(t.ban_time, `${key}.ban_time`) }
+}
+
+/** Normalise the validated top-level tree (defaults already filled in by the schema). */
+export function buildAuthConfig (t: Tree): AuthConfig {
+  const authentication: AuthenticatorConfig[] = []
+  ;(t.authentication as Tree[] ?? []).forEach((a, i) => {
+    if (a.enable === false) return
+    const key = `authentication[${i}]`
+    if (a.backend === 'file') {
+      authentication.push({ backend: 'file', path: a.path, pollIntervalMs: ms(a.reload_interval ?? '2s', `${key}.reload_interval`) })
+    } else {
+      const c = a.cache ?? {}
+      authentication.push({
+        backend: 'http',
+        url: a.url,
+        headers: { ...a.headers },
+        requestTimeoutMs: ms(a.request_timeout ?? '5s', `${key}.request_timeout`),
+        cache: c.enable === false ? false : { maxSize: c.max_size ?? 10000, allowTtlMs: ms(c.allow_ttl ?? '60s', `${key}.cache.allow_ttl`), denyTtlMs: ms(c.deny_ttl ?? '5s', `${key}.cache.deny_ttl`) }
+      })
+    }
+  })
+  const hl: Tree = t.handshake_limits ?? {}
+  const rate: Tree | undefined = hl.conn_rate_per_address
+  const connRate: LimitsOptions['connRate'] = rate === undefined || rate.enable === false ? false : { burst: rate.burst, perSecond: rate.rate }
+  return Object.freeze({
+    allowAnonymous: t.allow_anonymous === true,
+    allowUsernameMismatch: t.allow_username_mismatch === true,
+    authentication,
+    limits: {
+      connRate,
+      addressLockout: lockoutOf(hl.auth_failure_per_address, 'handshake_limits.auth_failure_per_address'),
+      cidLockout: lockoutOf(hl.auth_failure_per_cid, 'handshake_limits.auth_failure_per_cid'),
+      maxConnections: hl.max_connections ?? 0,
+      maxTracked: hl.max_tracked ?? 100000
+    }
+  })
+}
+
+/**
+ * The security of one listener from its validated tree. `type` is the listener family
+ * (`ws` or `wss`); `key` names it in errors, e.g. "listeners.wss.default".
+ */
+export function buildListenerSecurity (type: 'ws' | 'wss', l: Tree, key: string): ListenerSecurity {
+  const ssl: Tree | undefined = l.ssl_options
+  const explicit = l.security_profile as SecurityProfile | undefined
+  if (type === 'ws') {
+    if (ssl !== undefined) throw new AuthConfigError(`${key}.ssl_options: a ws listener has no TLS; use listeners.wss.<name>`)
+    if (explicit !== undefined && explicit > 1) throw new AuthConfigError(`${key}.security_profile: ${explicit} needs TLS; use listeners.wss.<name>`)
+    return { profile: explicit ?? 1 }
+  }
+  if (ssl === undefined) throw new AuthConfigError(`${key}.ssl_options: certfile and keyfile are required for a wss listener`)
+  const peer = ssl.verify === 'verify_peer'
+  if (peer && ssl.fail_if_no_peer_cert === false) {
+    throw new AuthConfigError(`${key}.ssl_options.fail_if_no_peer_cert: must be true with verify_peer (security profile 3 requires a client certificate)`)
+  }
+  const profile: SecurityProfile = explicit ?? (peer ? 3 : 2)
+  if (profile < 2) throw new AuthConfigError(`${key}.security_profile: ${profile} is for ws listeners; a wss listener is profile 2 or 3`)
+  if (profile === 3 && !peer) throw new AuthConfigError(`${key}: security_profile 3 needs ssl_options.verify: verify_peer`)
+  if (profile === 2 && peer) throw new AuthConfigError(`${key}: ssl_options.verify: verify_peer means security_profile 3`)
+  if (profile === 3 && ssl.cacertfile === undefined) throw new AuthConfigError(`${key}.ssl_options.cacertfile: required for security profile 3 (the CA that signs charger certificates)`)
+  const versions: string[] = ssl.versions ?? ['tlsv1.2', 'tlsv1.3']
+  const tls: TlsFiles = {
+    certfile: ssl.certfile,
+    keyfile: ssl.keyfile,
+    minVersion: versions.includes('tlsv1.2') ? 'TLSv1.2' : 'TLSv1.3'
+  }
+  if (ssl.cacertfile !== undefined) tls.cacertfile = ssl.cacertfile
+  if (ssl.password !== undefined) tls.password = ssl.password
+  if (ssl.ciphers !== undefined) tls.ciphers = ssl.ciphers
+  return { profile, tls }
+}

@@ -1,0 +1,78 @@
+/**
+ * Build the authentication of a gateway from its normalised config: open the authenticators
+ * (a missing credentials file fails the start), chain them, create the limits and the guard.
+ * `close()` stops file watching and clears caches.
+ *
+ * @example
+ *   const auth = await openGatewayAuth(buildAuthConfig(raw), { log })
+ *   for (const line of auth.describe([{ name: 'ws:default', profile: 1 }])) log.info(line)
+ *   const r = await auth.guard.check(req)
+ */
+import { AuthChain, describeAuthPolicy, type ListenerSummary } from './chain.js'
+import type { AuthConfig } from './config.js'
+import { CredentialsFileAuthenticator } from './credentials-file.js'
+import { HandshakeGuard, type GuardOptions } from './guard.js'
+import { HttpAuthenticator } from './http-authenticator.js'
+import { ConnectionLimits } from './limits.js'
+import type { Authenticator } from './types.js'
+
+/** The subset of a pino logger used here. */
+export interface AuthLog {
+  info: (obj: object, msg: string) => void
+  warn: (obj: object, msg: string) => void
+  error: (obj: object, msg: string) => void
+}
+
+export interface GatewayAuth {
+  readonly chain: AuthChain
+  readonly limits: ConnectionLimits
+  readonly guard: HandshakeGuard
+  /** Start-up lines, one per listener, saying who may connect. */
+  describe: (listeners: readonly ListenerSummary[]) => string[]
+  close: () => Promise<void>
+}
+
+export async function openGatewayAuth (cfg: AuthConfig, opts: { log?: AuthLog, onDecision?: GuardOptions['onDecision'], now?: () => number } = {}): Promise<GatewayAuth> {
+  const log = opts.log
+  const authenticators: Authenticator[] = []
+  try {
+    for (const a of cfg.authentication) {
+      if (a.backend === 'file') {
+        authenticators.push(await CredentialsFileAuthenticator.open({
+          path: a.path,
+          // The chain checks the user-id for every authenticator.
+          allowUsernameMismatch: true,
+          pollIntervalMs: a.pollIntervalMs,
+          onReload: ({ entries }) => log?.info({ authenticator: 'file', path: a.path, entries }, 'credentials file loaded'),
+          onError: (err) => log?.error({ authenticator: 'file', err: err.message }, 'credentials file not reloaded')
+        }))
+      } else {
+        authenticators.push(new HttpAuthenticator({
+          url: a.url,
+          headers: a.headers,
+          requestTimeoutMs: a.requestTimeoutMs,
+          cache: a.cache === false ? false : { ...a.cache, ...(opts.now !== undefined ? { now: opts.now } : {}) },
+          onError: (err) => log?.warn({ authenticator: 'http', err: err.message }, 'HTTP authenticator unavailable; denying')
+        }))
+      }
+    }
+  } catch (err) {
+    for (const a of authenticators) await a.close?.()
+    throw err
+  }
+  const chain = new AuthChain({
+    authenticators,
+    allowAnonymous: cfg.allowAnonymous,
+    allowUsernameMismatch: cfg.allowUsernameMismatch,
+    onError: (err, name) => log?.error({ authenticator: name, err: (err as Error)?.message ?? String(err) }, 'authenticator failed; denying')
+  })
+  const limits = new ConnectionLimits({ ...cfg.limits, ...(opts.now !== undefined ? { now: opts.now } : {}) })
+  const guard = new HandshakeGuard({ chain, limits, ...(opts.onDecision !== undefined ? { onDecision: opts.onDecision } : {}) })
+  return {
+    chain,
+    limits,
+    guard,
+    describe: (listeners) => describeAuthPolicy({ authenticators, allowAnonymous: cfg.allowAnonymous, listeners }),
+    close: async () => { await chain.close() }
+  }
+}
