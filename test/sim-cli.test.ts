@@ -5,8 +5,12 @@ import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { simulateMain } from '../src/cli/simulate.js'
+import { Histogram } from '../src/sim/histogram.js'
+import { Progress, formatProgress } from '../src/sim/progress.js'
+import { emptyCounters } from '../src/sim/stats.js'
 import { type SimSummary } from '../src/sim/summary.js'
 import { startWorkers } from '../src/sim/workers.js'
 import { startTestServer } from './sim-server.js'
@@ -59,7 +63,6 @@ test('run as a program: JSON on stdout, text summary on stderr; 1 when nothing c
   assert.equal(s.protocol, 'ocpp2.0.1')
   assert.equal(s.calls.results, 6)
   assert.match(ok.stderr, /round trips\/s/)
-  assert.match(ok.stderr, /connected/, 'a last progress line')
 
   const port = server.port
   await server.close()
@@ -95,4 +98,34 @@ test('--workers: stop() ends an open-ended run in every worker', T, async (t) =>
   assert.ok(s.calls.results >= 100)
   assert.equal(s.errors.total, 0)
   assert.equal(s.simulator.processes, 2)
+})
+
+test('the progress line: counts, rates from two snapshots, recent latency', () => {
+  const counters = emptyCounters()
+  const first = { atMs: 1000, counters: { ...counters }, recent: new Histogram().toJSON(), pendingConnects: 5 }
+  const h = new Histogram()
+  h.record(1500)
+  h.record(80_000)
+  const c2 = { ...emptyCounters(), open: 95, connectFailures: { refused: 2 }, messagesIn: 1000, messagesOut: 1000, results: 900, callErrors: { InternalError: 100 }, timeouts: 3 }
+  const second = { atMs: 3000, counters: c2, recent: h.toJSON(), pendingConnects: 0 }
+  const line = formatProgress(first, second, 100)
+  assert.match(line, /connected 95\/100/)
+  assert.match(line, /failed 2/)
+  assert.match(line, /1,000 msg\/s/)
+  assert.match(line, /500 rt\/s/)
+  assert.match(line, /errors 103/)
+  assert.match(line, /p50 1\.50 ms {2}p99 80\.0 ms/)
+  assert.match(formatProgress(undefined, first, 100), /connecting 5/)
+})
+
+test('Progress writes plain lines when the stream is not a terminal', async () => {
+  const lines: string[] = []
+  const stream = new Writable({ write (chunk, _e, cb) { lines.push(String(chunk)); cb() } })
+  let n = 0
+  const p = new Progress(() => ({ atMs: ++n * 10, counters: emptyCounters(), recent: new Histogram().toJSON(), pendingConnects: 0 }), { count: 1, stream, everyMs: 10 })
+  p.start()
+  await new Promise((resolve) => setTimeout(resolve, 60))
+  p.stop()
+  assert.ok(lines.length >= 1)
+  for (const l of lines) assert.match(l, /^ +\d+ s {2}connected 0\/1 .*\n$/)
 })

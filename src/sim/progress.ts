@@ -51,13 +51,12 @@ export class Progress {
     this.timer.unref()
   }
 
-  /** Print a last line and stop. */
+  /** Stop; the last line stays on a terminal (a line printed now would show closed sockets). */
   stop (): void {
     if (this.timer === undefined) return
     clearInterval(this.timer)
     this.timer = undefined
-    this.print()
-    if (this.tty) this.stream.write('\n')
+    if (this.tty && this.prev !== undefined) this.stream.write('\n')
   }
 
   private print (): void {
