@@ -16,8 +16,14 @@ export type FromWorker =
 
 export const SNAPSHOT_MS = 1000
 
-function send (m: FromWorker): void {
-  process.send?.(m)
+function send (m: FromWorker, then?: () => void): void {
+  // The parent may be gone (killed): nothing to report to then.
+  if (process.send === undefined || !process.connected) return then?.()
+  process.send(m, undefined, {}, () => then?.())
+}
+
+function finish (m: FromWorker): void {
+  send(m, () => { if (process.connected) process.disconnect() })
 }
 
 let sim: Simulation | undefined
@@ -33,8 +39,7 @@ process.on('message', (m: ToWorker) => {
   try {
     sim = startSimulation(m.options)
   } catch (err) {
-    send({ type: 'error', message: (err as Error).message })
-    process.disconnect()
+    finish({ type: 'error', message: (err as Error).message })
     return
   }
   if (stopRequested) sim.stop()
@@ -42,12 +47,10 @@ process.on('message', (m: ToWorker) => {
   const timer = setInterval(() => send({ type: 'snapshot', snapshot: s.snapshot() }), SNAPSHOT_MS)
   s.done.then(() => {
     clearInterval(timer)
-    send({ type: 'report', report: s.report() })
-    process.disconnect()
+    finish({ type: 'report', report: s.report() })
   }, (err: Error) => {
     clearInterval(timer)
-    send({ type: 'error', message: err.message })
-    process.disconnect()
+    finish({ type: 'error', message: err.message })
   })
 })
 
