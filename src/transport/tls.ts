@@ -20,7 +20,7 @@
  *   const reloader = new TlsReloader(server, { certfile, keyfile, cacertfile }, { onError: log.error })
  *   server.on('upgrade', (req) => { const cn = peerCertificateCN(req.socket as TLSSocket) … })
  */
-import { readFileSync, watch, type FSWatcher } from 'node:fs'
+import { readFileSync, statSync, watch, type FSWatcher } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import { basename, dirname, resolve } from 'node:path'
 import { createSecureContext, type SecureContextOptions, type TLSSocket, type TlsOptions } from 'node:tls'
@@ -193,7 +193,7 @@ export class TlsReloader {
   constructor (private readonly target: SecureContextTarget, files: TlsFiles, opts: TlsReloaderOptions = {}) {
     this.files = { ...files }
     this.opts = opts
-    void this.statKey().then(k => { this.lastStat = k })
+    this.lastStat = this.statKeySync()
     if (opts.watch !== false) this.startWatching()
     if (opts.sighup === true) process.on('SIGHUP', this.onHup)
   }
@@ -231,6 +231,17 @@ export class TlsReloader {
 
   private paths (): string[] {
     return [this.files.certfile, this.files.keyfile, this.files.cacertfile].filter((p): p is string => p !== undefined).map(p => resolve(p))
+  }
+
+  private statKeySync (): string {
+    return this.paths().map(p => {
+      try {
+        const s = statSync(p)
+        return `${s.ino}:${s.size}:${s.mtimeMs}`
+      } catch {
+        return '-'
+      }
+    }).join('|')
   }
 
   private async statKey (): Promise<string> {
