@@ -1,0 +1,90 @@
+/**
+ * The MQTT echo backend: the other half of "ours" in the benchmark. It subscribes to the
+ * gateway's upstream Call topic and answers every Call at once on the downstream topic, with
+ * the same answers as the floor and the peer (bench/answers.ts). A separate process, like a
+ * real backend, so that the gateway's process does the gateway's work only.
+ *
+ * Run alone: node dist/bench/echo-backend.js --url mqtt://127.0.0.1:1883 [--mountpoint ocpp/]
+ *   [--qos 0] ; prints {"ready":true} once subscribed.
+ */
+import { realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import mqtt from 'mqtt'
+import { type JsonObject, isJsonObject } from '../src/ocpp/frame.js'
+import { answerFor } from './answers.js'
+
+export interface EchoBackendOptions {
+  url: string
+  /** Topic prefix of the gateway (EMQX `mountpoint`). Default "ocpp/". */
+  mountpoint?: string
+  /** Upstream Call topic below the mountpoint, `+` for the charger id. Default "cp/+". */
+  upstream?: string
+  /** Downstream topic below the mountpoint, `${cid}` for the id. Default "cs/${cid}". */
+  dnstream?: string
+  qos?: 0 | 1 | 2
+}
+
+export interface EchoBackend {
+  answered: () => number
+  close: () => Promise<void>
+}
+
+/** The answer envelope to one upstream envelope, or undefined when it is not a Call. */
+export function echoAnswer (envelope: unknown): JsonObject | undefined {
+  if (!isJsonObject(envelope) || envelope['MessageTypeId'] !== 2) return undefined
+  const id = envelope['UniqueId']
+  const action = envelope['Action']
+  const payload = envelope['Payload']
+  if (typeof id !== 'string' || typeof action !== 'string') return undefined
+  // Only Authorize answers differ between versions; its request tells which one it is.
+  const version = isJsonObject(payload) && isJsonObject(payload['idToken']) ? '2.0.1' : '1.6'
+  return { MessageTypeId: 3, UniqueId: id, Payload: answerFor(version, action) }
+}
+
+export async function startEchoBackend (o: EchoBackendOptions): Promise<EchoBackend> {
+  const mount = o.mountpoint ?? 'ocpp/'
+  const qos = o.qos ?? 0
+  const upstream = mount + (o.upstream ?? 'cp/+')
+  const [before = '', after = ''] = (mount + (o.dnstream ?? 'cs/${cid}')).split('${cid}')
+  // The charger id is the topic level where the filter has its "+".
+  const idLevel = upstream.split('/').indexOf('+')
+  let answered = 0
+  const client = await mqtt.connectAsync(o.url, { clientId: `echo-backend-${process.pid}`, clean: true, reconnectPeriod: 0 })
+  client.on('message', (topic, message) => {
+    let envelope: unknown
+    try {
+      envelope = JSON.parse(message.toString())
+    } catch {
+      return
+    }
+    const answer = echoAnswer(envelope)
+    if (answer === undefined) return
+    const cid = topic.split('/')[idLevel] ?? ''
+    answered++
+    client.publish(before + cid + after, JSON.stringify(answer), { qos })
+  })
+  await client.subscribeAsync(upstream, { qos })
+  return {
+    answered: () => answered,
+    close: async () => { await client.endAsync(true) }
+  }
+}
+
+const isMain = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)
+if (isMain) {
+  const { values } = parseArgs({
+    options: { url: { type: 'string' }, mountpoint: { type: 'string' }, upstream: { type: 'string' }, dnstream: { type: 'string' }, qos: { type: 'string' } }
+  })
+  const backend = await startEchoBackend({
+    url: values.url ?? 'mqtt://127.0.0.1:1883',
+    mountpoint: values.mountpoint,
+    upstream: values.upstream,
+    dnstream: values.dnstream,
+    qos: Number(values.qos ?? 0) as 0 | 1 | 2
+  })
+  process.stdout.write(JSON.stringify({ ready: true }) + '\n')
+  const shutdown = (): void => { void backend.close().then(() => process.exit(0)) }
+  process.on('SIGINT', shutdown)
+  process.on('SIGTERM', shutdown)
+}
