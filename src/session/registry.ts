@@ -71,6 +71,13 @@ export class Registry {
       ctx.publishJson(ctx.topics.error({ ...vars, id: f.id, action: f.action }), gatewayErrorEnvelope(f.id, 'GenericError', 'gateway: the charge point is not connected', { reason: 'offline' }, f.action), ctx.config.upstream.qos)
       return
     }
+    if (!parsed.ok && parsed.error.id !== undefined) {
+      // Invalid, but answerable: the same reply a connected charge point's backend would get.
+      const { id, action, message } = parsed.error
+      ctx.metrics.inc('envelopes_invalid_total', 'invalid')
+      ctx.publishJson(ctx.topics.error({ ...vars, id, action }), gatewayErrorEnvelope(id, dialects['2.1'].errorCodes.formatViolation, `gateway: invalid envelope (and the charge point is not connected): ${message}`, { reason: 'invalid_envelope' }, action), ctx.config.upstream.qos)
+      return
+    }
     ctx.metrics.inc('envelopes_unroutable_total')
     ctx.publishJson(ctx.topics.gatewayError(vars), {
       Origin: 'gateway',
