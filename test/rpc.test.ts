@@ -211,17 +211,27 @@ describe('RPC rules (embedded broker only)', () => {
     }
   })
 
-  test('a charge point that stops reading is dropped and memory stays bounded', async () => {
-    const t = await startTestGateway({ config: { dnstream: { max_mqueue_len: 1000 }, listeners: { ws: { default: { websocket: { high_watermark: 16384, slow_consumer_timeout: '200ms' } } } } } })
+  test('a charge point that stops reading is dropped, memory stays bounded, every backend Call is answered', async () => {
+    const t = await startTestGateway({ config: { dnstream: { max_mqueue_len: 100 }, listeners: { ws: { default: { websocket: { high_watermark: 16384, slow_consumer_timeout: '200ms' } } } } } })
     try {
       const cp = await connectChargePoint(`${t.url}/slow`, ['ocpp2.1'])
       cp.ws.pause() // stop reading: the kernel buffers fill, then the gateway's send buffer
-      // 2.1 SENDs are never answered, so the one-in-flight rule does not pace them.
+      // 300 Calls: one in flight, 100 queued, the rest refused at once (queue_full).
+      for (let i = 0; i < 300; i++) void t.backend.client.publish('ocpp/cs/slow', JSON.stringify({ MessageTypeId: 2, UniqueId: `c${i}`, Action: 'Reset', Payload: { type: 'Soft' } }), { qos: 1 })
+      // 2.1 SENDs are never answered, so the one-in-flight rule does not pace them: 24 MB of them.
       const big = 'x'.repeat(60_000)
       for (let i = 0; i < 400; i++) void t.backend.client.publish('ocpp/cs/slow', JSON.stringify({ MessageTypeId: 6, UniqueId: `s${i}`, Action: 'NotifyX', Payload: { data: big } }), { qos: 0 })
       const ev = await t.backend.inbox.wait((m) => m.topic === 'ocpp/events/slow' && m.json.event === 'disconnected', 10_000)
       assert.equal(ev.json.reason, 'slow_consumer')
       assert.equal(t.gw.metrics.counters.slow_consumers_closed_total, 1)
+      const answers = (): Message[] => replies(t, 'slow')
+      await t.backend.inbox.wait(() => answers().length >= 300, 10_000, '300 answers')
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      const reasons = new Map<string, number>()
+      for (const m of answers()) reasons.set(m.json.ErrorDetails.reason, (reasons.get(m.json.ErrorDetails.reason) ?? 0) + 1)
+      assert.equal(answers().length, 300, 'exactly one answer per Call')
+      assert.equal(new Set(answers().map((m) => m.json.UniqueId)).size, 300)
+      assert.deepEqual(Object.fromEntries(reasons), { queue_full: 199, disconnected: 101 })
     } finally {
       await t.stop()
     }
