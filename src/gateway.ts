@@ -19,7 +19,9 @@ import { Registry } from './session/registry.js'
 import { Session } from './session/session.js'
 import type { GatewayContext } from './session/context.js'
 import { WsListener } from './transport/ws-listener.js'
-import { createValidators } from './schema/index.js'
+import { createValidators, type Validators } from './schema/index.js'
+
+let sharedValidators: Validators | undefined
 
 export interface StartOptions {
   logger?: Logger
@@ -65,7 +67,9 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
       log.error({ topic, err: err.message }, 'MQTT publish failed')
     })
   }
-  const validators = config.formatChecking.mode === 'disable' ? undefined : createValidators()
+  // Compiled once, at start (all schemas of all versions): no compile pause in traffic.
+  // Validators are pure and immutable, so gateways in one process share them.
+  const validators = config.formatChecking.mode === 'disable' ? undefined : (sharedValidators ??= createValidators({ compile: 'eager' }))
   const ctx: GatewayContext = { config, topics: compileTopics(config), mqtt, metrics, log, nodeId, publishJson, validators }
   const registry = new Registry(ctx, { periodMs: opts.sweepPeriodMs ?? 1000 })
   await registry.start()
