@@ -6,17 +6,10 @@ import { readFileSync } from 'node:fs'
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt'
 import { HandlerTable, type MessageHandler, type MqttPort, type QoS } from './mqtt-port.js'
 import type { Logger } from '../observability/logger.js'
+import type { GatewayConfig } from '../config/load.js'
 
-export interface ExternalBrokerOptions {
-  url: string
-  clientId: string
-  username?: string
-  password?: string
-  ca?: string
-  cert?: string
-  key?: string
-  rejectUnauthorized: boolean
-  keepalive: number
+/** The `mqtt` section of the configuration, less the embedded broker's part. */
+export type ExternalBrokerOptions = Omit<GatewayConfig['mqtt'], 'embedded'> & {
   logger: Logger
   /** How long to wait for the first connection before giving up at start-up. */
   connectTimeoutMs?: number
