@@ -81,10 +81,6 @@ export class Charger {
     }
   }
 
-  get isOpen (): boolean {
-    return this.ws !== undefined
-  }
-
   connect (): void {
     if (this.stopping || this.state === 'ended') return
     const { stats, opts, profile } = this.env
