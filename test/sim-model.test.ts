@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { type OcppVersion } from '../src/ocpp/dialect.js'
 import { type JsonObject } from '../src/ocpp/frame.js'
 import { createValidators } from '../src/schema/index.js'
-import { type ChargePointModel, type OutgoingCall, METER_VALUES_PER_SESSION } from '../src/sim/model.js'
+import { type ChargePointModel, type OutgoingCall, METER_VALUES_PER_SESSION, encodeCall } from '../src/sim/model.js'
 import { Model16 } from '../src/sim/model-16.js'
 import { Model201 } from '../src/sim/model-201.js'
 import { type Scenario } from '../src/sim/options.js'
@@ -16,9 +16,17 @@ import { defaultAnswer } from './sim-server.js'
 
 const validators = createValidators({ versions: ['1.6', '2.0.1'] })
 
+/** What goes on the wire, padding spliced in, as the server will parse it. */
+function wire (call: OutgoingCall): JsonObject {
+  const frame = JSON.parse(encodeCall('1', call)) as [number, string, string, JsonObject]
+  assert.deepEqual(frame.slice(0, 3), [2, '1', call.action])
+  return frame[3]
+}
+
 function valid (version: OcppVersion, call: OutgoingCall): void {
-  const failure = validators.validateRequest(version, call.action, call.payload)
-  assert.equal(failure, null, `${version} ${call.action}: ${JSON.stringify(failure)} in ${JSON.stringify(call.payload).slice(0, 300)}`)
+  const payload = wire(call)
+  const failure = validators.validateRequest(version, call.action, payload)
+  assert.equal(failure, null, `${version} ${call.action}: ${JSON.stringify(failure)} in ${JSON.stringify(payload).slice(0, 300)}`)
 }
 
 function validAnswer (version: OcppVersion, action: string, payload: JsonObject, model: ChargePointModel): JsonObject {
@@ -56,6 +64,18 @@ for (const [version, make] of models) {
     assert.deepEqual(actions.slice(one.length, 2 * one.length), one.slice(0, actions.length - one.length))
   })
 
+  test(`${version}: a session with padded meter values is schema-valid; the padding never leaks`, () => {
+    const m = make('session', 5000)
+    for (let i = 0; i < 6 + METER_VALUES_PER_SESSION; i++) {
+      const call = m.next()!
+      valid(version, call)
+      const text = encodeCall('1', call)
+      assert.ok(!text.includes('\\u0000'), 'the pad token is replaced')
+      if (call.pad !== undefined) assert.ok(text.length > 4900, `${call.action} is padded: ${text.length}`)
+      m.onResult(call.action, defaultAnswer(call.action, 60))
+    }
+  })
+
   test(`${version}: a refused authorization starts the session over`, () => {
     const m = make('session')
     assert.equal(m.next()!.action, 'StatusNotification')
@@ -79,7 +99,7 @@ for (const [version, make] of models) {
       const m = make('metervalues', size)
       const call = m.next()!
       valid(version, call)
-      const bytes = Buffer.byteLength(JSON.stringify(call.payload))
+      const bytes = Buffer.byteLength(JSON.stringify(wire(call)))
       if (size === 0) assert.ok(bytes < 400, `natural payload is ${bytes} bytes`)
       else assert.ok(Math.abs(bytes - size) <= Math.max(100, size * 0.02), `${bytes} bytes for a target of ${size}`)
     })

@@ -6,7 +6,7 @@
 import WebSocket from 'ws'
 import { type CallFrame, type Frame, decodeFrame, encodeFrame, expectsAnswer } from '../ocpp/frame.js'
 import { MessageType } from '../ocpp/dialect.js'
-import { type ChargePointModel, type OutgoingCall } from './model.js'
+import { type ChargePointModel, type OutgoingCall, encodeCall } from './model.js'
 import { type ResolvedSimOptions, chargerUrl } from './options.js'
 import { type Profile } from './profiles.js'
 import { type SimStats, bump } from './stats.js'
@@ -339,7 +339,7 @@ export class Charger {
     stats.c.callsSent++
     bump(stats.c.callsByAction, call.action)
     this.outSentAt = now()
-    this.write(encodeFrame({ type: 2, id, action: call.action, payload: call.payload }))
+    this.write(encodeCall(id, call))
   }
 
   private write (text: string): void {

@@ -4,7 +4,7 @@
  * included) so that a validating CSMS accepts them.
  */
 import { type JsonObject } from '../ocpp/frame.js'
-import { ChargePointModel, type ModelContext, type OutgoingCall, type ServerCallAnswer, METER_VALUES_PER_SESSION, padding } from './model.js'
+import { ChargePointModel, type ModelContext, type OutgoingCall, type Padding, type ServerCallAnswer, METER_VALUES_PER_SESSION, padding } from './model.js'
 
 const CONNECTOR = 1
 const now = (): string => new Date().toISOString()
@@ -24,7 +24,7 @@ export class Model16 extends ChargePointModel {
     ['AuthorizeRemoteTxRequests', { value: 'false', readonly: false }]
   ])
 
-  private readonly filler: JsonObject[]
+  private readonly filler: Padding
 
   constructor (ctx: ModelContext) {
     super(ctx)
@@ -54,7 +54,7 @@ export class Model16 extends ChargePointModel {
   }
 
   meterValues (): OutgoingCall {
-    return { action: 'MeterValues', payload: this.meterPayload(this.meterStep(), this.filler, this.transactionId) }
+    return { action: 'MeterValues', payload: this.meterPayload(this.meterStep(), this.filler.entries, this.transactionId), pad: this.filler.json }
   }
 
   protected readonly session: ReadonlyArray<() => OutgoingCall> = [
@@ -136,8 +136,8 @@ export class Model16 extends ChargePointModel {
     return { action: 'StatusNotification', payload: { connectorId, errorCode: 'NoError', status, timestamp: now() } }
   }
 
-  private meterPayload (wh: number, extra: JsonObject[], transactionId: number | undefined): JsonObject {
-    const sampledValue: JsonObject[] = [
+  private meterPayload (wh: number, extra: unknown[], transactionId: number | undefined): JsonObject {
+    const sampledValue: unknown[] = [
       { value: String(wh), context: 'Sample.Periodic', measurand: 'Energy.Active.Import.Register', unit: 'Wh' },
       ...extra
     ]

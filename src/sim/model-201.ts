@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { type JsonObject } from '../ocpp/frame.js'
-import { ChargePointModel, type ModelContext, type OutgoingCall, type ServerCallAnswer, METER_VALUES_PER_SESSION, padding } from './model.js'
+import { ChargePointModel, type ModelContext, type OutgoingCall, type Padding, type ServerCallAnswer, METER_VALUES_PER_SESSION, padding } from './model.js'
 
 const EVSE = 1
 const CONNECTOR = 1
@@ -22,7 +22,7 @@ export class Model201 extends ChargePointModel {
   private transactionId: string | undefined
   private seqNo = 0
   private readonly idToken: JsonObject
-  private readonly filler: JsonObject[]
+  private readonly filler: Padding
   private readonly variables: Variable[] = [
     { component: 'OCPPCommCtrlr', variable: 'HeartbeatInterval', value: '0', readonly: false },
     { component: 'SampledDataCtrlr', variable: 'TxUpdatedInterval', value: '60', readonly: false },
@@ -56,7 +56,7 @@ export class Model201 extends ChargePointModel {
   }
 
   meterValues (): OutgoingCall {
-    return { action: 'MeterValues', payload: { evseId: EVSE, meterValue: [this.meterValue(this.meterStep(), this.filler)] } }
+    return { action: 'MeterValues', payload: { evseId: EVSE, meterValue: [this.meterValue(this.meterStep(), this.filler.entries)] }, pad: this.filler.json }
   }
 
   protected readonly session: ReadonlyArray<() => OutgoingCall> = [
@@ -69,8 +69,10 @@ export class Model201 extends ChargePointModel {
         idToken: this.idToken, evse: { id: EVSE, connectorId: CONNECTOR }, meterValue: [this.meterValue(this.energyWh, [])]
       })
     },
-    ...new Array<() => OutgoingCall>(METER_VALUES_PER_SESSION).fill(() =>
-      this.event('Updated', 'MeterValuePeriodic', {}, { meterValue: [this.meterValue(this.meterStep(), this.filler)] })),
+    ...new Array<() => OutgoingCall>(METER_VALUES_PER_SESSION).fill(() => ({
+      ...this.event('Updated', 'MeterValuePeriodic', {}, { meterValue: [this.meterValue(this.meterStep(), this.filler.entries)] }),
+      pad: this.filler.json
+    })),
     () => {
       const call = this.event('Ended', 'StopAuthorized', { stoppedReason: 'Local' }, {
         idToken: this.idToken, meterValue: [this.meterValue(this.meterStep(), [])]
@@ -168,7 +170,7 @@ export class Model201 extends ChargePointModel {
     }
   }
 
-  private meterValue (wh: number, extra: JsonObject[]): JsonObject {
+  private meterValue (wh: number, extra: unknown[]): JsonObject {
     return {
       timestamp: now(),
       sampledValue: [{ value: wh, context: 'Sample.Periodic', measurand: 'Energy.Active.Import.Register', unitOfMeasure: { unit: 'Wh' } }, ...extra]
