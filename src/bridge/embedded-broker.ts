@@ -36,7 +36,11 @@ export class EmbeddedBroker implements MqttPort {
     aedes.on('clientError', (client, err) => opts.logger.debug({ client: client.id, err: err.message }, 'mqtt client error'))
     try {
       if (opts.bind !== undefined) {
-        broker.tcp = createServer((socket) => aedes.handle(socket))
+        broker.tcp = createServer((socket) => {
+          // MQTT packets are small and latency-bound: no Nagle delay.
+          socket.setNoDelay(true)
+          aedes.handle(socket)
+        })
         await listenOrExplain(broker.tcp, opts.bind, 'embedded MQTT broker (TCP)', 'mqtt.embedded.bind / --mqtt-bind, or use an existing broker with --mqtt-url')
       }
       if (opts.wsBind !== undefined) {

@@ -55,7 +55,10 @@ export class ExternalBroker implements MqttPort {
     client.on('error', (err) => log.error({ err: err.message }, 'mqtt error'))
     client.on('offline', () => log.warn({ url: redactUrl(opts.url) }, 'mqtt broker connection lost; reconnecting'))
     client.on('reconnect', () => log.debug('mqtt reconnecting'))
-    client.on('connect', () => log.info({ url: redactUrl(opts.url) }, 'mqtt broker connected'))
+    // MQTT packets are small and latency-bound: no Nagle delay (on every (re)connection).
+    const noDelay = (): void => { (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true) }
+    noDelay()
+    client.on('connect', () => { noDelay(); log.info({ url: redactUrl(opts.url) }, 'mqtt broker connected') })
     log.info({ url: redactUrl(opts.url), clientId: opts.clientId }, 'mqtt broker connected')
     return new ExternalBroker(client, log)
   }
