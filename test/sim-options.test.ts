@@ -48,7 +48,7 @@ test('the id is appended as the last path segment, percent-encoded', () => {
 test('command-line flags map onto options', () => {
   const cli = parseSimArgs([
     '--url', 'ws://127.0.0.1:9/ocpp', '-p', '2.0.1', '-n', '10', '--id-prefix', 'x-', '--id-start', '5',
-    '--ramp', '100', '-d', '3', '--rate', '0.5', '-s', 'metervalues', '--meter-size', '20000', '--heartbeat', '60',
+    '--ramp', '100', '--max-pending', '50', '-d', '3', '--rate', '0.5', '-s', 'metervalues', '--meter-size', '20000', '--heartbeat', '60',
     '--calls', '7', '--username', 'u', '--password', 'p-${id}', '--sources', '127.0.0.1, 127.0.0.2',
     '--call-timeout', '5', '--connect-timeout', '3', '--reconnect', '1', '-w', '2', '--json', '-', '-q'
   ])
@@ -59,6 +59,7 @@ test('command-line flags map onto options', () => {
     idPrefix: 'x-',
     idStart: 5,
     ramp: 100,
+    maxPending: 50,
     duration: 3,
     rate: 0.5,
     scenario: 'metervalues',

@@ -385,3 +385,25 @@ test('garbage from the server is counted as protocol errors and answered when it
   const answer = JSON.parse(got.find((g) => g.startsWith('[4'))!) as unknown[]
   assert.deepEqual(answer.slice(0, 3), [4, '-1', 'FormationViolation'])
 })
+
+test('--max-pending bounds the handshakes in progress', T, async (t) => {
+  let inProgress = 0
+  let most = 0
+  const server = await startTestServer({
+    // Hold each upgrade for a few ms, so that unbounded handshakes would pile up here.
+    verify: async () => {
+      inProgress++
+      most = Math.max(most, inProgress)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      inProgress--
+      return undefined
+    }
+  })
+  t.after(server.close)
+  const s = await runSimulation({ url: server.url, count: 30, calls: 1, maxPending: 3 })
+  assert.equal(s.connect.succeeded, 30)
+  assert.ok(most <= 3, `${most} handshakes at once`)
+  most = 0
+  await runSimulation({ url: server.url, count: 30, calls: 1, idPrefix: 'x' })
+  assert.ok(most > 3, `without a limit: ${most} at once`)
+})

@@ -38,9 +38,11 @@ export interface TestServer {
 export interface TestServerOptions {
   /** Return undefined for the default answer. */
   answer?: (conn: Conn, action: string, payload: JsonObject) => Answer | undefined | Promise<Answer | undefined>
-  /** Refuse the upgrade with this HTTP status when it returns a number. */
-  verify?: (req: IncomingMessage) => number | undefined
+  /** Refuse the upgrade with this HTTP status when it returns (or resolves to) a number. */
+  verify?: (req: IncomingMessage) => number | undefined | Promise<number | undefined>
   heartbeatInterval?: number
+  /** Called when a WebSocket connection is established (after the upgrade). */
+  onConnection?: () => void
 }
 
 let txSeq = 0
@@ -67,15 +69,17 @@ export async function startTestServer (opts: TestServerOptions = {}): Promise<Te
     verifyClient: opts.verify === undefined
       ? undefined
       : (info, cb) => {
-          const status = opts.verify!(info.req)
-          if (status === undefined) cb(true)
-          else cb(false, status)
+          void Promise.resolve(opts.verify!(info.req)).then((status) => {
+            if (status === undefined) cb(true)
+            else cb(false, status)
+          })
         }
   })
   await new Promise<void>((resolve) => wss.once('listening', resolve))
   const port = (wss.address() as AddressInfo).port
 
   wss.on('connection', (ws, req) => {
+    opts.onConnection?.()
     const id = decodeURIComponent(new URL(req.url ?? '/', 'ws://x').pathname.split('/').pop() ?? '')
     const dialect = dialectForSubprotocol(ws.protocol)!
     let seq = 0

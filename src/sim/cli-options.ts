@@ -9,6 +9,7 @@ export const simFlagSpec = {
   'id-prefix': { type: 'string' },
   'id-start': { type: 'string' },
   ramp: { type: 'string' },
+  'max-pending': { type: 'string' },
   duration: { type: 'string', short: 'd' },
   rate: { type: 'string' },
   scenario: { type: 'string', short: 's' },
@@ -41,6 +42,7 @@ Options:
       --id-prefix S          ids are S1, S2, ... SN                          [cp]
       --id-start K           number of the first id                          [1]
       --ramp R               new connections per second, 0 = at once         [0]
+      --max-pending N        at most N handshakes in progress, 0 = no limit  [0]
   -d, --duration S           seconds to run once all have connected; 0 = until
                              every charger sent --calls Calls, or Ctrl-C       [0]
       --rate M               scenario Calls per second per charger;
@@ -107,6 +109,7 @@ export function parseSimArgs (argv: string[]): SimCliOptions {
     idPrefix: v['id-prefix'],
     idStart: number('id-start', v['id-start']),
     ramp: number('ramp', v.ramp),
+    maxPending: number('max-pending', v['max-pending']),
     duration: number('duration', v.duration),
     rate: number('rate', v.rate),
     scenario: v.scenario as Scenario | undefined,

@@ -32,6 +32,12 @@ export interface SimOptions {
   /** New connections per second; 0 opens them as fast as possible. Default 0. */
   ramp?: number
   /**
+   * At most this many handshakes in progress at once; 0 = no limit. A storm far above the
+   * server's accept backlog loses SYNs, which come back after 1 s, 3 s, ...: the limit measures
+   * how fast the server accepts rather than the kernel's retransmission timer.
+   */
+  maxPending?: number
+  /**
    * Seconds to run once every first connection attempt has settled (the measurement window);
    * 0 runs until every charger has sent `calls` Calls, or until stopped. Default 0.
    */
@@ -114,6 +120,7 @@ export function resolveSimOptions (o: SimOptions): ResolvedSimOptions {
     idPrefix,
     idStart: num('idStart', o.idStart, 1, { integer: true }),
     ramp: num('ramp', o.ramp, 0),
+    maxPending: num('maxPending', o.maxPending, 0, { integer: true }),
     duration: num('duration', o.duration, 0),
     rate: num('rate', o.rate, 0, { max: 1000 }),
     scenario,

@@ -71,6 +71,7 @@ export function startSimulation (options: SimOptions): Simulation {
       settled++
       if (ok) initialConnects++
       if (settled === opts.count) openWindow()
+      else if (launched < target) launch()
     },
     ended: () => {
       ended++
@@ -85,9 +86,20 @@ export function startSimulation (options: SimOptions): Simulation {
   const chargers: Charger[] = []
   for (let i = 0; i < opts.count; i++) chargers.push(new Charger(env, chargerId(opts, i), i))
 
-  function launch (upTo: number): void {
-    while (launched < upTo && !stopping) {
-      chargers[launched++]!.connect()
+  /** How many chargers may have started by now (the ramp moves it). */
+  let target = 0
+  let batchQueued = false
+  /**
+   * Start chargers up to `target`, at most `maxPending` handshakes at a time, in batches that
+   * yield to the event loop in between.
+   */
+  function launch (): void {
+    const upTo = Math.min(target, opts.maxPending > 0 ? settled + opts.maxPending : Infinity)
+    let n = 0
+    while (launched < upTo && !stopping && n++ < BATCH) chargers[launched++]!.connect()
+    if (launched < upTo && !stopping && !batchQueued) {
+      batchQueued = true
+      setImmediate(() => { batchQueued = false; launch() })
     }
   }
 
@@ -107,21 +119,20 @@ export function startSimulation (options: SimOptions): Simulation {
     return t
   }
 
-  // Ramp: start connections at `ramp` per second, or in batches as fast as possible.
+  // Ramp: start connections at `ramp` per second, or all as fast as possible.
   if (opts.ramp > 0) {
     const tickMs = Math.max(5, Math.min(100, 1000 / opts.ramp))
-    launch(1)
+    target = 1
+    launch()
     const ramp = setInterval(() => {
-      launch(Math.min(opts.count, Math.floor(((performance.now() - t0) / 1000) * opts.ramp) + 1))
-      if (launched >= opts.count || stopping) clearInterval(ramp)
+      target = Math.min(opts.count, Math.floor(((performance.now() - t0) / 1000) * opts.ramp) + 1)
+      launch()
+      if (target >= opts.count || stopping) clearInterval(ramp)
     }, tickMs)
     timers.add(ramp)
   } else {
-    const batch = (): void => {
-      launch(Math.min(opts.count, launched + BATCH))
-      if (launched < opts.count && !stopping) setImmediate(batch)
-    }
-    batch()
+    target = opts.count
+    launch()
   }
 
   const sweep = setInterval(() => {

@@ -76,7 +76,8 @@ export function startWorkers (options: SimOptions, workers: number): SimulationH
         count: part.count,
         idStart: opts.idStart + part.offset,
         indexOffset: opts.indexOffset + part.offset,
-        ramp: opts.ramp / k
+        ramp: opts.ramp / k,
+        maxPending: Math.ceil(opts.maxPending / k)
       }
     }
     proc.send(msg)
