@@ -73,4 +73,20 @@ describe('message_format_checking', () => {
       await t.stop()
     }
   })
+
+  test('2.1 SENDs are checked too: an invalid one is reported, never answered', async () => {
+    const t = await startTestGateway({ config: { message_format_checking: 'all' } })
+    try {
+      const cp = await connectChargePoint(`${t.url}/val-send`, ['ocpp2.1'])
+      cp.send([6, 's1', 'NotifyPeriodicEventStream', { id: 'not-a-number' }])
+      const rep = await t.backend.inbox.wait((m) => m.topic === 'ocpp/errors/val-send')
+      assert.equal(rep.json.Error, 'invalid_send')
+      assert.equal(rep.json.UniqueId, 's1')
+      assert.equal(t.backend.inbox.items.filter((m) => m.topic === 'ocpp/cp/val-send').length, 0)
+      assert.equal(cp.frames.items.length, 0, 'a SEND is never answered')
+      await cp.close()
+    } finally {
+      await t.stop()
+    }
+  })
 })

@@ -127,10 +127,17 @@ export class Session {
         vars.action = frame.action
         ctx.publishJson(topics.call(vars), marked(frameToEnvelope(frame), invalid?.failure), qos)
         return
-      case 6:
+      case 6: {
+        const invalid = this.validate('upstream', 'request', frame.action, frame.payload)
+        if (invalid?.decision === 'check') {
+          // A SEND is never answered (OCPP 2.1): the backends hear of it instead.
+          this.reportError('invalid_send', invalid.failure.message, { UniqueId: frame.id, Action: frame.action })
+          return
+        }
         vars.action = frame.action
-        ctx.publishJson(topics.call(vars), frameToEnvelope(frame), qos)
+        ctx.publishJson(topics.call(vars), marked(frameToEnvelope(frame), invalid?.failure), qos)
         return
+      }
       case 3:
       case 4: {
         const call = this.calls.answer(frame.id)
@@ -233,6 +240,13 @@ export class Session {
         return
       }
       default: // 5 and 6 (2.1): never answered, sent as they come
+        if (frame.type === 6) {
+          const invalid = this.validate('dnstream', 'request', frame.action, frame.payload)
+          if (invalid?.decision === 'check') {
+            this.reportError('invalid_send', `not sent: ${invalid.failure.message}`, { UniqueId: frame.id, Action: frame.action })
+            return
+          }
+        }
         this.send(frame)
     }
   }
