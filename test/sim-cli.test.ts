@@ -86,6 +86,14 @@ test('--workers splits the chargers over processes and merges their summaries', 
   assert.equal(snap.counters.results, 15)
 })
 
+test('--ids with --workers: each worker gets its slice of the ids', T, async (t) => {
+  const server = await startTestServer()
+  t.after(server.close)
+  const s = await startWorkers({ url: server.url, ids: ['a', 'b', 'c'], calls: 2, scenario: 'heartbeat' }, 2).done
+  assert.equal(s.connect.succeeded, 3)
+  assert.deepEqual([...server.conns.keys()].sort(), ['a', 'b', 'c'])
+})
+
 test('--workers: stop() ends an open-ended run in every worker', T, async (t) => {
   const server = await startTestServer()
   t.after(server.close)

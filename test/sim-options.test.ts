@@ -111,3 +111,29 @@ test('workers get contiguous slices that cover every charger once', () => {
     assert.equal(next, count)
   }
 })
+
+test('--ids gives explicit charger ids; count follows them', () => {
+  const cli = parseSimArgs(['--url', 'ws://127.0.0.1:9/ocpp', '--ids', 'chargePointSim, CP-2,x'])
+  assert.deepEqual(cli.sim.ids, ['chargePointSim', 'CP-2', 'x'])
+  const o = resolveSimOptions(cli.sim)
+  assert.equal(o.count, 3)
+  assert.deepEqual([0, 1, 2].map((i) => chargerId(o, i)), ['chargePointSim', 'CP-2', 'x'])
+  assert.ok(Object.isFrozen(o.ids))
+  assert.equal(resolveSimOptions({ url: 'ws://x/', ids: ['a'], count: 1 }).count, 1)
+  // Without --ids nothing changes.
+  assert.equal(parseSimArgs(['--url', 'ws://x/']).sim.ids, undefined)
+  assert.deepEqual(resolveSimOptions({ url: 'ws://x/', count: 2 }).ids, [])
+})
+
+test('--ids: empty, repeated or miscounted ids are rejected', () => {
+  const bad: Array<[Record<string, unknown>, string]> = [
+    [{ url: 'ws://x/', ids: ['a', ''] }, 'ids'],
+    [{ url: 'ws://x/', ids: ['a', 'b', 'a'] }, 'ids'],
+    [{ url: 'ws://x/', ids: 'a' }, 'ids'],
+    [{ url: 'ws://x/', ids: ['a', 'b'], count: 3 }, 'count']
+  ]
+  for (const [o, name] of bad) {
+    assert.throws(() => resolveSimOptions(o as never), (err: SimOptionError) => err.code === 'SIM_ERR_INVALID_OPTION' && err.option === name, JSON.stringify(o))
+  }
+  assert.throws(() => resolveSimOptions(parseSimArgs(['--url', 'ws://x/', '--ids', 'a,,b']).sim), /ids/)
+})

@@ -221,6 +221,15 @@ test('ids are percent-encoded in the URL', T, async (t) => {
   assert.deepEqual([...server.conns.keys()], ['a b/#1'])
 })
 
+test('--ids: each charger connects with its given id', T, async (t) => {
+  const server = await startTestServer()
+  t.after(server.close)
+  const s = await runSimulation({ url: server.url, ids: ['chargePointSim', 'CP 2'], calls: 1 })
+  assert.equal(s.count, 2)
+  assert.equal(s.connect.succeeded, 2)
+  assert.deepEqual([...server.conns.keys()].sort(), ['CP 2', 'chargePointSim'])
+})
+
 test('a CallError from the server is counted by code', T, async (t) => {
   const server = await startTestServer({
     answer: (_c, action) => action === 'Heartbeat' ? { error: 'InternalError' } : action === 'Authorize' ? { error: 'SecurityError' } : undefined

@@ -18,9 +18,10 @@ export const CHARGERS_PER_PROCESS = 9000
 
 export async function simulateMain (argv: string[]): Promise<number> {
   let cli
+  let count = 1
   try {
     cli = parseSimArgs(argv)
-    if (!cli.help) resolveSimOptions(cli.sim)
+    if (!cli.help) count = resolveSimOptions(cli.sim).count
   } catch (err) {
     process.stderr.write(`ocpp-gateway simulate: ${(err as Error).message}\n(ocpp-gateway simulate --help lists the options)\n`)
     return 2
@@ -30,7 +31,6 @@ export async function simulateMain (argv: string[]): Promise<number> {
     return 0
   }
   const log = (text: string): void => { if (!cli.quiet) process.stderr.write(text + '\n') }
-  const count = cli.sim.count ?? 1
   if (count / cli.workers > CHARGERS_PER_PROCESS) {
     log(`warning: ${Math.ceil(count / cli.workers)} chargers per process is above ~${CHARGERS_PER_PROCESS}: ` +
       `the open-file limit may refuse sockets; use --workers ${Math.ceil(count / CHARGERS_PER_PROCESS)}`)

@@ -8,6 +8,7 @@ export const simFlagSpec = {
   count: { type: 'string', short: 'n' },
   'id-prefix': { type: 'string' },
   'id-start': { type: 'string' },
+  ids: { type: 'string' },
   ramp: { type: 'string' },
   'max-pending': { type: 'string' },
   duration: { type: 'string', short: 'd' },
@@ -41,6 +42,8 @@ Options:
   -n, --count N              number of charge points                         [1]
       --id-prefix S          ids are S1, S2, ... SN                          [cp]
       --id-start K           number of the first id                          [1]
+      --ids A,B,...          explicit charger ids instead (e.g. --ids
+                             chargePointSim); --count defaults to their number
       --ramp R               new connections per second, 0 = at once         [0]
       --max-pending N        at most N handshakes in progress, 0 = no limit  [0]
   -d, --duration S           seconds to run once all have connected; 0 = until
@@ -121,7 +124,8 @@ export function parseSimArgs (argv: string[]): SimCliOptions {
     sources: v.sources?.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
     callTimeout: number('call-timeout', v['call-timeout']),
     connectTimeout: number('connect-timeout', v['connect-timeout']),
-    reconnect: number('reconnect', v.reconnect)
+    reconnect: number('reconnect', v.reconnect),
+    ...(v.ids !== undefined ? { ids: v.ids.split(',').map((s) => s.trim()) } : {})
   }
   return { sim, workers, json: v.json, quiet: v.quiet === true, help }
 }

@@ -29,6 +29,11 @@ export interface SimOptions {
   /** Ids are `${idPrefix}${idStart + i}`. Defaults "cp" and 1. */
   idPrefix?: string
   idStart?: number
+  /**
+   * Explicit charger ids, used instead of `idPrefix` + number (e.g. `['chargePointSim']`);
+   * `count` defaults to their number and, when given, must equal it.
+   */
+  ids?: string[]
   /** New connections per second; 0 opens them as fast as possible. Default 0. */
   ramp?: number
   /**
@@ -113,12 +118,22 @@ export function resolveSimOptions (o: SimOptions): ResolvedSimOptions {
   }
   const idPrefix = o.idPrefix ?? 'cp'
   if (typeof idPrefix !== 'string') throw new SimOptionError('idPrefix', 'expected a string')
+  const ids = o.ids ?? []
+  if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string' || id.length === 0)) {
+    throw new SimOptionError('ids', 'expected a list of non-empty charger ids')
+  }
+  // Two chargers with one id would take each other's connection over, again and again.
+  if (new Set(ids).size !== ids.length) throw new SimOptionError('ids', 'an id is listed twice')
+  if (ids.length > 0 && o.count !== undefined && o.count !== ids.length) {
+    throw new SimOptionError('count', `${String(o.count)} does not match the ${ids.length} ids given`)
+  }
   const resolved: ResolvedSimOptions = {
     url: o.url,
     protocol,
-    count: num('count', o.count, 1, { min: 1, integer: true }),
+    count: num('count', o.count, ids.length > 0 ? ids.length : 1, { min: 1, integer: true }),
     idPrefix,
     idStart: num('idStart', o.idStart, 1, { integer: true }),
+    ids: Object.freeze([...ids]) as string[],
     ramp: num('ramp', o.ramp, 0),
     maxPending: num('maxPending', o.maxPending, 0, { integer: true }),
     duration: num('duration', o.duration, 0),
@@ -143,7 +158,7 @@ export function resolveSimOptions (o: SimOptions): ResolvedSimOptions {
 
 /** The charger's id for index i (0-based) of this process. */
 export function chargerId (o: ResolvedSimOptions, i: number): string {
-  return `${o.idPrefix}${o.idStart + i}`
+  return o.ids[i] ?? `${o.idPrefix}${o.idStart + i}`
 }
 
 /** The WebSocket URL of one charger: the id appended as the last path segment, percent-encoded. */

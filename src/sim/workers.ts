@@ -75,6 +75,7 @@ export function startWorkers (options: SimOptions, workers: number): SimulationH
         ...plain,
         count: part.count,
         idStart: opts.idStart + part.offset,
+        ...(opts.ids.length > 0 ? { ids: opts.ids.slice(part.offset, part.offset + part.count) } : {}),
         indexOffset: opts.indexOffset + part.offset,
         ramp: opts.ramp / k,
         maxPending: Math.ceil(opts.maxPending / k)
