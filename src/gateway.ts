@@ -18,7 +18,8 @@ import { Metrics } from './observability/metrics.js'
 import { Registry } from './session/registry.js'
 import { Session } from './session/session.js'
 import type { GatewayContext } from './session/context.js'
-import { WsListener } from './transport/ws-listener.js'
+import { WsListener, type UpgradeInfo } from './transport/ws-listener.js'
+import { openGatewayAuth } from './auth/setup.js'
 import { createValidators, type Validators } from './schema/index.js'
 
 let sharedValidators: Validators | undefined
@@ -74,20 +75,48 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
   const registry = new Registry(ctx, { periodMs: opts.sweepPeriodMs ?? 1000 })
   await registry.start()
 
+  const auth = await openGatewayAuth(config.auth, { log: log.child({ component: 'auth' }) })
+  for (const line of auth.describe(config.listeners.map((l) => ({ name: `${l.type}:${l.name}`, profile: l.security.profile })))) {
+    if (line.includes('WARNING')) log.warn(line)
+    else log.info(line)
+  }
+  // A connection slot per accepted upgrade, given back when the socket closes or the upgrade aborts.
+  const slots = new WeakMap<UpgradeInfo, () => void>()
+
   const listeners = config.listeners.map((l) => new WsListener(l, log, metrics, {
     prepare: async (info) => {
-      await registry.acquire(info.cid, info.choice.dialect.version)
+      // Authenticate BEFORE anything that touches an existing session for this id:
+      // a second connection replaces the first only once it has authenticated.
+      const r = await auth.guard.check({
+        cid: info.cid,
+        ...(info.username !== undefined ? { username: info.username } : {}),
+        ...(info.password !== undefined ? { password: info.password } : {}),
+        ...(info.certCN !== undefined ? { certCN: info.certCN } : {}),
+        address: info.address,
+        peer: info.peer,
+        listener: `${l.type}:${l.name}`,
+        profile: l.security.profile
+      })
+      if (!r.ok) return { status: r.status, reason: r.body, code: r.code, headers: r.headers }
+      try {
+        await registry.acquire(info.cid, info.choice.dialect.version)
+      } catch (err) {
+        r.release()
+        throw err
+      }
+      slots.set(info, r.release)
       return undefined
     },
-    abort: (info) => registry.release(info.cid, info.choice.dialect.version),
+    abort: (info) => { slots.get(info)?.(); registry.release(info.cid, info.choice.dialect.version) },
     connect: (ws, info) => {
+      const release = slots.get(info)
+      if (release !== undefined) ws.once('close', release)
       registry.attach(new Session(ws, {
         cid: info.cid,
         dialect: info.choice.dialect,
         subprotocol: info.choice.subprotocol,
         peer: info.peer,
         username: info.username,
-        password: info.password,
         listener: info.listener.name,
         limits: info.listener
       }, ctx))
@@ -98,6 +127,7 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
   } catch (err) {
     registry.closeAll()
     await Promise.all(listeners.map((l) => l.stopAccepting()))
+    await auth.close()
     await mqtt.close()
     throw err
   }
@@ -115,6 +145,7 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
       // Let the disconnect events and gateway answers reach the broker before it goes.
       await new Promise((resolve) => setImmediate(resolve))
       await registry.stop().catch(() => {})
+      await auth.close()
       await mqtt.close()
       log.info('stopped')
     })()

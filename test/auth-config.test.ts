@@ -20,19 +20,24 @@ function listener (tree: Record<string, unknown>): Record<string, unknown> {
 }
 
 describe('auth config', () => {
-  test('defaults: no authenticator, anonymous refused, limits on', () => {
+  test('defaults: no authenticator means authentication off (as EMQX), limits on', () => {
     const c = buildAuthConfig(top({}))
-    assert.equal(c.allowAnonymous, false)
+    assert.equal(c.allowAnonymous, true)
     assert.equal(c.allowUsernameMismatch, false)
     assert.deepEqual(c.authentication, [])
     assert.deepEqual(c.limits, {
-      connRate: { burst: 20, perSecond: 5 },
+      connRate: { burst: 60, perSecond: 10 },
       addressLockout: { maxFailures: 30, windowMs: 60_000, banMs: 60_000 },
       cidLockout: { maxFailures: 5, windowMs: 60_000, banMs: 60_000 },
       maxConnections: 0,
       maxTracked: 100000
     })
     assert.ok(Object.isFrozen(c))
+  })
+
+  test('with an authenticator configured, anonymous is refused unless allow_anonymous: true', () => {
+    assert.equal(buildAuthConfig(top({ authentication: [{ backend: 'file', path: '/x' }] })).allowAnonymous, false)
+    assert.equal(buildAuthConfig(top({ allow_anonymous: false })).allowAnonymous, false)
   })
 
   test('an EMQX-style authenticator chain, durations, disabled parts', () => {

@@ -24,6 +24,7 @@ describe('two gateway nodes on one Mosquitto', { skip }, () => {
     mosquitto = await startMosquitto()
     const node = (id: string): Promise<Gateway> => startGateway(buildConfig([{
       node_id: id,
+      allow_anonymous: true,
       listeners: { ws: { default: { bind: '127.0.0.1:0' } } },
       mqtt: { url: mosquitto.url },
       log: { level: 'silent' }

@@ -99,7 +99,7 @@ export function describeAuthPolicy (opts: { authenticators: readonly { name: str
     const clear = l.profile <= 1 ? ' (WARNING: plain ws, credentials travel unencrypted)' : ''
     if (names.length === 0) {
       return prefix + (anon
-        ? 'WARNING: no authenticator configured and allow_anonymous=true: EVERY charger is accepted with any id, credentials are not checked'
+        ? 'WARNING: no authenticator configured: authentication is OFF, EVERY charger is accepted with any id and credentials are not checked (allow_anonymous is true when no authenticator is configured, as in EMQX; configure authentication, or set allow_anonymous: false to refuse all)'
         : 'no authenticator configured and allow_anonymous is not true: EVERY charger is refused (401 without credentials, 403 with). Configure authentication or set allow_anonymous: true') + clear
     }
     return prefix + `${chain}; chargers without credentials are ${anon ? 'ACCEPTED (allow_anonymous=true)' : 'refused with 401'}` + clear

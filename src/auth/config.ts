@@ -5,7 +5,9 @@
  *
  * Top level (EMQX names where EMQX has them):
  *
- *   allow_anonymous: false            # true = accept chargers that send no credentials
+ *   allow_anonymous: (unset)          # true = accept chargers that send no credentials; unset:
+ *                                     # true when no authenticator is configured (authentication
+ *                                     # off, as in EMQX), false as soon as one is
  *   allow_username_mismatch: false    # true = Basic user-id may differ from the charge point id
  *   authentication:                   # tried in order (EMQX authenticator chain)
  *     - backend: file                 # ours; EMQX has built_in_database
@@ -18,7 +20,9 @@
  *       request_timeout: 5s
  *       cache: { enable: true, max_size: 10000, allow_ttl: 60s, deny_ttl: 5s }
  *   handshake_limits:
- *     conn_rate_per_address: { enable: true, burst: 20, rate: 5 }     # attempts, refill per second
+ *     conn_rate_per_address: { enable: true, burst: 60, rate: 10 }    # attempts, refill per second
+ *       (generous: chargers behind one NAT or a load balancer without PROXY protocol share an
+ *       address, and a site that lost power reconnects all at once)
  *     auth_failure_per_address: { enable: true, max_count: 30, window_time: 1m, ban_time: 1m }
  *     auth_failure_per_cid:     { enable: true, max_count: 5,  window_time: 1m, ban_time: 1m }
  *     max_connections: 0                                              # all listeners; 0 = no limit
@@ -96,7 +100,7 @@ const httpBackend = {
 
 /** Top-level properties to spread into the config schema. */
 export const authSchemaProperties = {
-  allow_anonymous: { type: 'boolean', default: false },
+  allow_anonymous: { type: 'boolean' },
   allow_username_mismatch: { type: 'boolean', default: false },
   authentication: { type: 'array', default: [], items: { oneOf: [fileBackend, httpBackend] } },
   handshake_limits: {
@@ -110,8 +114,8 @@ export const authSchemaProperties = {
         default: {},
         properties: {
           enable: { type: 'boolean', default: true },
-          burst: { type: 'integer', minimum: 1, default: 20 },
-          rate: { type: 'number', exclusiveMinimum: 0, default: 5 }
+          burst: { type: 'integer', minimum: 1, default: 60 },
+          rate: { type: 'number', exclusiveMinimum: 0, default: 10 }
         }
       },
       auth_failure_per_address: lockout(30),
@@ -199,7 +203,8 @@ export function buildAuthConfig (t: Tree): AuthConfig {
   const rate: Tree | undefined = hl.conn_rate_per_address
   const connRate: LimitsOptions['connRate'] = rate === undefined || rate.enable === false ? false : { burst: rate.burst, perSecond: rate.rate }
   return Object.freeze({
-    allowAnonymous: t.allow_anonymous === true,
+    // EMQX: no authenticator = authentication off. Stated loudly at start-up (describeAuthPolicy).
+    allowAnonymous: typeof t.allow_anonymous === 'boolean' ? t.allow_anonymous : authentication.length === 0,
     allowUsernameMismatch: t.allow_username_mismatch === true,
     authentication,
     limits: {

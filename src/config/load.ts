@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml'
 import { configSchema } from './schema.js'
 import { parseDuration } from './duration.js'
 import { allSubprotocols } from '../ocpp/dialect.js'
+import { AuthConfigError, buildAuthConfig, buildListenerSecurity, type AuthConfig, type ListenerSecurity } from '../auth/config.js'
 
 export class ConfigError extends Error {
   readonly code = 'OCPPGW_ERR_CONFIG'
@@ -19,6 +20,8 @@ export class ConfigError extends Error {
 
 export interface ListenerConfig {
   name: string
+  type: 'ws' | 'wss'
+  security: ListenerSecurity
   host: string
   port: number
   path: string
@@ -46,6 +49,7 @@ export interface GatewayConfig {
   dnstream: { topic: string, qos: 0 | 1 | 2, maxMqueueLen: number, maxPayloadSize: number, awaitingTimeoutMs: number, offlineAnswer: boolean, shareGroup: string }
   events: { enable: boolean, topic: string, errorTopic: string, qos: 0 | 1 | 2 }
   listeners: ListenerConfig[]
+  auth: AuthConfig
   mqtt: {
     url: string
     clientId: string
@@ -163,6 +167,14 @@ function describeAjvError (): string {
   return `${key || 'config'}: ${e.message ?? 'invalid'}`
 }
 
+function securityOf (type: 'ws' | 'wss', l: any, key: string): ListenerSecurity {
+  try { return buildListenerSecurity(type, l, key) } catch (e) { throw e instanceof AuthConfigError ? new ConfigError(e.message) : e }
+}
+
+function authOf (t: any): AuthConfig {
+  try { return buildAuthConfig(t) } catch (e) { throw e instanceof AuthConfigError ? new ConfigError(e.message) : e }
+}
+
 /** Validate and normalise a merged tree (defaults are filled in by the schema). */
 export function buildConfig (layers: Tree[]): GatewayConfig {
   let tree: Tree = { listeners: { ws: { default: {} } } }
@@ -172,16 +184,19 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
 
   const t = tree as any
   const listeners: ListenerConfig[] = []
-  for (const [name, l] of Object.entries(t.listeners.ws as Record<string, any>)) {
+  for (const type of ['ws', 'wss'] as const) for (const [name, l] of Object.entries((t.listeners[type] ?? {}) as Record<string, any>)) {
+    const key = `listeners.${type}.${name}`
     if (l.enable === false) continue
     const sp: unknown = l.websocket.supported_subprotocols
     const subprotocols = Array.isArray(sp) ? sp.map(String) : String(sp).split(',').map((s) => s.trim())
     for (const p of subprotocols) {
-      if (!allSubprotocols.includes(p)) throw new ConfigError(`listeners.ws.${name}.websocket.supported_subprotocols: unknown sub-protocol "${p}" (supported: ${allSubprotocols.join(', ')})`)
+      if (!allSubprotocols.includes(p)) throw new ConfigError(`${key}.websocket.supported_subprotocols: unknown sub-protocol "${p}" (supported: ${allSubprotocols.join(', ')})`)
     }
-    const { host, port } = parseHostPort(l.bind, `listeners.ws.${name}.bind`)
+    const { host, port } = parseHostPort(l.bind, `${key}.bind`)
     listeners.push({
       name,
+      type,
+      security: securityOf(type, l, key),
       host,
       port,
       path: l.websocket.path.replace(/\/+$/, ''),
@@ -189,11 +204,11 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
       failIfNoSubprotocol: l.websocket.fail_if_no_subprotocol,
       maxFrameSize: l.websocket.max_frame_size,
       maxConnections: l.max_connections,
-      pingIntervalMs: durationMs(l.websocket.ping_interval, `listeners.ws.${name}.websocket.ping_interval`),
+      pingIntervalMs: durationMs(l.websocket.ping_interval, `${key}.websocket.ping_interval`),
       maxMalformedFrames: l.websocket.max_malformed_frames,
-      malformedWindowMs: durationMs(l.websocket.malformed_window, `listeners.ws.${name}.websocket.malformed_window`),
+      malformedWindowMs: durationMs(l.websocket.malformed_window, `${key}.websocket.malformed_window`),
       highWatermark: l.websocket.high_watermark,
-      slowConsumerTimeoutMs: durationMs(l.websocket.slow_consumer_timeout, `listeners.ws.${name}.websocket.slow_consumer_timeout`)
+      slowConsumerTimeoutMs: durationMs(l.websocket.slow_consumer_timeout, `${key}.websocket.slow_consumer_timeout`)
     })
   }
   if (listeners.length === 0) throw new ConfigError('listeners.ws: at least one listener must be enabled')
@@ -226,6 +241,7 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
     },
     events: { enable: t.events.enable, topic: t.events.topic, errorTopic: t.events.error_topic, qos: t.events.qos },
     listeners,
+    auth: authOf(t),
     mqtt: {
       url: mqtt.url,
       clientId: mqtt.client_id,

@@ -3,16 +3,55 @@
  * an EMQX user's settings carry over; our additions (mqtt, events, limits) are documented in
  * the README's configuration reference. Every key has a default here.
  */
+import { authSchemaProperties, listenerSecuritySchemaProperties } from '../auth/config.js'
+
 const duration = { anyOf: [{ type: 'number', minimum: 0 }, { type: 'string', pattern: '^\\s*(infinity|\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)?)\\s*$' }] }
 const hostPort = { type: 'string', pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]*):\\d{1,5}$' }
 const topic = { type: 'string', minLength: 1 }
 const qos = { type: 'integer', enum: [0, 1, 2] }
 const subprotocols = ['ocpp1.6', 'ocpp2.0.1', 'ocpp2.1']
 
-export const configSchema = {
+
+/** One WebSocket listener (ws or wss), EMQX's `listeners.ws.<name>` keys plus ours. */
+const listenerSchema = (bind: string): Record<string, unknown> => ({
   type: 'object',
   additionalProperties: false,
   properties: {
+    bind: { ...hostPort, default: bind },
+    enable: { type: 'boolean', default: true },
+    ...listenerSecuritySchemaProperties,
+    max_connections: { type: 'integer', minimum: 1, default: 1024000 },
+    websocket: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        path: { type: 'string', pattern: '^/', default: '/ocpp' },
+        supported_subprotocols: {
+          anyOf: [
+            { type: 'array', items: { enum: subprotocols }, minItems: 1, uniqueItems: true },
+            { type: 'string', pattern: '^\\s*ocpp[0-9.]+(\\s*,\\s*ocpp[0-9.]+)*\\s*$' }
+          ],
+          default: subprotocols
+        },
+        fail_if_no_subprotocol: { type: 'boolean', default: false },
+        max_frame_size: { type: 'integer', minimum: 1024, default: 262144 },
+        ping_interval: { ...duration, default: '30s' },
+        max_malformed_frames: { type: 'integer', minimum: 0, default: 20 },
+        malformed_window: { ...duration, default: '60s' },
+        high_watermark: { type: 'integer', minimum: 1024, default: 1048576 },
+        slow_consumer_timeout: { ...duration, default: '30s' }
+      }
+    }
+  }
+})
+
+export const configSchema = {
+  // Security: allow_anonymous, allow_username_mismatch, authentication, handshake_limits (src/auth/config.ts)
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ...authSchemaProperties,
     mountpoint: { type: 'string', default: 'ocpp/' },
     default_heartbeat_interval: { ...duration, default: '60s' },
     heartbeat_checking_times_backoff: { type: 'integer', minimum: 1, default: 1 },
@@ -67,37 +106,9 @@ export const configSchema = {
         ws: {
           type: 'object',
           default: {},
-          additionalProperties: {
-            type: 'object',
-            additionalProperties: false,
-            properties: {
-              bind: { ...hostPort, default: '0.0.0.0:33033' },
-              max_connections: { type: 'integer', minimum: 1, default: 1024000 },
-              websocket: {
-                type: 'object',
-                additionalProperties: false,
-                default: {},
-                properties: {
-                  path: { type: 'string', pattern: '^/', default: '/ocpp' },
-                  supported_subprotocols: {
-                    anyOf: [
-                      { type: 'array', items: { enum: subprotocols }, minItems: 1, uniqueItems: true },
-                      { type: 'string', pattern: '^\\s*ocpp[0-9.]+(\\s*,\\s*ocpp[0-9.]+)*\\s*$' }
-                    ],
-                    default: subprotocols
-                  },
-                  fail_if_no_subprotocol: { type: 'boolean', default: false },
-                  max_frame_size: { type: 'integer', minimum: 1024, default: 262144 },
-                  ping_interval: { ...duration, default: '30s' },
-                  max_malformed_frames: { type: 'integer', minimum: 0, default: 20 },
-                  malformed_window: { ...duration, default: '60s' },
-                  high_watermark: { type: 'integer', minimum: 1024, default: 1048576 },
-                  slow_consumer_timeout: { ...duration, default: '30s' }
-                }
-              }
-            }
-          }
-        }
+          additionalProperties: listenerSchema('0.0.0.0:33033')
+        },
+        wss: { type: 'object', default: {}, additionalProperties: listenerSchema('0.0.0.0:33043') }
       }
     },
     mqtt: {

@@ -31,7 +31,6 @@ export interface SessionInfo {
   subprotocol: string | undefined
   peer: string
   username: string | undefined
-  password: string | undefined
   listener: string
   limits: SessionLimits
 }

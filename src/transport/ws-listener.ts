@@ -2,7 +2,9 @@
  * One OCPP-J WebSocket listener: HTTP server, handshake decisions before the upgrade
  * (HTTP 400/404 with a readable reason), then a Session per connection.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import type { TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
 import { once } from 'node:events'
 import { WebSocketServer, type WebSocket } from 'ws'
@@ -11,6 +13,7 @@ import type { Logger } from '../observability/logger.js'
 import type { Metrics } from '../observability/metrics.js'
 import { chargePointIdFromUrl, chooseSubprotocol, parseBasicAuth, type ProtocolChoice } from './handshake.js'
 import { listenOrExplain } from './listen.js'
+import { loadTlsOptionsSync, peerCertificateCN, TlsReloader, tlsRejection } from './tls.js'
 
 export interface UpgradeInfo {
   cid: string
@@ -20,10 +23,14 @@ export interface UpgradeInfo {
   peer: string
   listener: ListenerConfig
   request: IncomingMessage
+  /** Bare remote IP (no port), for per-address limits. */
+  address: string
+  /** Subject CN of the verified client certificate (profile 3). */
+  certCN: string | undefined
 }
 
 /** A refusal decided before the upgrade, answered as an HTTP status. */
-export interface Refusal { status: number, reason: string, code: string }
+export interface Refusal { status: number, reason: string, code: string, headers?: Record<string, string> }
 
 /**
  * What the listener asks of the gateway around it. `prepare` runs before the upgrade is
@@ -36,12 +43,13 @@ export interface ConnectionHandler {
   abort: (info: UpgradeInfo) => void
 }
 
-const statusText: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }
+const statusText: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' }
 
 /** Answer an upgrade request with an HTTP error and close the socket. */
-export function rejectUpgrade (socket: Duplex, status: number, reason: string): void {
+export function rejectUpgrade (socket: Duplex, status: number, reason: string, headers: Record<string, string> = {}): void {
   const body = reason + '\n'
-  socket.end(`HTTP/1.1 ${status} ${statusText[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')
+  socket.end(`HTTP/1.1 ${status} ${statusText[status] ?? 'Error'}\r\nConnection: close\r\n${extra}Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
 }
 
 export class WsListener {
@@ -49,11 +57,30 @@ export class WsListener {
   private readonly wss: WebSocketServer
   private connections = 0
   private pendingUpgrades = 0
+  private readonly tlsReloader: TlsReloader | undefined
 
   constructor (readonly config: ListenerConfig, private readonly log: Logger, private readonly metrics: Metrics, private readonly handler: ConnectionHandler) {
-    this.server = createServer((_req, res) => {
+    const onRequest: RequestListener = (_req, res) => {
       res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' }).end(`OCPP-J endpoint: open a WebSocket to ${config.path}/{chargePointId}\n`)
-    })
+    }
+    const tls = config.security.tls
+    if (tls === undefined) {
+      this.server = createServer(onRequest)
+    } else {
+      // Profiles 2 and 3: TLS from PEM files, replaced without a restart (file change or SIGHUP).
+      const https = createHttpsServer(loadTlsOptionsSync(tls, config.security.profile), onRequest)
+      this.server = https
+      this.tlsReloader = new TlsReloader(https, tls, {
+        sighup: true,
+        onReload: () => log.info({ listener: config.name, certfile: tls.certfile }, 'TLS certificate reloaded'),
+        onError: (err) => log.error({ listener: config.name, err: err.message }, 'TLS certificate not reloaded; keeping the previous one')
+      })
+      this.server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+        const { reason, code } = tlsRejection(err, socket)
+        this.metrics.inc('connections_rejected_total', reason)
+        log.info({ listener: config.name, reason, code }, 'TLS handshake refused')
+      })
+    }
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: true,
@@ -77,10 +104,10 @@ export class WsListener {
     return typeof a === 'object' && a !== null ? a.port : 0
   }
 
-  private reject (socket: Duplex, status: number, reason: string, code: string, req: IncomingMessage): void {
+  private reject (socket: Duplex, status: number, reason: string, code: string, req: IncomingMessage, headers?: Record<string, string>): void {
     this.metrics.inc('connections_rejected_total', code)
     this.log.info({ listener: this.config.name, url: req.url, peer: peerOf(req), status, code, reason }, 'connection rejected')
-    rejectUpgrade(socket, status, reason)
+    rejectUpgrade(socket, status, reason, headers)
   }
 
   private onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -103,13 +130,15 @@ export class WsListener {
       password: creds?.password,
       peer: peerOf(req),
       listener: cfg,
-      request: req
+      request: req,
+      address: req.socket.remoteAddress ?? '',
+      certCN: cfg.security.profile === 3 ? peerCertificateCN(req.socket as TLSSocket) : undefined
     }
     this.pendingUpgrades++
     this.handler.prepare(info).then((refusal) => {
       this.pendingUpgrades--
       if (refusal !== undefined) {
-        this.reject(socket, refusal.status, refusal.reason, refusal.code, req)
+        this.reject(socket, refusal.status, refusal.reason, refusal.code, req, refusal.headers)
         return
       }
       if (socket.destroyed || !this.server.listening) {
@@ -136,6 +165,7 @@ export class WsListener {
 
   /** Stop accepting new connections; existing sockets stay until closed or terminated. */
   stopAccepting (): Promise<void> {
+    this.tlsReloader?.close()
     if (!this.server.listening) return Promise.resolve()
     const closed = once(this.server, 'close').then(() => undefined)
     this.server.close()

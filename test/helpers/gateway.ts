@@ -35,6 +35,9 @@ export async function startTestGateway (opts: TestGatewayOptions = {}): Promise<
   let mosquitto: Mosquitto | undefined
   if (opts.broker === 'mosquitto') mosquitto = await startMosquitto()
   const base: Record<string, unknown> = {
+    allow_anonymous: true,
+    // Tests open many sockets from 127.0.0.1 in a burst.
+    handshake_limits: { conn_rate_per_address: { enable: false } },
     listeners: { ws: { default: { bind: '127.0.0.1:0' } } },
     mqtt: mosquitto !== undefined
       ? { url: mosquitto.url }
