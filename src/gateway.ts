@@ -82,6 +82,7 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
   }
   // A connection slot per accepted upgrade, given back when the socket closes or the upgrade aborts.
   const slots = new WeakMap<UpgradeInfo, () => void>()
+  const unknown = new WeakSet<UpgradeInfo>()
 
   const listeners = config.listeners.map((l) => new WsListener(l, log, metrics, {
     prepare: async (info) => {
@@ -105,13 +106,14 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
         throw err
       }
       slots.set(info, r.release)
+      if (r.reason === 'unknown_accepted') unknown.add(info)
       return undefined
     },
     abort: (info) => { slots.get(info)?.(); registry.release(info.cid, info.choice.dialect.version) },
     connect: (ws, info) => {
       const release = slots.get(info)
       if (release !== undefined) ws.once('close', release)
-      registry.attach(new Session(ws, {
+      const session = new Session(ws, {
         cid: info.cid,
         dialect: info.choice.dialect,
         subprotocol: info.choice.subprotocol,
@@ -119,7 +121,9 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
         username: info.username,
         listener: info.listener.name,
         limits: info.listener
-      }, ctx))
+      }, ctx)
+      registry.attach(session)
+      if (unknown.has(info)) registry.reportUnknown(session)
     }
   }))
   try {

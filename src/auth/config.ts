@@ -9,6 +9,8 @@
  *                                     # true when no authenticator is configured (authentication
  *                                     # off, as in EMQX), false as soon as one is
  *   allow_username_mismatch: false    # true = Basic user-id may differ from the charge point id
+ *   unknown_charger: reject           # accept = let ids no authenticator knows in, and publish
+ *                                     # an "unknown_charger" event so an operator can register them
  *   authentication:                   # tried in order (EMQX authenticator chain)
  *     - backend: file                 # ours; EMQX has built_in_database
  *       path: /etc/ocpp-gateway/credentials
@@ -101,6 +103,7 @@ const httpBackend = {
 /** Top-level properties to spread into the config schema. */
 export const authSchemaProperties = {
   allow_anonymous: { type: 'boolean' },
+  unknown_charger: { enum: ['reject', 'accept'], default: 'reject' },
   allow_username_mismatch: { type: 'boolean', default: false },
   authentication: { type: 'array', default: [], items: { oneOf: [fileBackend, httpBackend] } },
   handshake_limits: {
@@ -156,6 +159,8 @@ export type AuthenticatorConfig =
 
 export interface AuthConfig {
   allowAnonymous: boolean
+  /** An id no authenticator knows: refuse (401), or accept and publish an event. */
+  unknownCharger: 'reject' | 'accept'
   allowUsernameMismatch: boolean
   authentication: AuthenticatorConfig[]
   limits: LimitsOptions
@@ -206,6 +211,7 @@ export function buildAuthConfig (t: Tree): AuthConfig {
     // EMQX: no authenticator = authentication off. Stated loudly at start-up (describeAuthPolicy).
     allowAnonymous: typeof t.allow_anonymous === 'boolean' ? t.allow_anonymous : authentication.length === 0,
     allowUsernameMismatch: t.allow_username_mismatch === true,
+    unknownCharger: t.unknown_charger === 'accept' ? 'accept' : 'reject',
     authentication,
     limits: {
       connRate,

@@ -40,6 +40,12 @@ export interface GuardOptions {
   limits?: ConnectionLimits
   /** Realm in the Basic challenge (default "ocpp-gateway"). */
   realm?: string
+  /**
+   * Unknown-charger policy: 'reject' (default) answers an id no authenticator knows with 401;
+   * 'accept' lets it in (reason `unknown_accepted`) so that an operator can register it.
+   * A known id with a wrong password is refused either way.
+   */
+  unknownCharger?: 'reject' | 'accept'
   /** Every decision, for logging and counting (never gets the password). */
   onDecision?: (req: Omit<GuardRequest, 'password'>, result: GuardResult) => void
 }
@@ -56,6 +62,7 @@ export class HandshakeGuard {
   private readonly limits: ConnectionLimits | undefined
   private readonly challenge: string
   private readonly onDecision: GuardOptions['onDecision']
+  private readonly acceptUnknown: boolean
 
   constructor (opts: GuardOptions) {
     this.chain = opts.chain
@@ -63,6 +70,7 @@ export class HandshakeGuard {
     // RFC 7617 §2: realm is a quoted string.
     this.challenge = `Basic realm="${(opts.realm ?? 'ocpp-gateway').replace(/["\\]/g, '')}", charset="UTF-8"`
     this.onDecision = opts.onDecision
+    this.acceptUnknown = opts.unknownCharger === 'accept'
   }
 
   async check (req: GuardRequest): Promise<GuardResult> {
@@ -90,6 +98,9 @@ export class HandshakeGuard {
       d = { ok: false, status: 403, reason: 'authenticator_error' }
     }
     if (d.ok) return { ok: true, reason: d.reason ?? 'authenticated', release }
+    if (this.acceptUnknown && (d.reason === 'unknown_id' || d.reason === 'ignored')) {
+      return { ok: true, reason: 'unknown_accepted', release }
+    }
     release()
     if (countsAsFailure(d)) this.limits?.recordFailure(req.address, req.cid)
     return this.refuse(d.status, d.reason, req)

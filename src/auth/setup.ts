@@ -67,7 +67,7 @@ export async function openGatewayAuth (cfg: AuthConfig, opts: { log?: AuthLog, o
     onError: (err, name) => log?.error({ authenticator: name, err: (err as Error)?.message ?? String(err) }, 'authenticator failed; denying')
   })
   const limits = new ConnectionLimits({ ...cfg.limits, ...(opts.now !== undefined ? { now: opts.now } : {}) })
-  const guard = new HandshakeGuard({ chain, limits, ...(opts.onDecision !== undefined ? { onDecision: opts.onDecision } : {}) })
+  const guard = new HandshakeGuard({ chain, limits, unknownCharger: cfg.unknownCharger, ...(opts.onDecision !== undefined ? { onDecision: opts.onDecision } : {}) })
   return {
     chain,
     limits,

@@ -51,6 +51,7 @@ export const AUTH_REASONS = {
   anonymous: { status: 200, lockout: false },
   unverified: { status: 200, lockout: false }, // credentials sent, no authenticator, allow_anonymous
   client_certificate: { status: 200, lockout: false },
+  unknown_accepted: { status: 200, lockout: false }, // unknown id, unknown_charger: accept
   // 401: bad or missing credentials
   missing_credentials: { status: 401, lockout: false },
   username_mismatch: { status: 401, lockout: true },
@@ -71,7 +72,7 @@ export const AUTH_REASONS = {
 export type AuthReason = keyof typeof AUTH_REASONS
 
 /** A denial with the status fixed by {@link AUTH_REASONS}. */
-export function deny (reason: Exclude<AuthReason, 'authenticated' | 'anonymous' | 'unverified' | 'client_certificate'>, ignore = false): AuthDecision {
+export function deny (reason: Exclude<AuthReason, 'authenticated' | 'anonymous' | 'unverified' | 'client_certificate' | 'unknown_accepted'>, ignore = false): AuthDecision {
   const status = AUTH_REASONS[reason].status
   return ignore ? { ok: false, status, reason, ignore: true } : { ok: false, status, reason }
 }

@@ -29,6 +29,7 @@ export interface ListenerConfig {
   failIfNoSubprotocol: boolean
   maxFrameSize: number
   maxConnections: number
+  handshakeTimeoutMs: number
   pingIntervalMs: number
   maxMalformedFrames: number
   malformedWindowMs: number
@@ -204,6 +205,7 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
       failIfNoSubprotocol: l.websocket.fail_if_no_subprotocol,
       maxFrameSize: l.websocket.max_frame_size,
       maxConnections: l.max_connections,
+      handshakeTimeoutMs: durationMs(l.handshake_timeout, `${key}.handshake_timeout`),
       pingIntervalMs: durationMs(l.websocket.ping_interval, `${key}.websocket.ping_interval`),
       maxMalformedFrames: l.websocket.max_malformed_frames,
       malformedWindowMs: durationMs(l.websocket.malformed_window, `${key}.websocket.malformed_window`),

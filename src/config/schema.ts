@@ -21,6 +21,7 @@ const listenerSchema = (bind: string): Record<string, unknown> => ({
     enable: { type: 'boolean', default: true },
     ...listenerSecuritySchemaProperties,
     max_connections: { type: 'integer', minimum: 1, default: 1024000 },
+    handshake_timeout: { ...duration, default: '10s' },
     websocket: {
       type: 'object',
       additionalProperties: false,

@@ -25,7 +25,8 @@ export const counterNames = [
   'calls_rejected_total',
   'gateway_answers_total',
   'slow_consumers_closed_total',
-  'validation_failures_total'
+  'validation_failures_total',
+  'unknown_chargers_total'
 ] as const
 export type CounterName = typeof counterNames[number]
 

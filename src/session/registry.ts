@@ -170,6 +170,13 @@ export class Registry {
     this.event(session, { event: 'disconnected', reason, code, detail, duration_ms: Date.now() - session.connectedAt })
   }
 
+  /** An id no authenticator knows was let in (unknown_charger: accept): tell the operators. */
+  reportUnknown (session: Session): void {
+    this.ctx.metrics.inc('unknown_chargers_total')
+    session.log.warn({ peer: session.info.peer }, 'unknown charge point accepted (unknown_charger: accept)')
+    this.event(session, { event: 'unknown_charger' })
+  }
+
   private announce (cid: string, online: boolean): void {
     this.presence?.announce(cid, online).catch((err: Error) => this.ctx.log.warn({ err: err.message, cid }, 'presence update failed'))
   }

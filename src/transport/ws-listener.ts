@@ -43,7 +43,7 @@ export interface ConnectionHandler {
   abort: (info: UpgradeInfo) => void
 }
 
-const statusText: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' }
+const statusText: Record<number, string> = { 408: 'Request Timeout', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' }
 
 /** Answer an upgrade request with an HTTP error and close the socket. */
 export function rejectUpgrade (socket: Duplex, status: number, reason: string, headers: Record<string, string> = {}): void {
@@ -64,11 +64,14 @@ export class WsListener {
       res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' }).end(`OCPP-J endpoint: open a WebSocket to ${config.path}/{chargePointId}\n`)
     }
     const tls = config.security.tls
+    // Handshake timeout: a client that does not finish its TLS handshake or its upgrade
+    // request in time is dropped (slowloris), checked every second rather than Node's 30 s.
+    const timeouts = { headersTimeout: config.handshakeTimeoutMs, requestTimeout: config.handshakeTimeoutMs + 1000, connectionsCheckingInterval: 1000 }
     if (tls === undefined) {
-      this.server = createServer(onRequest)
+      this.server = createServer(timeouts, onRequest)
     } else {
       // Profiles 2 and 3: TLS from PEM files, replaced without a restart (file change or SIGHUP).
-      const https = createHttpsServer(loadTlsOptionsSync(tls, config.security.profile), onRequest)
+      const https = createHttpsServer({ ...loadTlsOptionsSync(tls, config.security.profile), ...timeouts, handshakeTimeout: config.handshakeTimeoutMs }, onRequest)
       this.server = https
       this.tlsReloader = new TlsReloader(https, tls, {
         sighup: true,
@@ -90,7 +93,12 @@ export class WsListener {
       handleProtocols: (_offered, req) => (req as RequestWithChoice).ocppSubprotocol ?? false
     })
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head))
-    this.server.on('clientError', (_err, socket) => { if (socket.writable) rejectUpgrade(socket, 400, 'bad request') })
+    this.server.on('clientError', (err: Error & { code?: string }, socket) => {
+      const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      this.metrics.inc('connections_rejected_total', timeout ? 'handshake_timeout' : 'bad_request')
+      if (socket.writable) rejectUpgrade(socket, timeout ? 408 : 400, timeout ? 'handshake timeout' : 'bad request')
+      else socket.destroy()
+    })
   }
 
   async listen (): Promise<void> {
