@@ -125,6 +125,12 @@ test('--ids gives explicit charger ids; count follows them', () => {
   assert.deepEqual(resolveSimOptions({ url: 'ws://x/', count: 2 }).ids, [])
 })
 
+test('--warmup is seconds before the measurement window; not negative', () => {
+  assert.equal(parseSimArgs(['--url', 'ws://x/', '--warmup', '1.5']).sim.warmup, 1.5)
+  assert.equal(resolveSimOptions({ url: 'ws://x/' }).warmup, 0)
+  assert.throws(() => resolveSimOptions({ url: 'ws://x/', warmup: -1 }), /warmup/)
+})
+
 test('--ids: empty, repeated or miscounted ids are rejected', () => {
   const bad: Array<[Record<string, unknown>, string]> = [
     [{ url: 'ws://x/', ids: ['a', ''] }, 'ids'],

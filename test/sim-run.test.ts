@@ -350,6 +350,18 @@ test('--rate paces the Calls and still completes', T, async (t) => {
   assert.equal(s.errors.total, 0)
 })
 
+test('--warmup: the boots happen before the measurement window, which still lasts --duration', T, async (t) => {
+  const server = await startTestServer()
+  t.after(server.close)
+  const s = await runSimulation({ url: server.url, count: 2, duration: 0.2, warmup: 0.3, scenario: 'heartbeat' })
+  assert.equal(s.warmupS, 0.3)
+  assert.equal(s.errors.total, 0)
+  // Latencies are of the window only (the warm-up's Calls are answered but not measured).
+  assert.ok(s.latencyMs.count <= s.calls.answered, `${s.latencyMs.count} of ${s.calls.answered}`)
+  assert.ok(s.latencyMs.count > 0)
+  assert.ok(s.calls.windowS < s.elapsedS)
+})
+
 test('--duration ends the run after the window', T, async (t) => {
   const server = await startTestServer()
   t.after(server.close)

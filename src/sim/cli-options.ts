@@ -12,6 +12,7 @@ export const simFlagSpec = {
   ramp: { type: 'string' },
   'max-pending': { type: 'string' },
   duration: { type: 'string', short: 'd' },
+  warmup: { type: 'string' },
   rate: { type: 'string' },
   scenario: { type: 'string', short: 's' },
   'meter-size': { type: 'string' },
@@ -48,6 +49,8 @@ Options:
       --max-pending N        at most N handshakes in progress, 0 = no limit  [0]
   -d, --duration S           seconds to run once all have connected; 0 = until
                              every charger sent --calls Calls, or Ctrl-C       [0]
+      --warmup S             seconds between the connect phase and the
+                             measurement window (boots left out)         [0]
       --rate M               scenario Calls per second per charger;
                              0 = closed loop (next Call as soon as answered) [0]
   -s, --scenario S           ${SCENARIOS.join(' | ')}      [session]
@@ -125,6 +128,7 @@ export function parseSimArgs (argv: string[]): SimCliOptions {
     callTimeout: number('call-timeout', v['call-timeout']),
     connectTimeout: number('connect-timeout', v['connect-timeout']),
     reconnect: number('reconnect', v.reconnect),
+    ...(v.warmup !== undefined ? { warmup: number('warmup', v.warmup) } : {}),
     ...(v.ids !== undefined ? { ids: v.ids.split(',').map((s) => s.trim()) } : {})
   }
   return { sim, workers, json: v.json, quiet: v.quiet === true, help }

@@ -47,6 +47,11 @@ export interface SimOptions {
    * 0 runs until every charger has sent `calls` Calls, or until stopped. Default 0.
    */
   duration?: number
+  /**
+   * Seconds between the end of the connect phase and the start of the measurement window:
+   * the boots, the first Calls and the server's warm-up are left out of the figures. Default 0.
+   */
+  warmup?: number
   /** Scenario Calls per second per charger; 0 is closed loop (next Call when answered). */
   rate?: number
   scenario?: Scenario
@@ -137,6 +142,7 @@ export function resolveSimOptions (o: SimOptions): ResolvedSimOptions {
     ramp: num('ramp', o.ramp, 0),
     maxPending: num('maxPending', o.maxPending, 0, { integer: true }),
     duration: num('duration', o.duration, 0),
+    warmup: num('warmup', o.warmup, 0),
     rate: num('rate', o.rate, 0, { max: 1000 }),
     scenario,
     meterSize: num('meterSize', o.meterSize, 0, { integer: true, max: 16 * 1024 * 1024 }),

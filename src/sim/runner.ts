@@ -103,10 +103,17 @@ export function startSimulation (options: SimOptions): Simulation {
     }
   }
 
+  /** Every first attempt settled: the connect phase ends; the window opens after the warm-up. */
   function openWindow (): void {
-    if (windowStart !== undefined) return
+    if (connectPhaseEnd !== undefined) return
     connectPhaseEnd = performance.now()
-    windowStart = connectPhaseEnd
+    if (opts.warmup > 0) later(startWindow, opts.warmup * 1000)
+    else startWindow()
+  }
+
+  function startWindow (): void {
+    if (windowStart !== undefined || stopping) return
+    windowStart = performance.now()
     windowRoundTrips0 = answered(stats.c)
     windowMessages0 = stats.c.messagesIn + stats.c.messagesOut
     stats.openWindow()
@@ -149,8 +156,8 @@ export function startSimulation (options: SimOptions): Simulation {
     stopping = true
     const t = performance.now()
     if (windowStart === undefined) {
-      // Stopped during the ramp: the window is the whole run.
-      connectPhaseEnd = t
+      // Stopped during the ramp or the warm-up: the window is the whole run.
+      connectPhaseEnd ??= t
       windowStart = t0
     }
     windowEnd = t

@@ -51,6 +51,8 @@ export interface SimSummary {
   ramp: number
   meterSize: number
   durationS: number
+  /** Seconds between the connect phase and the measurement window (not measured). */
+  warmupS: number
   startedAt: string
   elapsedS: number
   connect: {
@@ -179,6 +181,7 @@ export function buildSummary (opts: ResolvedSimOptions, reports: ProcessReport[]
     ramp: opts.ramp,
     meterSize: opts.meterSize,
     durationS: opts.duration,
+    warmupS: opts.warmup,
     startedAt: new Date(Number.isFinite(startedAt) ? startedAt : Date.now()).toISOString(),
     elapsedS: r3(elapsedMs / 1000),
     connect: {
