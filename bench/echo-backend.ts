@@ -51,6 +51,8 @@ export async function startEchoBackend (o: EchoBackendOptions): Promise<EchoBack
   const idLevel = upstream.split('/').indexOf('+')
   let answered = 0
   const client = await mqtt.connectAsync(o.url, { clientId: `echo-backend-${process.pid}`, clean: true, reconnectPeriod: 0 })
+  // Small answers, latency-bound: no Nagle delay (as the gateway's own MQTT connection).
+  ;(client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true)
   client.on('message', (topic, message) => {
     let envelope: unknown
     try {

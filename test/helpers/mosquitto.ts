@@ -30,7 +30,7 @@ export function freePort (): Promise<number> {
   })
 }
 
-export interface Mosquitto { url: string, port: number, stop: () => Promise<void> }
+export interface Mosquitto { url: string, port: number, pid: number | undefined, stop: () => Promise<void> }
 
 function canConnect (port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -40,7 +40,8 @@ function canConnect (port: number): Promise<boolean> {
   })
 }
 
-export async function startMosquitto (): Promise<Mosquitto> {
+/** `extraConfig`: more mosquitto.conf lines, e.g. `set_tcp_nodelay true` for the benchmark. */
+export async function startMosquitto (extraConfig: string[] = []): Promise<Mosquitto> {
   if (mosquittoBinary === undefined) throw new Error('mosquitto not installed')
   const dir = mkdtempSync(join(tmpdir(), 'ocppgw-mosq-'))
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -55,6 +56,7 @@ export async function startMosquitto (): Promise<Mosquitto> {
       'max_queued_messages 0',
       'max_inflight_messages 0',
       'log_type error',
+      ...extraConfig,
       ''
     ].join('\n'))
     const proc: ChildProcess = spawn(mosquittoBinary, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] })
@@ -67,6 +69,7 @@ export async function startMosquitto (): Promise<Mosquitto> {
         return {
           url: `mqtt://127.0.0.1:${port}`,
           port,
+          pid: proc.pid,
           stop: async () => {
             if (!exited) {
               const gone = new Promise((resolve) => proc.once('exit', resolve))

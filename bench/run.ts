@@ -1,0 +1,313 @@
+/**
+ * `npm run bench`: every scenario against every system, in one run, with the same load
+ * generator, on loopback; a table per scenario with ratios, the targets, a JSON results file.
+ *
+ *   npm run bench                                  # full: well under 15 minutes
+ *   npm run bench -- --quick                       # small N, about 2 minutes
+ *   npm run bench -- --only throughput,latency --systems floor,ours-embedded --rounds 3
+ *   npm run bench -- --profile                     # + a CPU profile of the gateway under load
+ *
+ * Each system runs as its own process(es), the simulator as separate process(es); with
+ * taskset and two or more cores they are pinned (generator / server / the rest of a system).
+ */
+import { mkdirSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs'
+import { availableParallelism, totalmem } from 'node:os'
+import { join, resolve } from 'node:path'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { distRoot, hasTaskset, installCleanup, stopAll } from './harness/procs.js'
+import { cpuModel, loadAverage } from './harness/sampler.js'
+import { FULL, QUICK, SCENARIOS, type Scale, type ScenarioName, plan, type RunDef } from './harness/scenarios.js'
+import { DEFAULT_SYSTEMS, type Layout, SYSTEM_NAMES, type SystemName, stopMosquitto, systems } from './harness/systems.js'
+import { type RunResult, runAll, runOne } from './harness/runner.js'
+import { Results, type Table, type Target, buildTables, formatTable, formatTargets, targets } from './harness/report.js'
+import { type ProfileSummary, formatProfile, summarize } from './profile-summary.js'
+
+export const benchUsage = `Usage: npm run bench -- [options]     (or: node dist/bench/run.js [options])
+
+Runs each scenario against each system on loopback and prints a table per scenario with ratios.
+
+Options:
+  --quick                small N and short windows (about 2 minutes)
+  --only S,S             scenarios: ${SCENARIOS.join(', ')}              [all]
+  --systems S,S          systems: ${SYSTEM_NAMES.join(', ')}
+                         [all but ours-baseline]
+  --rounds R             repeat everything R times; medians, ratios per round   [1]
+  --duration S           measurement window of throughput and size runs, s      [5; quick 2]
+  --warmup S             simulator warm-up before each measurement window, s
+                         (twice that for the latency run)            [1; quick 0.5]
+  --chargers N,N         chargers of the throughput runs                        [100,1000]
+  --storm N              chargers of the connect storm / idle memory run        [10000]
+  --pin MODE             auto: pin generator / server / rest of a system to CPUs
+                         with taskset (2 cores: 0 / 1 / 0); off; or G/S/A as CPU
+                         lists, e.g. 0/1/0                                       [auto]
+  --profile              then profile the gateway (node --cpu-prof) under the
+                         largest throughput run, and summarise the profile
+  --baseline DIR         also run ours-baseline: the gateway of another build (a copy
+                         of dist/ inside this repository), for before/after figures
+  --gateway-arg ARG      extra gateway flag (repeatable), e.g. --gateway-arg=--log-level=error
+  --json FILE            results file                                  [.bench-out/bench-<time>.json]
+  -h, --help             this text
+`
+
+export interface BenchOptions {
+  scenarios: ScenarioName[]
+  systems: SystemName[]
+  scale: Scale
+  rounds: number
+  layout: Layout
+  profile: boolean
+  gatewayArgs: string[]
+  baselineDist: string | undefined
+  json: string | undefined
+  quick: boolean
+  log: (line: string) => void
+  signal?: AbortSignal
+}
+
+export interface Machine {
+  nproc: number
+  cpuModel: string
+  memGB: number
+  node: string
+  taskset: boolean
+  loadBefore: [number, number, number] | undefined
+  loadAfter: [number, number, number] | undefined
+}
+
+export interface BenchReport {
+  command: string
+  startedAt: string
+  elapsedS: number
+  commit: string
+  machine: Machine
+  layout: Layout
+  scale: Scale
+  gatewayArgs: string[]
+  runs: RunDef[]
+  results: RunResult[]
+  tables: Table[]
+  targets: Target[]
+  profile?: { file: string, window: { fromMs: number, toMs: number } | undefined, summary: ProfileSummary }
+  text: string
+}
+
+function list<T extends string> (flag: string, v: string | undefined, allowed: readonly T[]): T[] | undefined {
+  if (v === undefined) return undefined
+  const items = v.split(',').map((s) => s.trim()).filter((s) => s !== '')
+  for (const i of items) if (!allowed.includes(i as T)) throw new Error(`--${flag}: "${i}" is not one of ${allowed.join(', ')}`)
+  return items as T[]
+}
+
+function positiveInts (flag: string, v: string): number[] {
+  const xs = v.split(',').map(Number)
+  if (xs.some((x) => !Number.isInteger(x) || x < 1)) throw new Error(`--${flag}: expected positive integers`)
+  return xs
+}
+
+export function autoLayout (mode: string): Layout {
+  const none: Layout = { gen: undefined, server: undefined, aux: undefined }
+  if (mode === 'off' || !hasTaskset) return none
+  if (mode !== 'auto') {
+    const [gen, server, aux] = mode.split('/')
+    if (gen === undefined || server === undefined || aux === undefined) throw new Error('--pin: expected auto, off or GEN/SERVER/AUX CPU lists')
+    return { gen, server, aux }
+  }
+  const n = availableParallelism()
+  if (n < 2) return none
+  // The server alone on its core; the echo backend and Mosquitto share the generator's
+  // (on 2 cores): the system under test gets what the floor gets, one whole core.
+  return n === 2 ? { gen: '0', server: '1', aux: '0' } : { gen: '0', server: '1', aux: `2-${n - 1}` }
+}
+
+export function parseBenchArgs (argv: string[]): BenchOptions & { help: boolean } {
+  const { values: v } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean' },
+      only: { type: 'string' },
+      systems: { type: 'string' },
+      rounds: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      chargers: { type: 'string' },
+      storm: { type: 'string' },
+      pin: { type: 'string' },
+      profile: { type: 'boolean' },
+      'gateway-arg': { type: 'string', multiple: true },
+      baseline: { type: 'string' },
+      json: { type: 'string' },
+      help: { type: 'boolean', short: 'h' }
+    },
+    strict: true,
+    allowPositionals: false
+  })
+  const quick = v.quick === true
+  const scale: Scale = { ...(quick ? QUICK : FULL) }
+  if (v.duration !== undefined) {
+    const d = Number(v.duration)
+    if (!(d > 0)) throw new Error('--duration: expected a positive number of seconds')
+    scale.durationS = d
+  }
+  if (v.warmup !== undefined) {
+    const w = Number(v.warmup)
+    if (!(w >= 0)) throw new Error('--warmup: expected a number of seconds >= 0')
+    scale.warmupS = w
+    scale.latencyWarmupS = 2 * w
+  }
+  if (v.chargers !== undefined) scale.throughputCounts = positiveInts('chargers', v.chargers)
+  if (v.storm !== undefined) scale.stormCount = positiveInts('storm', v.storm)[0]!
+  const rounds = Number(v.rounds ?? 1)
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds: expected a positive integer')
+  const baselineDist = v.baseline === undefined ? undefined : resolve(v.baseline)
+  let chosen = list('systems', v.systems, SYSTEM_NAMES) ?? [...DEFAULT_SYSTEMS]
+  if (baselineDist !== undefined && !chosen.includes('ours-baseline')) chosen = [...chosen, 'ours-baseline']
+  if (baselineDist === undefined && chosen.includes('ours-baseline')) throw new Error('--systems ours-baseline needs --baseline DIR')
+  return {
+    scenarios: list('only', v.only, SCENARIOS) ?? [...SCENARIOS],
+    systems: chosen,
+    baselineDist,
+    scale,
+    rounds,
+    layout: autoLayout(v.pin ?? 'auto'),
+    profile: v.profile === true,
+    gatewayArgs: v['gateway-arg'] ?? [],
+    json: v.json,
+    quick,
+    log: (line) => process.stderr.write(line + '\n'),
+    help: v.help === true
+  }
+}
+
+/**
+ * The auth work limits connection attempts per source address (handshake_limits). In the
+ * field each charger has its own address; the bench has four loopback addresses for 10,000
+ * chargers, so the limit is turned off when this build of the gateway has it.
+ */
+function benchGatewayArgs (): string[] {
+  const off = ['--set', 'handshake_limits.conn_rate_per_address.enable=false']
+  const probe = spawnSync(process.execPath, [distRoot + 'src/cli/main.js', ...off, '--print-config'], { stdio: 'ignore' })
+  return probe.status === 0 ? off : []
+}
+
+function gitCommit (): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== ''
+    return dirty ? `${head} + uncommitted changes` : head
+  } catch {
+    return 'unknown'
+  }
+}
+
+const round2 = (x: number): number => Math.round(x * 100) / 100
+
+export async function runBench (o: BenchOptions, command: string): Promise<BenchReport> {
+  const t0 = Date.now()
+  const machine: Machine = {
+    nproc: availableParallelism(),
+    cpuModel: cpuModel(),
+    memGB: round2(totalmem() / 2 ** 30),
+    node: process.version,
+    taskset: hasTaskset,
+    loadBefore: loadAverage(),
+    loadAfter: undefined
+  }
+  const runs = plan(o.scale, o.scenarios)
+  const gatewayArgs = [...benchGatewayArgs(), ...o.gatewayArgs]
+  const pinText = o.layout.gen === undefined ? 'not pinned' : `pinned with taskset: generator CPU ${o.layout.gen}, server CPU ${o.layout.server ?? '-'}, echo backend + Mosquitto CPU ${o.layout.aux ?? '-'}`
+  o.log(`bench: ${runs.length} runs x ${o.systems.length} systems x ${o.rounds} round(s); ${machine.nproc} CPUs (${machine.cpuModel}), ${pinText}; load average ${machine.loadBefore?.join(' ') ?? '?'}`)
+  const runnerOptions = { runs, systems: o.systems, scale: o.scale, rounds: o.rounds, layout: o.layout, gatewayArgs, baselineDist: o.baselineDist, log: o.log, signal: o.signal }
+  const results = await runAll(runnerOptions)
+
+  let profile: BenchReport['profile']
+  if (o.profile && o.signal?.aborted !== true) {
+    const tp = runs.filter((r) => r.scenarios.includes('throughput')).sort((a, b) => b.count - a.count)[0] ??
+      plan({ ...o.scale, throughputCounts: [Math.max(...o.scale.throughputCounts)] }, ['throughput'])[0]!
+    const dir = resolve('.bench-out', `profile-${new Date(t0).toISOString().replace(/[:.]/g, '-')}`)
+    mkdirSync(dir, { recursive: true })
+    o.log(`profiling the gateway (ours-embedded) under ${tp.key} into ${dir}`)
+    const r = await runOne(tp, 'ours-embedded', 0, runnerOptions, { profileDir: dir })
+    const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))
+    if (r.error !== undefined || file === undefined) {
+      o.log(`profile run failed: ${r.error ?? 'no .cpuprofile written'}`)
+    } else {
+      // Only the samples of the measurement window: no start-up, connects or shutdown.
+      const s = r.sim
+      const windowStart = s === undefined ? 0 : Date.parse(s.startedAt) + (s.connect.timeS + s.warmupS) * 1000 - (r.spawnedAt ?? 0)
+      const window = s === undefined || r.spawnedAt === undefined ? undefined : { fromMs: windowStart, toMs: windowStart + s.calls.windowS * 1000 }
+      profile = { file: join(dir, file), window, summary: summarize(JSON.parse(readFileSync(join(dir, file), 'utf8')), 25, window) }
+      o.log(`profile run: ${Math.round(r.sim?.calls.roundTripsPerS ?? 0)} rt/s under the profiler`)
+    }
+  }
+  machine.loadAfter = loadAverage()
+
+  const res = new Results(results)
+  const tables = buildTables(res, runs, o.systems)
+  const ts = targets(res, runs)
+  const elapsedS = Math.round((Date.now() - t0) / 1000)
+  const text = [
+    `command: ${command}`,
+    `machine: ${machine.nproc} CPUs, ${machine.cpuModel}, ${machine.memGB} GB, Node ${machine.node}; ${pinText}`,
+    `load average (1/5/15 min): before ${machine.loadBefore?.join(' ') ?? '?'}, after ${machine.loadAfter?.join(' ') ?? '?'}; "other load" columns: cores busy with processes outside the bench`,
+    `gateway: ${gitCommit()}, extra flags: ${gatewayArgs.join(' ') || 'none'}`,
+    `systems: ${o.systems.map((s) => `${s} = ${systems[s].about}`).join('; ')}`,
+    'CPU columns are cores (1.00 = one core busy) over the measurement window; gen ELU is the busiest simulator event loop (>= 0.90: the generator, not the system, set the pace).',
+    '',
+    ...tables.flatMap((t) => [formatTable(t), '']),
+    o.quick ? '(quick scale: the targets below are stated for 1,000 / 10,000 chargers)' : '',
+    formatTargets(ts),
+    ...(profile !== undefined
+      ? ['', `CPU profile of the gateway (ours-embedded, ${profile.window === undefined ? 'whole process' : `measurement window only: ${Math.round(profile.window.fromMs)}-${Math.round(profile.window.toMs)} ms after spawn`}): ${profile.file}`, formatProfile(profile.summary)]
+      : []),
+    '',
+    `elapsed ${elapsedS} s`
+  ].join('\n')
+  return {
+    command,
+    startedAt: new Date(t0).toISOString(),
+    elapsedS,
+    commit: gitCommit(),
+    machine,
+    layout: o.layout,
+    scale: o.scale,
+    gatewayArgs,
+    runs,
+    results,
+    tables,
+    targets: ts,
+    profile,
+    text
+  }
+}
+
+async function main (argv: string[]): Promise<number> {
+  let o
+  try {
+    o = parseBenchArgs(argv)
+  } catch (err) {
+    process.stderr.write(`bench: ${(err as Error).message}\n\n${benchUsage}`)
+    return 2
+  }
+  if (o.help) { process.stdout.write(benchUsage); return 0 }
+  installCleanup(stopMosquitto)
+  const command = `node dist/bench/run.js ${argv.join(' ')}`.trim()
+  process.stderr.write(`${command}\n`)
+  const report = await runBench(o, command)
+  await stopAll()
+  process.stdout.write(report.text + '\n')
+  const file = o.json ?? join('.bench-out', `bench-${report.startedAt.replace(/[:.]/g, '-')}.json`)
+  mkdirSync(resolve(file, '..'), { recursive: true })
+  writeFileSync(file, JSON.stringify({ ...report, text: undefined }, null, 2) + '\n')
+  process.stdout.write(`results: ${file}\n`)
+  return report.results.some((r) => r.error !== undefined) ? 1 : 0
+}
+
+const isMain = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)
+if (isMain) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code }, (err: Error) => {
+    process.stderr.write(`bench: ${err.stack ?? err.message}\n`)
+    void stopAll().finally(() => { process.exitCode = 1 })
+  })
+}
