@@ -33,7 +33,9 @@ Options:
   --only S,S             scenarios: ${SCENARIOS.join(', ')}              [all]
   --systems S,S          systems: ${SYSTEM_NAMES.join(', ')}
                          [all but ours-baseline]
-  --rounds R             repeat everything R times; medians, ratios per round   [1]
+  --repeat N             rounds of each throughput run (medians; each ratio taken
+                         within a round, then the median)              [3; quick 1]
+  --rounds R             repeat the whole plan R times                          [1]
   --duration S           measurement window of throughput and size runs, s      [5; quick 2]
   --warmup S             simulator warm-up before each measurement window, s
                          (twice that for the latency run)            [1; quick 0.5]
@@ -129,6 +131,7 @@ export function parseBenchArgs (argv: string[]): BenchOptions & { help: boolean 
       only: { type: 'string' },
       systems: { type: 'string' },
       rounds: { type: 'string' },
+      repeat: { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
       chargers: { type: 'string' },
@@ -158,6 +161,7 @@ export function parseBenchArgs (argv: string[]): BenchOptions & { help: boolean 
   }
   if (v.chargers !== undefined) scale.throughputCounts = positiveInts('chargers', v.chargers)
   if (v.storm !== undefined) scale.stormCount = positiveInts('storm', v.storm)[0]!
+  if (v.repeat !== undefined) scale.throughputRepeat = positiveInts('repeat', v.repeat)[0]!
   const rounds = Number(v.rounds ?? 1)
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds: expected a positive integer')
   const baselineDist = v.baseline === undefined ? undefined : resolve(v.baseline)
@@ -217,7 +221,7 @@ export async function runBench (o: BenchOptions, command: string): Promise<Bench
   const runs = plan(o.scale, o.scenarios)
   const gatewayArgs = [...benchGatewayArgs(), ...o.gatewayArgs]
   const pinText = o.layout.gen === undefined ? 'not pinned' : `pinned with taskset: generator CPU ${o.layout.gen}, server CPU ${o.layout.server ?? '-'}, echo backend + Mosquitto CPU ${o.layout.aux ?? '-'}`
-  o.log(`bench: ${runs.length} runs x ${o.systems.length} systems x ${o.rounds} round(s); ${machine.nproc} CPUs (${machine.cpuModel}), ${pinText}; load average ${machine.loadBefore?.join(' ') ?? '?'}`)
+  o.log(`bench: ${runs.length} runs (throughput ones ${o.scale.throughputRepeat} times) x ${o.systems.length} systems x ${o.rounds} round(s); ${machine.nproc} CPUs (${machine.cpuModel}), ${pinText}; load average ${machine.loadBefore?.join(' ') ?? '?'}`)
   const runnerOptions = { runs, systems: o.systems, scale: o.scale, rounds: o.rounds, layout: o.layout, gatewayArgs, baselineDist: o.baselineDist, log: o.log, signal: o.signal }
   const results = await runAll(runnerOptions)
 

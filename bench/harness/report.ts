@@ -64,6 +64,11 @@ export class Results {
   }
 }
 
+/** How many rounds of a run the results hold. */
+function roundsOf (res: Results, run: string): number {
+  return new Set(res.all.filter((r) => r.run === run).map((r) => r.round)).size
+}
+
 export const fmt = {
   int: (x: Num): string => x === undefined ? '-' : Math.round(x).toLocaleString('en-US'),
   n: (x: Num, d = 1): string => x === undefined ? '-' : x.toFixed(d),
@@ -101,7 +106,7 @@ export function buildTables (res: Results, runs: RunDef[], systems: SystemName[]
   for (const run of runs.filter((r) => r.scenarios.includes('throughput'))) {
     tables.push({
       key: run.key,
-      title: `Throughput: ${run.title}`,
+      title: `Throughput: ${run.title}${roundsOf(res, run.key) > 1 ? `; medians of ${roundsOf(res, run.key)} rounds` : ''}`,
       headers: ['system', 'round trips/s', 'x floor', 'x peer', 'p50 ms', 'p99 ms', 'server CPU', 'aux CPU', 'gen CPU', 'gen ELU', 'other load', 'errors'],
       rows: rowsFor(res, run.key, systems, (s) => [
         fmt.int(res.value(run.key, s, rt)), floorRatio(run.key, s), peerRatio(run.key, s),

@@ -98,8 +98,9 @@ export async function runOne (run: RunDef, system: SystemName, round: number, o:
 }
 
 /**
- * Every run against every system, `rounds` times; the order of the systems alternates between
- * rounds so that a drift in the machine's load does not always favour the same one.
+ * Every run against every system, `repeat` times in a row per run, the whole plan `rounds`
+ * times; the order of the systems alternates between rounds so that a drift in the
+ * machine's load does not always favour the same one.
  */
 export async function runAll (o: RunnerOptions): Promise<RunResult[]> {
   const results: RunResult[] = []
@@ -108,16 +109,19 @@ export async function runAll (o: RunnerOptions): Promise<RunResult[]> {
     if (why !== undefined) o.log(`skipping ${s}: ${why}`)
     return why === undefined
   })
-  for (let round = 1; round <= o.rounds; round++) {
+  for (let bench = 0; bench < o.rounds; bench++) {
     for (const run of o.runs) {
-      const order = available.filter((s) => !run.skip.includes(s))
-      if (round % 2 === 0) order.reverse()
-      for (const system of order) {
-        if (o.signal?.aborted === true) return results
-        const t = Date.now()
-        const r = await runOne(run, system, round, o)
-        results.push(r)
-        o.log(`${run.key.padEnd(20)} ${system.padEnd(15)} ${describe(r)} (${((Date.now() - t) / 1000).toFixed(1)} s)`)
+      for (let k = 1; k <= run.repeat; k++) {
+        const round = bench * run.repeat + k
+        const order = available.filter((s) => !run.skip.includes(s))
+        if (round % 2 === 0) order.reverse()
+        for (const system of order) {
+          if (o.signal?.aborted === true) return results
+          const t = Date.now()
+          const r = await runOne(run, system, round, o)
+          results.push(r)
+          o.log(`${run.key.padEnd(20)} ${String(round).padStart(2)} ${system.padEnd(15)} ${describe(r)} (${((Date.now() - t) / 1000).toFixed(1)} s)`)
+        }
       }
     }
   }

@@ -31,22 +31,26 @@ export function rssBytes (pid: number): number | undefined {
   }
 }
 
-/** Busy CPU time of the machine (user + nice + system), ms, summed over cores. */
+/**
+ * Busy CPU time of the machine (user + nice + system + irq + softirq), ms, summed over cores.
+ * The interrupt columns count: loopback TCP is processed in softirq context, which the
+ * kernel charges to the running process's stime too (without IRQ time accounting).
+ */
 function machineBusyMs (): number | undefined {
   try {
     const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/)
-    return (Number(f[1]) + Number(f[2]) + Number(f[3])) * 1000 / TICKS
+    return (Number(f[1]) + Number(f[2]) + Number(f[3]) + Number(f[6]) + Number(f[7])) * 1000 / TICKS
   } catch {
     return undefined
   }
 }
 
-/** CPU ms of this process and all its descendants (the systems, helpers and generators). */
-function treeCpuMs (root: number): number {
+/** CPU ms and parent of every process on the machine, read once per sample. */
+function processTable (): { cpu: Map<number, number>, children: Map<number, number[]> } {
   const children = new Map<number, number[]>()
   const cpu = new Map<number, number>()
   let pids: string[]
-  try { pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)) } catch { return 0 }
+  try { pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)) } catch { return { cpu, children } }
   for (const d of pids) {
     const st = procStat(Number(d))
     if (st === undefined) continue
@@ -55,12 +59,18 @@ function treeCpuMs (root: number): number {
     if (list === undefined) children.set(st.ppid, [Number(d)])
     else list.push(Number(d))
   }
+  return { cpu, children }
+}
+
+/** CPU ms of a process and all its descendants; undefined when the process is gone. */
+function subtreeCpuMs (t: ReturnType<typeof processTable>, root: number): number | undefined {
+  if (!t.cpu.has(root)) return undefined
   let total = 0
   const stack = [root]
   while (stack.length > 0) {
     const pid = stack.pop()!
-    total += cpu.get(pid) ?? 0
-    stack.push(...(children.get(pid) ?? []))
+    total += t.cpu.get(pid) ?? 0
+    stack.push(...(t.children.get(pid) ?? []))
   }
   return total
 }
@@ -70,7 +80,7 @@ export interface Sample {
   at: number
   machineMs: number | undefined
   treeMs: number
-  /** CPU ms per watched process (by label). */
+  /** CPU ms per watched process (by label), its child processes included (simulator workers). */
   cpuMs: Record<string, number | undefined>
   rss: Record<string, number | undefined>
 }
@@ -95,20 +105,20 @@ export class Sampler {
   }
 
   take (): Sample {
+    const table = processTable()
     const cpuMs: Record<string, number | undefined> = {}
     const rss: Record<string, number | undefined> = {}
     for (const [label, pid] of Object.entries(this.watched)) {
-      cpuMs[label] = procStat(pid)?.cpuMs
+      cpuMs[label] = subtreeCpuMs(table, pid)
       rss[label] = rssBytes(pid)
     }
-    const s: Sample = { at: Date.now(), machineMs: machineBusyMs(), treeMs: treeCpuMs(process.pid), cpuMs, rss }
+    const s: Sample = { at: Date.now(), machineMs: machineBusyMs(), treeMs: subtreeCpuMs(table, process.pid) ?? 0, cpuMs, rss }
     this.samples.push(s)
     return s
   }
 
   stop (): void {
     clearInterval(this.timer)
-    this.take()
   }
 
   /** The last sample at or before a time (the first one if none). */
@@ -137,8 +147,11 @@ export class Sampler {
       const x = span((s) => s.cpuMs[label])
       if (x !== undefined) cores[label] = (x.b - x.a) / x.ms
     }
-    const machine = span((s) => s.machineMs)
-    const tree = span((s) => s.treeMs)
+    // Machine and tree over the samples where every watched process was alive: a process
+    // that exits drops out of the tree sum, and its CPU would seem to be someone else's.
+    const allAlive = (s: Sample): boolean => Object.values(s.cpuMs).every((x) => x !== undefined)
+    const machine = span((s) => allAlive(s) ? s.machineMs : undefined)
+    const tree = span((s) => allAlive(s) ? s.treeMs : undefined)
     const machineCores = machine === undefined ? undefined : (machine.b - machine.a) / machine.ms
     // Processes that exited in between drop out of the tree sum; clamp at 0 rather than guess.
     const ours = tree === undefined ? 0 : Math.max(0, (tree.b - tree.a) / tree.ms)

@@ -20,6 +20,8 @@ export interface Scale {
   meterSize: number
   /** Measurement window of throughput and size runs, s. */
   durationS: number
+  /** Rounds of the throughput runs (the noisiest figures on a shared machine). */
+  throughputRepeat: number
   latencyDurationS: number
   /** How long the storm's chargers stay connected and idle before the RSS is read, s. */
   holdS: number
@@ -42,6 +44,7 @@ export const FULL: Scale = {
   sizeCount: 100,
   meterSize: 20_000,
   durationS: 5,
+  throughputRepeat: 3,
   latencyDurationS: 10,
   holdS: 5,
   warmupS: 1,
@@ -58,6 +61,7 @@ export const QUICK: Scale = {
   stormCount: 1000,
   sizeCount: 10,
   durationS: 2,
+  throughputRepeat: 1,
   latencyDurationS: 3,
   holdS: 2,
   warmupS: 0.5,
@@ -73,6 +77,8 @@ export interface RunDef {
   /** Simulator flags besides --url, --json and -q. */
   simArgs: string[]
   workers: number
+  /** Rounds of this run in one bench round (systems alternate their order between rounds). */
+  repeat: number
   /** Read the server's RSS before the run and once the chargers sit idle. */
   memory: boolean
   /** Systems that take no part (e.g. format checking has no cost on idle connections). */
@@ -83,11 +89,11 @@ export function plan (scale: Scale, selected: ScenarioName[]): RunDef[] {
   const want = (s: ScenarioName): boolean => selected.includes(s)
   const runs: RunDef[] = []
   const closedLoop = (key: string, scenarios: ScenarioName[], title: string, count: number, extra: string[]): RunDef => ({
-    key, scenarios, title, count, simArgs: ['-n', String(count), '-d', String(scale.durationS), '--warmup', String(scale.warmupS), ...extra], workers: 1, memory: false, skip: []
+    key, scenarios, title, count, simArgs: ['-n', String(count), '-d', String(scale.durationS), '--warmup', String(scale.warmupS), ...extra], workers: 1, repeat: 1, memory: false, skip: []
   })
   if (want('throughput')) {
     for (const n of scale.throughputCounts) {
-      runs.push(closedLoop(`throughput-${n}`, ['throughput'], `${n} chargers, Heartbeat, closed loop (one Call in flight each)`, n, ['-s', 'heartbeat']))
+      runs.push({ ...closedLoop(`throughput-${n}`, ['throughput'], `${n} chargers, Heartbeat, closed loop (one Call in flight each)`, n, ['-s', 'heartbeat']), repeat: scale.throughputRepeat })
     }
   }
   if (want('latency')) {
@@ -99,6 +105,7 @@ export function plan (scale: Scale, selected: ScenarioName[]): RunDef[] {
       count: n,
       simArgs: ['-n', String(n), '-s', 'heartbeat', '--rate', String(scale.latencyRate), '-d', String(scale.latencyDurationS), '--warmup', String(scale.latencyWarmupS)],
       workers: 1,
+      repeat: 1,
       memory: false,
       skip: []
     })
@@ -113,6 +120,7 @@ export function plan (scale: Scale, selected: ScenarioName[]): RunDef[] {
       simArgs: ['-n', String(n), '-s', 'idle', '-d', String(scale.holdS), '--sources', scale.stormSources.join(','),
         '--max-pending', String(scale.stormMaxPending), '--connect-timeout', '30', '--call-timeout', '30'],
       workers: scale.stormWorkers,
+      repeat: 1,
       memory: true,
       skip: ['ours-check-all']
     })
