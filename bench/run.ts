@@ -33,8 +33,10 @@ Options:
   --only S,S             scenarios: ${SCENARIOS.join(', ')}              [all]
   --systems S,S          systems: ${SYSTEM_NAMES.join(', ')}
                          [all but ours-baseline]
-  --repeat N             rounds of each throughput run (medians; each ratio taken
-                         within a round, then the median)              [3; quick 1]
+  --repeat N             rounds of each throughput and latency run (medians; each
+                         ratio taken within a round, then the median)
+                                                  [throughput 3, latency 1; quick 1]
+  --rate M               Calls/s per charger of the latency run (fixed load)    [1]
   --rounds R             repeat the whole plan R times                          [1]
   --duration S           measurement window of throughput and size runs, s      [5; quick 2]
   --warmup S             simulator warm-up before each measurement window, s
@@ -132,6 +134,7 @@ export function parseBenchArgs (argv: string[]): BenchOptions & { help: boolean 
       systems: { type: 'string' },
       rounds: { type: 'string' },
       repeat: { type: 'string' },
+      rate: { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
       chargers: { type: 'string' },
@@ -161,7 +164,12 @@ export function parseBenchArgs (argv: string[]): BenchOptions & { help: boolean 
   }
   if (v.chargers !== undefined) scale.throughputCounts = positiveInts('chargers', v.chargers)
   if (v.storm !== undefined) scale.stormCount = positiveInts('storm', v.storm)[0]!
-  if (v.repeat !== undefined) scale.throughputRepeat = positiveInts('repeat', v.repeat)[0]!
+  if (v.repeat !== undefined) scale.throughputRepeat = scale.latencyRepeat = positiveInts('repeat', v.repeat)[0]!
+  if (v.rate !== undefined) {
+    const m = Number(v.rate)
+    if (!(m > 0)) throw new Error('--rate: expected a positive number of Calls per second')
+    scale.latencyRate = m
+  }
   const rounds = Number(v.rounds ?? 1)
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds: expected a positive integer')
   const baselineDist = v.baseline === undefined ? undefined : resolve(v.baseline)

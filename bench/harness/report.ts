@@ -82,6 +82,12 @@ const rt: Pick = (r) => r.sim?.calls.roundTripsPerS
 const p50: Pick = (r) => r.sim?.latencyMs.p50
 const p99: Pick = (r) => r.sim?.latencyMs.p99
 const serverCpu: Pick = (r) => r.cpu?.cores.server
+/** Server CPU per round trip, µs: the cost of one round trip to the server process. */
+const serverUs: Pick = (r) => {
+  const c = r.cpu?.cores.server
+  const x = r.sim?.calls.roundTripsPerS
+  return c === undefined || x === undefined || x === 0 ? undefined : c / x * 1e6
+}
 const auxCpu: Pick = (r) => r.cpu === undefined ? undefined : (r.cpu.cores.backend ?? 0) + (r.cpu.cores.mosquitto ?? 0)
 const genCpu: Pick = (r) => r.cpu?.cores.gen
 const genElu: Pick = (r) => r.sim?.simulator.maxEventLoopUtilization
@@ -107,11 +113,11 @@ export function buildTables (res: Results, runs: RunDef[], systems: SystemName[]
     tables.push({
       key: run.key,
       title: `Throughput: ${run.title}${roundsOf(res, run.key) > 1 ? `; medians of ${roundsOf(res, run.key)} rounds` : ''}`,
-      headers: ['system', 'round trips/s', 'x floor', 'x peer', 'p50 ms', 'p99 ms', 'server CPU', 'aux CPU', 'gen CPU', 'gen ELU', 'other load', 'errors'],
+      headers: ['system', 'round trips/s', 'x floor', 'x peer', 'p50 ms', 'p99 ms', 'server CPU', 'server us/rt', 'aux CPU', 'gen CPU', 'gen ELU', 'other load', 'errors'],
       rows: rowsFor(res, run.key, systems, (s) => [
         fmt.int(res.value(run.key, s, rt)), floorRatio(run.key, s), peerRatio(run.key, s),
         fmt.ms(res.value(run.key, s, p50)), fmt.ms(res.value(run.key, s, p99)),
-        fmt.n(res.value(run.key, s, serverCpu), 2), fmt.n(res.value(run.key, s, auxCpu), 2),
+        fmt.n(res.value(run.key, s, serverCpu), 2), fmt.int(res.value(run.key, s, serverUs)), fmt.n(res.value(run.key, s, auxCpu), 2),
         fmt.n(res.value(run.key, s, genCpu), 2), fmt.n(res.value(run.key, s, genElu), 2),
         fmt.n(res.value(run.key, s, other), 2), fmt.int(res.value(run.key, s, errors))
       ]),
@@ -121,16 +127,16 @@ export function buildTables (res: Results, runs: RunDef[], systems: SystemName[]
   for (const run of runs.filter((r) => r.scenarios.includes('latency'))) {
     tables.push({
       key: run.key,
-      title: `Latency: ${run.title}`,
-      headers: ['system', 'round trips/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'late starts', 'server CPU', 'aux CPU', 'gen ELU', 'other load', 'errors'],
+      title: `Latency: ${run.title}${roundsOf(res, run.key) > 1 ? `; medians of ${roundsOf(res, run.key)} rounds` : ''}`,
+      headers: ['system', 'round trips/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'late starts', 'server CPU', 'server us/rt', 'aux CPU', 'gen ELU', 'other load', 'errors'],
       rows: rowsFor(res, run.key, systems, (s) => [
         fmt.int(res.value(run.key, s, rt)), fmt.ms(res.value(run.key, s, p50)), fmt.ms(res.value(run.key, s, (r) => r.sim?.latencyMs.p90)),
         fmt.ms(res.value(run.key, s, p99)), fmt.ms(res.value(run.key, s, (r) => r.sim?.latencyMs.p999)), fmt.ms(res.value(run.key, s, (r) => r.sim?.latencyMs.max)),
         fmt.int(res.value(run.key, s, (r) => r.sim?.calls.behind)),
-        fmt.n(res.value(run.key, s, serverCpu), 2), fmt.n(res.value(run.key, s, auxCpu), 2),
+        fmt.n(res.value(run.key, s, serverCpu), 2), fmt.int(res.value(run.key, s, serverUs)), fmt.n(res.value(run.key, s, auxCpu), 2),
         fmt.n(res.value(run.key, s, genElu), 2), fmt.n(res.value(run.key, s, other), 2), fmt.int(res.value(run.key, s, errors))
       ]),
-      notes: ['late starts: Calls that could not leave on schedule because the previous one was still unanswered.']
+      notes: ['late starts: Calls that could not leave on schedule because the previous one was still unanswered.', ...baselineNote(res, run.key)]
     })
   }
   for (const run of runs.filter((r) => r.scenarios.includes('storm'))) {
@@ -200,18 +206,18 @@ function formatCheckingNote (res: Results, run: string): string[] {
   const notes: string[] = []
   const r = res.ratio(run, 'ours-check-all', 'ours-embedded', rt)
   if (r !== undefined) notes.push(`format checking: ours-check-all / ours-embedded (disable) round trips/s = ${fmt.ratio(r)} (cost ${fmt.n((1 - r) * 100, 0)} %; the goal is within 15 %).`)
+  return [...notes, ...baselineNote(res, run)]
+}
+
+function baselineNote (res: Results, run: string): string[] {
   const b = res.ratio(run, 'ours-embedded', 'ours-baseline', rt)
-  if (b !== undefined) notes.push(`this build vs the baseline build: ours-embedded / ours-baseline round trips/s = ${fmt.ratio(b)}, server CPU per round trip ${fmt.ratio(cpuPerRt(res, run))} of the baseline's.`)
-  return notes
+  if (b === undefined) return []
+  return [`this build vs the baseline build: ours-embedded / ours-baseline round trips/s = ${fmt.ratio(b)}, server CPU per round trip ${fmt.ratio(cpuPerRt(res, run))} of the baseline's, p99 ${fmt.ratio(res.ratio(run, 'ours-embedded', 'ours-baseline', p99))} of the baseline's (medians of per-round ratios).`]
 }
 
 /** CPU per round trip of ours-embedded relative to ours-baseline (median of per-round ratios). */
 function cpuPerRt (res: Results, run: string): Num {
-  return res.ratio(run, 'ours-embedded', 'ours-baseline', (r) => {
-    const c = serverCpu(r)
-    const x = rt(r)
-    return c === undefined || x === undefined || x === 0 ? undefined : c / x
-  })
+  return res.ratio(run, 'ours-embedded', 'ours-baseline', serverUs)
 }
 
 export function formatTable (t: Table): string {

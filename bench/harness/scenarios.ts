@@ -22,6 +22,7 @@ export interface Scale {
   durationS: number
   /** Rounds of the throughput runs (the noisiest figures on a shared machine). */
   throughputRepeat: number
+  latencyRepeat: number
   latencyDurationS: number
   /** How long the storm's chargers stay connected and idle before the RSS is read, s. */
   holdS: number
@@ -45,6 +46,7 @@ export const FULL: Scale = {
   meterSize: 20_000,
   durationS: 5,
   throughputRepeat: 3,
+  latencyRepeat: 1,
   latencyDurationS: 10,
   holdS: 5,
   warmupS: 1,
@@ -62,6 +64,7 @@ export const QUICK: Scale = {
   sizeCount: 10,
   durationS: 2,
   throughputRepeat: 1,
+  latencyRepeat: 1,
   latencyDurationS: 3,
   holdS: 2,
   warmupS: 0.5,
@@ -105,7 +108,7 @@ export function plan (scale: Scale, selected: ScenarioName[]): RunDef[] {
       count: n,
       simArgs: ['-n', String(n), '-s', 'heartbeat', '--rate', String(scale.latencyRate), '-d', String(scale.latencyDurationS), '--warmup', String(scale.latencyWarmupS)],
       workers: 1,
-      repeat: 1,
+      repeat: scale.latencyRepeat,
       memory: false,
       skip: []
     })
