@@ -9,6 +9,7 @@ import { once } from 'node:events'
 import { Aedes, type AedesPublishPacket } from 'aedes'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { HandlerTable, stripShare, type MessageHandler, type MqttPort, type QoS } from './mqtt-port.js'
+import { coalesceWrites } from './coalesce-writes.js'
 import type { Logger } from '../observability/logger.js'
 import { listenOrExplain } from '../transport/listen.js'
 
@@ -37,8 +38,10 @@ export class EmbeddedBroker implements MqttPort {
     try {
       if (opts.bind !== undefined) {
         broker.tcp = createServer((socket) => {
-          // MQTT packets are small and latency-bound: no Nagle delay.
+          // MQTT packets are small and latency-bound: no Nagle delay; and the packets of one
+          // event-loop turn (every charge point's Calls to a backend) go out in one write.
           socket.setNoDelay(true)
+          coalesceWrites(socket)
           aedes.handle(socket)
         })
         await listenOrExplain(broker.tcp, opts.bind, 'embedded MQTT broker (TCP)', 'mqtt.embedded.bind / --mqtt-bind, or use an existing broker with --mqtt-url')
