@@ -30,6 +30,61 @@ export function frameToEnvelope (frame: Frame, action?: string): JsonObject {
   }
 }
 
+/**
+ * `JSON.stringify(frameToEnvelope(frame, action))` (plus `ValidationError` when given) for a
+ * frame from the charge point, with the payload's JSON text taken as is from `frameText`, the
+ * text the frame was decoded from: the payload is parsed once, never serialised again (a
+ * 20 KB MeterValues otherwise costs a JSON.stringify of 20 KB). The members and their order
+ * are those of frameToEnvelope; the payload is the same JSON value, in the charge point's own
+ * spelling (whitespace, escapes, number formats). Undefined for types without a payload
+ * (CallError), or when the payload cannot be found, and the caller serialises instead.
+ */
+export function upstreamEnvelopeText (frame: Frame, frameText: string, action?: string, validationError?: string): string | undefined {
+  let head: string
+  let payload: string | undefined
+  switch (frame.type) {
+    case 2:
+    case 6:
+      payload = payloadText(frameText, 3)
+      head = `{"MessageTypeId":${frame.type},"UniqueId":${JSON.stringify(frame.id)},"Action":${JSON.stringify(frame.action)},"Payload":`
+      break
+    case 3:
+      payload = payloadText(frameText, 2)
+      head = `{"MessageTypeId":3,"UniqueId":${JSON.stringify(frame.id)},${action === undefined ? '' : `"Action":${JSON.stringify(action)},`}"Payload":`
+      break
+    default:
+      return undefined
+  }
+  if (payload === undefined) return undefined
+  return head + payload + (validationError === undefined ? '}' : `,"ValidationError":${JSON.stringify(validationError)}}`)
+}
+
+/**
+ * The text of the last element of a frame that JSON.parse accepted, when it is an object:
+ * what follows the `before`-th top-level comma up to the closing bracket. The elements
+ * before it are scalars (the type, the id, the Action), so only their strings need skipping.
+ */
+function payloadText (text: string, before: number): string | undefined {
+  let i = text.indexOf('[') + 1
+  if (i === 0) return undefined
+  let commas = 0
+  for (; i < text.length && commas < before; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 0x22) {
+      // A string: on to its closing quote, over escaped characters.
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++
+    } else if (c === 0x2c) {
+      commas++
+    } else if (c === 0x7b || c === 0x5b) {
+      return undefined // not a scalar: not the frame this expects
+    }
+  }
+  const end = text.lastIndexOf(']')
+  if (commas < before || end < i) return undefined
+  const raw = text.slice(i, end).trim()
+  return raw.charCodeAt(0) === 0x7b && raw.charCodeAt(raw.length - 1) === 0x7d ? raw : undefined
+}
+
 export interface EnvelopeError {
   /** The UniqueId when it could be read, so the backend can be answered on the reply topic. */
   id: string | undefined

@@ -7,7 +7,8 @@
 import type { WebSocket } from 'ws'
 import { decodeFrame, encodeFrame, expectsAnswer, type CallFrame, type Frame, type FrameError } from '../ocpp/frame.js'
 import type { Dialect } from '../ocpp/dialect.js'
-import { envelopeToFrame, frameToEnvelope, gatewayErrorEnvelope } from '../bridge/envelope.js'
+import { envelopeToFrame, frameToEnvelope, gatewayErrorEnvelope, upstreamEnvelopeText } from '../bridge/envelope.js'
+import type { QoS } from '../bridge/mqtt-port.js'
 import type { Logger } from '../observability/logger.js'
 import type { GatewayContext } from './context.js'
 import { CloseCode, type DisconnectReason } from './close-codes.js'
@@ -124,7 +125,7 @@ export class Session {
         if (this.pendingUp.size >= MAX_PENDING_UP) this.pendingUp.delete(this.pendingUp.keys().next().value as string)
         this.pendingUp.set(frame.id, { action: frame.action, at: now })
         vars.action = frame.action
-        ctx.publishJson(topics.call(vars), marked(frameToEnvelope(frame), invalid?.failure), qos)
+        this.publishUp(topics.call(vars), frame, text, undefined, invalid?.failure, qos)
         return
       case 6: {
         const invalid = this.validate('upstream', 'request', frame.action, frame.payload)
@@ -134,7 +135,7 @@ export class Session {
           return
         }
         vars.action = frame.action
-        ctx.publishJson(topics.call(vars), marked(frameToEnvelope(frame), invalid?.failure), qos)
+        this.publishUp(topics.call(vars), frame, text, undefined, invalid?.failure, qos)
         return
       }
       case 3:
@@ -150,7 +151,7 @@ export class Session {
           this.answerForCharger(call, 'invalid_charger_answer', `gateway: the charge point's CallResult is invalid: ${invalid.failure.message}`, { payload: frame.payload, error: invalid.failure.message })
         } else {
           const topic = frame.type === 3 ? topics.reply(vars) : topics.error(vars)
-          ctx.publishJson(topic, marked(frameToEnvelope(frame, call.action), invalid?.failure), qos)
+          this.publishUp(topic, frame, text, call.action, invalid?.failure, qos)
         }
         this.pump(now)
         return
@@ -158,6 +159,25 @@ export class Session {
       case 5:
         ctx.publishJson(topics.error(vars), frameToEnvelope(frame), qos)
     }
+  }
+
+  /**
+   * Publish the envelope of a frame from the charge point. Its payload's text is spliced from
+   * the frame as received (upstreamEnvelopeText), not serialised a second time; the failure
+   * handling is publishJson's: logged and counted, never thrown.
+   */
+  private publishUp (topic: string, frame: Frame, text: string, action: string | undefined, failure: ValidationFailure | undefined, qos: QoS): void {
+    const ctx = this.ctx
+    const envelope = upstreamEnvelopeText(frame, text, action, failure?.message)
+    if (envelope === undefined) {
+      ctx.publishJson(topic, marked(frameToEnvelope(frame, action), failure), qos)
+      return
+    }
+    ctx.metrics.inc('mqtt_published_total')
+    ctx.mqtt.publish(topic, envelope, qos).catch((err: Error) => {
+      ctx.metrics.inc('mqtt_publish_errors_total')
+      ctx.log.error({ topic, err: err.message }, 'MQTT publish failed')
+    })
   }
 
   /** A CallResult/CallError from the charge point that answers nothing in flight. */
