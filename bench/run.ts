@@ -43,11 +43,14 @@ Options:
                          (twice that for the latency run)            [1; quick 0.5]
   --chargers N,N         chargers of the throughput runs                        [100,1000]
   --storm N              chargers of the connect storm / idle memory run        [10000]
+  --storm-workers K      simulator processes of the storm                        [2]
+  --storm-pending N      handshakes in progress at most during the storm         [400]
   --pin MODE             auto: pin generator / server / rest of a system to CPUs
                          with taskset (2 cores: 0 / 1 / 0); off; or G/S/A as CPU
                          lists, e.g. 0/1/0                                       [auto]
   --profile              then profile the gateway (node --cpu-prof) under the
                          largest throughput run, and summarise the profile
+  --profile-run S        the same under the largest run of scenario S instead
   --baseline DIR         also run ours-baseline: the gateway of another build (a copy
                          of dist/ inside this repository), for before/after figures
   --gateway-arg ARG      extra gateway flag (repeatable), e.g. --gateway-arg=--log-level=error
@@ -61,7 +64,8 @@ export interface BenchOptions {
   scale: Scale
   rounds: number
   layout: Layout
-  profile: boolean
+  /** Profile the gateway under the largest run of this scenario afterwards. */
+  profile: ScenarioName | undefined
   gatewayArgs: string[]
   baselineDist: string | undefined
   json: string | undefined
@@ -93,7 +97,7 @@ export interface BenchReport {
   results: RunResult[]
   tables: Table[]
   targets: Target[]
-  profile?: { file: string, window: { fromMs: number, toMs: number } | undefined, summary: ProfileSummary }
+  profile?: { file: string, run: string, window: { fromMs: number, toMs: number } | undefined, summary: ProfileSummary }
   text: string
 }
 
@@ -139,8 +143,11 @@ export function parseBenchArgs (argv: string[]): BenchOptions & { help: boolean 
       warmup: { type: 'string' },
       chargers: { type: 'string' },
       storm: { type: 'string' },
+      'storm-workers': { type: 'string' },
+      'storm-pending': { type: 'string' },
       pin: { type: 'string' },
       profile: { type: 'boolean' },
+      'profile-run': { type: 'string' },
       'gateway-arg': { type: 'string', multiple: true },
       baseline: { type: 'string' },
       json: { type: 'string' },
@@ -164,6 +171,12 @@ export function parseBenchArgs (argv: string[]): BenchOptions & { help: boolean 
   }
   if (v.chargers !== undefined) scale.throughputCounts = positiveInts('chargers', v.chargers)
   if (v.storm !== undefined) scale.stormCount = positiveInts('storm', v.storm)[0]!
+  if (v['storm-workers'] !== undefined) scale.stormWorkers = positiveInts('storm-workers', v['storm-workers'])[0]!
+  if (v['storm-pending'] !== undefined) {
+    const n = Number(v['storm-pending'])
+    if (!Number.isInteger(n) || n < 0) throw new Error('--storm-pending: expected an integer >= 0 (0 = no limit)')
+    scale.stormMaxPending = n
+  }
   if (v.repeat !== undefined) scale.throughputRepeat = scale.latencyRepeat = positiveInts('repeat', v.repeat)[0]!
   if (v.rate !== undefined) {
     const m = Number(v.rate)
@@ -183,7 +196,7 @@ export function parseBenchArgs (argv: string[]): BenchOptions & { help: boolean 
     scale,
     rounds,
     layout: autoLayout(v.pin ?? 'auto'),
-    profile: v.profile === true,
+    profile: v['profile-run'] !== undefined ? list('profile-run', v['profile-run'], SCENARIOS)![0] : v.profile === true ? 'throughput' : undefined,
     gatewayArgs: v['gateway-arg'] ?? [],
     json: v.json,
     quick,
@@ -234,23 +247,29 @@ export async function runBench (o: BenchOptions, command: string): Promise<Bench
   const results = await runAll(runnerOptions)
 
   let profile: BenchReport['profile']
-  if (o.profile && o.signal?.aborted !== true) {
-    const tp = runs.filter((r) => r.scenarios.includes('throughput')).sort((a, b) => b.count - a.count)[0] ??
-      plan({ ...o.scale, throughputCounts: [Math.max(...o.scale.throughputCounts)] }, ['throughput'])[0]!
+  if (o.profile !== undefined && o.signal?.aborted !== true) {
+    // The run to profile: the largest of that scenario (the storm's connect phase for storm).
+    const run = plan(o.scale, [o.profile]).sort((a, b) => b.count - a.count || (b.key < a.key ? -1 : 1))[0]!
     const dir = resolve('.bench-out', `profile-${new Date(t0).toISOString().replace(/[:.]/g, '-')}`)
     mkdirSync(dir, { recursive: true })
-    o.log(`profiling the gateway (ours-embedded) under ${tp.key} into ${dir}`)
-    const r = await runOne(tp, 'ours-embedded', 0, runnerOptions, { profileDir: dir })
+    o.log(`profiling the gateway (ours-embedded) under ${run.key} into ${dir}`)
+    const r = await runOne(run, 'ours-embedded', 0, runnerOptions, { profileDir: dir })
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))
     if (r.error !== undefined || file === undefined) {
       o.log(`profile run failed: ${r.error ?? 'no .cpuprofile written'}`)
     } else {
-      // Only the samples of the measurement window: no start-up, connects or shutdown.
+      // Only the samples of the measurement window (of the connect phase for the storm):
+      // no start-up and no shutdown.
       const s = r.sim
-      const windowStart = s === undefined ? 0 : Date.parse(s.startedAt) + (s.connect.timeS + s.warmupS) * 1000 - (r.spawnedAt ?? 0)
-      const window = s === undefined || r.spawnedAt === undefined ? undefined : { fromMs: windowStart, toMs: windowStart + s.calls.windowS * 1000 }
-      profile = { file: join(dir, file), window, summary: summarize(JSON.parse(readFileSync(join(dir, file), 'utf8')), 25, window) }
-      o.log(`profile run: ${Math.round(r.sim?.calls.roundTripsPerS ?? 0)} rt/s under the profiler`)
+      let window: { fromMs: number, toMs: number } | undefined
+      if (s !== undefined && r.spawnedAt !== undefined) {
+        const started = Date.parse(s.startedAt) - r.spawnedAt
+        window = o.profile === 'storm'
+          ? { fromMs: started, toMs: started + s.connect.timeS * 1000 }
+          : { fromMs: started + (s.connect.timeS + s.warmupS) * 1000, toMs: started + (s.connect.timeS + s.warmupS + s.calls.windowS) * 1000 }
+      }
+      profile = { file: join(dir, file), run: run.key, window, summary: summarize(JSON.parse(readFileSync(join(dir, file), 'utf8')), 25, window) }
+      o.log(`profile run: ${Math.round(r.sim?.calls.roundTripsPerS ?? 0)} rt/s, connect ${r.sim?.connect.timeS ?? '?'} s under the profiler`)
     }
   }
   machine.loadAfter = loadAverage()
@@ -271,7 +290,7 @@ export async function runBench (o: BenchOptions, command: string): Promise<Bench
     o.quick ? '(quick scale: the targets below are stated for 1,000 / 10,000 chargers)' : '',
     formatTargets(ts),
     ...(profile !== undefined
-      ? ['', `CPU profile of the gateway (ours-embedded, ${profile.window === undefined ? 'whole process' : `measurement window only: ${Math.round(profile.window.fromMs)}-${Math.round(profile.window.toMs)} ms after spawn`}): ${profile.file}`, formatProfile(profile.summary)]
+      ? ['', `CPU profile of the gateway (ours-embedded under ${profile.run}, ${profile.window === undefined ? 'whole process' : `${o.profile === 'storm' ? 'connect phase' : 'measurement window'} only: ${Math.round(profile.window.fromMs)}-${Math.round(profile.window.toMs)} ms after spawn`}): ${profile.file}`, formatProfile(profile.summary)]
       : []),
     '',
     `elapsed ${elapsedS} s`
