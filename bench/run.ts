@@ -33,12 +33,12 @@ Options:
   --only S,S             scenarios: ${SCENARIOS.join(', ')}              [all]
   --systems S,S          systems: ${SYSTEM_NAMES.join(', ')}
                          [all but ours-baseline]
-  --repeat N             rounds of each throughput and latency run (medians; each
-                         ratio taken within a round, then the median)
-                                                  [throughput 3, latency 1; quick 1]
+  --repeat N             rounds of each throughput, latency and size run (medians;
+                         each ratio taken within a round, then the median)
+                                       [throughput 3, latency 3, size 2; quick 1]
   --rate M               Calls/s per charger of the latency run (fixed load)    [1]
   --rounds R             repeat the whole plan R times                          [1]
-  --duration S           measurement window of throughput and size runs, s      [5; quick 2]
+  --duration S           measurement window of throughput and size runs, s      [4; quick 2]
   --warmup S             simulator warm-up before each measurement window, s
                          (twice that for the latency run)            [1; quick 0.5]
   --chargers N,N         chargers of the throughput runs                        [100,1000]
@@ -177,7 +177,7 @@ export function parseBenchArgs (argv: string[]): BenchOptions & { help: boolean 
     if (!Number.isInteger(n) || n < 0) throw new Error('--storm-pending: expected an integer >= 0 (0 = no limit)')
     scale.stormMaxPending = n
   }
-  if (v.repeat !== undefined) scale.throughputRepeat = scale.latencyRepeat = positiveInts('repeat', v.repeat)[0]!
+  if (v.repeat !== undefined) scale.throughputRepeat = scale.latencyRepeat = scale.sizeRepeat = positiveInts('repeat', v.repeat)[0]!
   if (v.rate !== undefined) {
     const m = Number(v.rate)
     if (!(m > 0)) throw new Error('--rate: expected a positive number of Calls per second')
@@ -242,7 +242,7 @@ export async function runBench (o: BenchOptions, command: string): Promise<Bench
   const runs = plan(o.scale, o.scenarios)
   const gatewayArgs = [...benchGatewayArgs(), ...o.gatewayArgs]
   const pinText = o.layout.gen === undefined ? 'not pinned' : `pinned with taskset: generator CPU ${o.layout.gen}, server CPU ${o.layout.server ?? '-'}, echo backend + Mosquitto CPU ${o.layout.aux ?? '-'}`
-  o.log(`bench: ${runs.length} runs (throughput ones ${o.scale.throughputRepeat} times) x ${o.systems.length} systems x ${o.rounds} round(s); ${machine.nproc} CPUs (${machine.cpuModel}), ${pinText}; load average ${machine.loadBefore?.join(' ') ?? '?'}`)
+  o.log(`bench: ${runs.length} runs (repeated: throughput ${o.scale.throughputRepeat}, latency ${o.scale.latencyRepeat}, size ${o.scale.sizeRepeat}) x ${o.systems.length} systems x ${o.rounds} round(s); ${machine.nproc} CPUs (${machine.cpuModel}), ${pinText}; load average ${machine.loadBefore?.join(' ') ?? '?'}`)
   const runnerOptions = { runs, systems: o.systems, scale: o.scale, rounds: o.rounds, layout: o.layout, gatewayArgs, baselineDist: o.baselineDist, log: o.log, signal: o.signal }
   const results = await runAll(runnerOptions)
 

@@ -187,7 +187,7 @@ export function buildTables (res: Results, runs: RunDef[], systems: SystemName[]
     const mbps: Pick = (r) => r.sim === undefined || r.sim.calls.windowS === 0 ? undefined : r.sim.messages.bytesSent / r.sim.elapsedS / 1e6
     tables.push({
       key: 'size',
-      title: `Message size: ${hb.title} vs ${mv.title}`,
+      title: `Message size: ${hb.title} vs ${mv.title}${roundsOf(res, mv.key) > 1 ? `; medians of ${roundsOf(res, mv.key)} rounds` : ''}`,
       headers: ['system', 'Heartbeat rt/s', 'MeterValues rt/s', 'MV/HB', 'MV x floor', 'MV x peer', 'MV p99 ms', 'MV MB/s up', 'server CPU (MV)', 'gen ELU (MV)', 'other load'],
       rows: rowsFor(res, mv.key, systems, (s) => [
         fmt.int(res.value(hb.key, s, rt)), fmt.int(res.value(mv.key, s, rt)),

@@ -23,6 +23,7 @@ export interface Scale {
   /** Rounds of the throughput runs (the noisiest figures on a shared machine). */
   throughputRepeat: number
   latencyRepeat: number
+  sizeRepeat: number
   latencyDurationS: number
   /** How long the storm's chargers stay connected and idle before the RSS is read, s. */
   holdS: number
@@ -44,10 +45,11 @@ export const FULL: Scale = {
   stormCount: 10_000,
   sizeCount: 100,
   meterSize: 20_000,
-  durationS: 5,
+  durationS: 4,
   throughputRepeat: 3,
-  latencyRepeat: 1,
-  latencyDurationS: 10,
+  latencyRepeat: 3,
+  sizeRepeat: 2,
+  latencyDurationS: 6,
   holdS: 5,
   warmupS: 1,
   latencyWarmupS: 2,
@@ -65,6 +67,7 @@ export const QUICK: Scale = {
   durationS: 2,
   throughputRepeat: 1,
   latencyRepeat: 1,
+  sizeRepeat: 1,
   latencyDurationS: 3,
   holdS: 2,
   warmupS: 0.5,
@@ -130,8 +133,8 @@ export function plan (scale: Scale, selected: ScenarioName[]): RunDef[] {
   }
   if (want('size')) {
     const n = scale.sizeCount
-    runs.push(closedLoop(`size-heartbeat-${n}`, ['size'], `${n} chargers, Heartbeat (~60 B), closed loop`, n, ['-s', 'heartbeat']))
-    runs.push(closedLoop(`size-meter-${n}`, ['size'], `${n} chargers, MeterValues of ~${scale.meterSize} B, closed loop`, n, ['-s', 'metervalues', '--meter-size', String(scale.meterSize)]))
+    runs.push({ ...closedLoop(`size-heartbeat-${n}`, ['size'], `${n} chargers, Heartbeat (~60 B), closed loop`, n, ['-s', 'heartbeat']), repeat: scale.sizeRepeat })
+    runs.push({ ...closedLoop(`size-meter-${n}`, ['size'], `${n} chargers, MeterValues of ~${scale.meterSize} B, closed loop`, n, ['-s', 'metervalues', '--meter-size', String(scale.meterSize)]), repeat: scale.sizeRepeat })
   }
   return runs
 }
