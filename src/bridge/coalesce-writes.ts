@@ -1,12 +1,13 @@
 /**
- * One write per event-loop turn on an MQTT connection that carries many small packets.
+ * Fewer writes on an MQTT connection that carries many small packets.
  *
  * mqtt-packet (under aedes and MQTT.js) corks the socket for each packet and uncorks it on
- * the next tick, and every packet is written from its own callback: under load each packet
- * costs a writev system call of its own. Corking the socket until setImmediate lets every
- * packet written in this turn of the event loop go out in one writev; the wait is at most
- * the rest of this turn. Backpressure is unchanged: write() still returns false above the
- * high-water mark, and 'drain' follows the flush.
+ * the next tick, and aedes writes every packet from its own callback: under load each packet
+ * costs a writev system call of its own. Here the first packet of an event-loop turn goes out
+ * as before (no added latency when traffic is light), and the packets that follow it in the
+ * same turn are held by one more cork until setImmediate, then go out in one writev.
+ * Backpressure is unchanged: write() still returns false above the high-water mark, and
+ * 'drain' follows the flush.
  */
 import type { Socket } from 'node:net'
 
@@ -15,18 +16,25 @@ const patched = new WeakSet<Socket>()
 export function coalesceWrites (socket: Socket): void {
   if (patched.has(socket)) return
   patched.add(socket)
-  let corked = false
-  const flush = (): void => {
-    corked = false
-    socket.uncork()
-  }
-  const write = socket.write
-  socket.write = function (this: Socket, ...args: unknown[]): boolean {
-    if (!corked && !socket.destroyed) {
-      corked = true
-      socket.cork()
-      setImmediate(flush)
+  let turn = false
+  let holding = false
+  const endTurn = (): void => {
+    turn = false
+    if (holding) {
+      holding = false
+      socket.uncork()
     }
-    return (write as (...a: unknown[]) => boolean).apply(this, args)
-  } as Socket['write']
+  }
+  const cork = socket.cork
+  // mqtt-packet corks once per packet, before writing it.
+  socket.cork = function (this: Socket): void {
+    if (!turn) {
+      turn = true
+      setImmediate(endTurn)
+    } else if (!holding && !socket.destroyed) {
+      holding = true
+      cork.call(this)
+    }
+    cork.call(this)
+  }
 }
