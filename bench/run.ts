@@ -2,7 +2,7 @@
  * `npm run bench`: every scenario against every system, in one run, with the same load
  * generator, on loopback; a table per scenario with ratios, the targets, a JSON results file.
  *
- *   npm run bench                                  # full: well under 15 minutes
+ *   npm run bench                                  # full: about 10 minutes
  *   npm run bench -- --quick                       # small N, about 2 minutes
  *   npm run bench -- --only throughput,latency --systems floor,ours-embedded --rounds 3
  *   npm run bench -- --profile                     # + a CPU profile of the gateway under load

@@ -1,0 +1,85 @@
+/**
+ * A/B of two gateway builds (ours-embedded against ours-baseline), rounds alternating which
+ * goes first, and the medians of the per-round ratios: gateway CPU per round trip, round
+ * trips/s, p50, p99. Fixed offered loads measure the cost at the same work for both builds.
+ *
+ *   node dist/bench/ab.js --baseline DIR [--rounds 5] lat hb mv closed
+ *
+ * lat: 1,000 chargers x 1 Heartbeat/s; hb: 1,000 x 6 Heartbeat/s; mv: 100 x 15 MeterValues of
+ * 20 KB/s; closed: 1,000 chargers closed loop. DIR: a copy of dist/ inside this repository.
+ */
+import { realpathSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { autoLayout } from './run.js'
+import { installCleanup, stopAll } from './harness/procs.js'
+import { type RunDef, FULL } from './harness/scenarios.js'
+import { type RunResult, type RunnerOptions, runOne } from './harness/runner.js'
+import { stopMosquitto } from './harness/systems.js'
+
+const loads: Record<string, string[]> = {
+  lat: ['-n', '1000', '-s', 'heartbeat', '--rate', '1', '-d', '6', '--warmup', '2'],
+  hb: ['-n', '1000', '-s', 'heartbeat', '--rate', '6', '-d', '5', '--warmup', '2'],
+  mv: ['-n', '100', '-s', 'metervalues', '--meter-size', '20000', '--rate', '15', '-d', '5', '--warmup', '1'],
+  closed: ['-n', '1000', '-s', 'heartbeat', '-d', '5', '--warmup', '1']
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+function figures (r: RunResult): Record<string, number> | undefined {
+  const s = r.sim
+  const cpu = r.cpu?.cores.server
+  if (r.error !== undefined || s === undefined || cpu === undefined) return undefined
+  return { cpuPerRt: cpu / s.calls.roundTripsPerS, rt: s.calls.roundTripsPerS, p50: s.latencyMs.p50, p99: s.latencyMs.p99 }
+}
+
+async function main (): Promise<void> {
+  const { values, positionals } = parseArgs({ options: { baseline: { type: 'string' }, rounds: { type: 'string' } }, allowPositionals: true })
+  if (values.baseline === undefined || positionals.some((p) => loads[p] === undefined)) {
+    process.stderr.write(`usage: node dist/bench/ab.js --baseline DIR [--rounds 5] ${Object.keys(loads).join(' ')}\n`)
+    process.exitCode = 2
+    return
+  }
+  installCleanup(stopMosquitto)
+  const rounds = Number(values.rounds ?? 5)
+  const o: RunnerOptions = {
+    runs: [],
+    systems: [],
+    scale: FULL,
+    rounds: 1,
+    layout: autoLayout('auto'),
+    gatewayArgs: ['--set', 'handshake_limits.conn_rate_per_address.enable=false'],
+    baselineDist: resolve(values.baseline),
+    log: (line) => process.stderr.write(line + '\n')
+  }
+  for (const load of positionals.length > 0 ? positionals : Object.keys(loads)) {
+    const run: RunDef = { key: load, scenarios: [], title: load, count: 0, simArgs: loads[load]!, workers: 1, repeat: 1, memory: false, skip: [] }
+    const ratios: Record<string, number[]> = { cpuPerRt: [], rt: [], p50: [], p99: [] }
+    for (let round = 1; round <= rounds; round++) {
+      const order = round % 2 === 1 ? ['ours-embedded', 'ours-baseline'] as const : ['ours-baseline', 'ours-embedded'] as const
+      const got: Record<string, Record<string, number> | undefined> = {}
+      for (const system of order) got[system] = figures(await runOne(run, system, round, o))
+      const a = got['ours-embedded']
+      const b = got['ours-baseline']
+      if (a === undefined || b === undefined) continue
+      for (const k of Object.keys(ratios)) ratios[k]!.push(a[k]! / b[k]!)
+      process.stdout.write(`${load} round ${round}: new ${JSON.stringify(a)} baseline ${JSON.stringify(b)}\n`)
+    }
+    const med = (k: string): string => ratios[k]!.length === 0 ? '-' : median(ratios[k]!).toFixed(3)
+    process.stdout.write(`${load}: new / baseline, medians of ${ratios.rt!.length} rounds: CPU per round trip ${med('cpuPerRt')}, round trips/s ${med('rt')}, p50 ${med('p50')}, p99 ${med('p99')} (per round CPU: ${ratios.cpuPerRt!.map((x) => x.toFixed(2)).join(' ')})\n`)
+  }
+  await stopAll()
+}
+
+const isMain = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)
+if (isMain) {
+  main().catch((err: Error) => {
+    process.stderr.write(`ab: ${err.stack ?? err.message}\n`)
+    void stopAll().finally(() => { process.exitCode = 1 })
+  })
+}
