@@ -119,11 +119,7 @@ export class Model16 extends ChargePointModel {
       entry.value = value
       return { result: { status: 'Accepted' } }
     },
-    TriggerMessage: (p) => ({ result: { status: this.trigger(p['requestedMessage']) ? 'Accepted' : 'NotImplemented' } }),
-    DataTransfer: (p) => ({ result: p['data'] === undefined ? { status: 'Accepted' } : { status: 'Accepted', data: p['data'] } }),
-    ChangeAvailability: () => ({ result: { status: 'Accepted' } }),
-    ClearCache: () => ({ result: { status: 'Accepted' } }),
-    UnlockConnector: () => ({ result: { status: 'Unlocked' } })
+    ...this.commonHandlers()
   }
 
   override bootResult (payload: JsonObject): ReturnType<ChargePointModel['bootResult']> {

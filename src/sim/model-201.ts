@@ -131,11 +131,7 @@ export class Model201 extends ChargePointModel {
         }
       }
     },
-    TriggerMessage: (p) => ({ result: { status: this.trigger(p['requestedMessage']) ? 'Accepted' : 'NotImplemented' } }),
-    DataTransfer: (p) => ({ result: p['data'] === undefined ? { status: 'Accepted' } : { status: 'Accepted', data: p['data'] } }),
-    ChangeAvailability: () => ({ result: { status: 'Accepted' } }),
-    ClearCache: () => ({ result: { status: 'Accepted' } }),
-    UnlockConnector: () => ({ result: { status: 'Unlocked' } })
+    ...this.commonHandlers()
   }
 
   override bootResult (payload: JsonObject): ReturnType<ChargePointModel['bootResult']> {

@@ -62,6 +62,17 @@ export abstract class ChargePointModel {
   abstract meterValues (): OutgoingCall
   /** Server-initiated Calls this version understands; anything else is NotImplemented. */
   protected abstract readonly handlers: Readonly<Record<string, (payload: JsonObject) => ServerCallAnswer>>
+
+  /** Server Calls both versions answer alike (the per-version tables spread these in). */
+  protected commonHandlers (): Record<string, (payload: JsonObject) => ServerCallAnswer> {
+    return {
+      TriggerMessage: (p) => ({ result: { status: this.trigger(p['requestedMessage']) ? 'Accepted' : 'NotImplemented' } }),
+      DataTransfer: (p) => ({ result: p['data'] === undefined ? { status: 'Accepted' } : { status: 'Accepted', data: p['data'] } }),
+      ChangeAvailability: () => ({ result: { status: 'Accepted' } }),
+      ClearCache: () => ({ result: { status: 'Accepted' } }),
+      UnlockConnector: () => ({ result: { status: 'Unlocked' } })
+    }
+  }
   /** React to the CallResult of a Call this model sent. */
   protected abstract result (action: string, payload: JsonObject): void
 
