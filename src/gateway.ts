@@ -61,17 +61,18 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
     mqtt = await EmbeddedBroker.start({ ...config.mqtt.embedded, logger: log.child({ component: 'mqtt' }) })
   }
 
-  const publishJson = (topic: string, value: unknown, qos: QoS): void => {
+  const publishText = (topic: string, text: string, qos: QoS): void => {
     metrics.inc('mqtt_published_total')
-    mqtt.publish(topic, JSON.stringify(value), qos).catch((err: Error) => {
+    mqtt.post(topic, text, qos, (err) => {
       metrics.inc('mqtt_publish_errors_total')
       log.error({ topic, err: err.message }, 'MQTT publish failed')
     })
   }
+  const publishJson = (topic: string, value: unknown, qos: QoS): void => publishText(topic, JSON.stringify(value), qos)
   // Compiled once, at start (all schemas of all versions): no compile pause in traffic.
   // Validators are pure and immutable, so gateways in one process share them.
   const validators = config.formatChecking.mode === 'disable' ? undefined : (sharedValidators ??= createValidators({ compile: 'eager' }))
-  const ctx: GatewayContext = { config, topics: compileTopics(config), mqtt, metrics, log, nodeId, publishJson, validators }
+  const ctx: GatewayContext = { config, topics: compileTopics(config), mqtt, metrics, log, nodeId, publishJson, publishText, validators }
   const registry = new Registry(ctx, { periodMs: opts.sweepPeriodMs ?? 1000 })
   await registry.start()
 

@@ -72,15 +72,12 @@ export class EmbeddedBroker implements MqttPort {
 
   publish (topic: string, payload: string | Buffer, qos: QoS, retain = false): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.aedes.publish({
-        cmd: 'publish',
-        topic,
-        payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
-        qos,
-        retain,
-        dup: false
-      } as any, (err?: Error) => (err != null ? reject(err) : resolve()))
+      this.aedes.publish(packet(topic, payload, qos, retain), (err?: Error) => (err != null ? reject(err) : resolve()))
     })
+  }
+
+  post (topic: string, payload: string | Buffer, qos: QoS, onError: (err: Error) => void): void {
+    this.aedes.publish(packet(topic, payload, qos, false), (err?: Error) => { if (err != null) onError(err) })
   }
 
   subscribe (topic: string, _qos: QoS, handler: MessageHandler): Promise<void> {
@@ -113,6 +110,10 @@ export class EmbeddedBroker implements MqttPort {
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()))
     await Promise.all(closing)
   }
+}
+
+function packet (topic: string, payload: string | Buffer, qos: QoS, retain: boolean): AedesPublishPacket {
+  return { cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos, retain, dup: false } as AedesPublishPacket
 }
 
 function addrPort (server: Server | HttpServer | undefined): number | undefined {

@@ -69,6 +69,10 @@ export class ExternalBroker implements MqttPort {
     })
   }
 
+  post (topic: string, payload: string | Buffer, qos: QoS, onError: (err: Error) => void): void {
+    this.client.publish(topic, payload, { qos }, (err) => { if (err != null) onError(err) })
+  }
+
   subscribe (topic: string, qos: QoS, handler: MessageHandler): Promise<void> {
     if (!this.handlers.add(topic, handler)) return Promise.resolve()
     return new Promise((resolve, reject) => {

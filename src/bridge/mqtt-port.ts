@@ -11,6 +11,8 @@ export interface MqttPort {
   readonly kind: 'embedded' | 'external'
   /** Resolves when the broker accepted the message (per its QoS); rejects on failure. */
   publish (topic: string, payload: string | Buffer, qos: QoS, retain?: boolean): Promise<void>
+  /** The same without a promise (the per-message path): a failure is passed to onError. */
+  post (topic: string, payload: string | Buffer, qos: QoS, onError: (err: Error) => void): void
   /**
    * Subscription to a topic or filter (`+`, `#`, `$share/group/...`); several handlers may
    * share one. Exact topics are the hot path (one per charge point); filters are few.

@@ -17,4 +17,6 @@ export interface GatewayContext {
   readonly validators: Validators | undefined
   /** Publish a JSON value; failures are logged and counted, never thrown. */
   publishJson: (topic: string, value: unknown, qos: QoS) => void
+  /** Publish a text as it is (the per-message path); failures as publishJson's. */
+  publishText: (topic: string, text: string, qos: QoS) => void
 }

@@ -17,7 +17,9 @@ export interface SweepOptions {
 
 interface Subscription {
   topic: string
-  handler: MessageHandler
+  cid: string
+  /** The broker subscription's handler; undefined when the node-wide one routes (embedded). */
+  handler: MessageHandler | undefined
   ready: Promise<void>
   /** Sessions and upgrades in progress that use this subscription. */
   refs: number
@@ -25,12 +27,19 @@ interface Subscription {
 
 export class Registry {
   private readonly sessions = new Map<string, Session>()
-  /** Downstream subscriptions by topic; the handler routes to the current session of the id. */
+  /** Downstream topics held here (subscribed on an external broker), by topic. */
   private readonly subs = new Map<string, Subscription>()
+  /**
+   * Embedded broker: one node, so one wildcard subscription routes every downstream topic by a
+   * Map lookup, instead of a broker subscription per charge point (cheaper per message, per
+   * connect and per idle charger). External broker: a subscription per charge point, so that
+   * each node receives its own chargers' messages only.
+   */
+  private readonly routeAll: boolean
   private readonly timer: NodeJS.Timeout
   /** Other nodes' charge points (external broker only; in process there is one node). */
   readonly presence: Presence | undefined
-  private offline?: { filter: string, handler: MessageHandler }
+  private wide?: { filter: string, handler: MessageHandler }
   private readonly cidOfTopic: (topic: string) => string | undefined
 
   constructor (private readonly ctx: GatewayContext, sweep: SweepOptions) {
@@ -38,29 +47,44 @@ export class Registry {
     this.timer.unref()
     if (ctx.mqtt.kind === 'external') this.presence = new Presence(ctx.mqtt, ctx.config.mountpoint, ctx.nodeId)
     this.cidOfTopic = topicParser(ctx.config.mountpoint + ctx.config.dnstream.topic)
+    this.routeAll = ctx.mqtt.kind === 'embedded'
   }
 
   /**
-   * Subscribe what the node needs besides per charge point topics: other nodes' presence,
-   * and every downstream topic (a shared subscription across nodes) to answer Calls to
-   * charge points that no node holds.
+   * Subscribe what the node needs besides per charge point topics: other nodes' presence, and
+   * every downstream topic: on an external broker as a subscription shared across nodes, to
+   * answer Calls to charge points that no node holds; embedded, to route them all.
    */
   async start (): Promise<void> {
     const { config, mqtt } = this.ctx
     await this.presence?.start()
-    if (config.dnstream.offlineAnswer) {
-      const wildcard = (config.mountpoint + config.dnstream.topic).replace(/\$\{[a-z]+\}/g, '+')
-      const filter = mqtt.kind === 'external' ? `$share/${config.dnstream.shareGroup}/${wildcard}` : wildcard
-      const handler: MessageHandler = (topic, payload) => this.onUnheld(topic, payload)
-      await mqtt.subscribe(filter, config.dnstream.qos, handler)
-      this.offline = { filter, handler }
+    if (!config.dnstream.offlineAnswer && !this.routeAll) return
+    const wildcard = (config.mountpoint + config.dnstream.topic).replace(/\$\{[a-z]+\}/g, '+')
+    const filter = mqtt.kind === 'external' ? `$share/${config.dnstream.shareGroup}/${wildcard}` : wildcard
+    const handler: MessageHandler = (topic, payload) => {
+      const sub = this.subs.get(topic)
+      if (sub !== undefined) {
+        if (this.routeAll) this.routeDownstream(sub.cid, payload)
+        // else: the charge point's own subscription on this node delivers it.
+        return
+      }
+      if (config.dnstream.offlineAnswer) this.onUnheld(topic, payload)
+      else this.ctx.metrics.inc('envelopes_unroutable_total')
     }
+    await mqtt.subscribe(filter, config.dnstream.qos, handler)
+    this.wide = { filter, handler }
   }
 
   /** A downstream message seen by the shared subscription: answer it if nobody holds the charge point. */
   private onUnheld (topic: string, payload: Buffer): void {
     const cid = this.cidOfTopic(topic)
-    if (cid === undefined || this.sessions.has(cid) || this.subs.has(topic) || this.presence?.heldElsewhere(cid) === true) return
+    if (cid === undefined || this.subs.has(topic) || this.presence?.heldElsewhere(cid) === true) return
+    if (this.sessions.has(cid)) {
+      // Connected here, but on the topic of another version (${version} in the template).
+      this.ctx.metrics.inc('envelopes_unroutable_total')
+      this.ctx.log.warn({ cid, topic }, 'downstream message on a topic this charge point is not connected on: not delivered')
+      return
+    }
     const { ctx } = this
     const parsed = envelopeToFrame(payload, dialects['2.1'])
     const vars = { cid, type: 4 }
@@ -106,11 +130,16 @@ export class Registry {
     const topic = this.downstreamTopic(cid, version)
     let sub = this.subs.get(topic)
     if (sub === undefined) {
-      const handler: MessageHandler = (_t, payload) => this.routeDownstream(cid, payload)
-      const ready = this.ctx.mqtt.subscribe(topic, this.ctx.config.dnstream.qos, handler)
-      const created: Subscription = sub = { topic, handler, ready, refs: 0 }
-      this.subs.set(topic, created)
-      ready.catch(() => { if (this.subs.get(topic) === created) this.subs.delete(topic) })
+      if (this.routeAll) {
+        sub = { topic, cid, handler: undefined, ready: Promise.resolve(), refs: 0 }
+        this.subs.set(topic, sub)
+      } else {
+        const handler: MessageHandler = (_t, payload) => this.routeDownstream(cid, payload)
+        const ready = this.ctx.mqtt.subscribe(topic, this.ctx.config.dnstream.qos, handler)
+        const created: Subscription = sub = { topic, cid, handler, ready, refs: 0 }
+        this.subs.set(topic, created)
+        ready.catch(() => { if (this.subs.get(topic) === created) this.subs.delete(topic) })
+      }
     }
     sub.refs++
     return sub.ready
@@ -121,6 +150,7 @@ export class Registry {
     const sub = this.subs.get(topic)
     if (sub === undefined || --sub.refs > 0) return
     this.subs.delete(topic)
+    if (sub.handler === undefined) return
     this.ctx.mqtt.unsubscribe(topic, sub.handler).catch((err: Error) => this.ctx.log.warn({ err: err.message, topic }, 'unsubscribe failed'))
   }
 
@@ -142,7 +172,8 @@ export class Registry {
       old.log.info({ newPeer: session.info.peer }, 'replaced by a newer connection with the same id')
       old.close(CloseCode.TAKEOVER, 'replaced by a newer connection', 'takeover')
     }
-    session.log.info({ peer: session.info.peer, version: session.dialect.version, subprotocol: session.info.subprotocol ?? null }, 'charge point connected')
+    // ctx.log with the cid, not session.log: no child logger per connection just for this line.
+    ctx.log.info({ cid, peer: session.info.peer, version: session.dialect.version, subprotocol: session.info.subprotocol ?? null }, 'charge point connected')
     if (old === undefined) this.announce(cid, true)
     this.event(session, { event: 'connected' })
   }
@@ -166,7 +197,7 @@ export class Registry {
       this.announce(session.cid, false)
     }
     this.release(session.cid, session.dialect.version)
-    session.log.info({ reason, code, detail }, 'charge point disconnected')
+    ctx.log.info({ cid: session.cid, reason, code, detail }, 'charge point disconnected')
     this.event(session, { event: 'disconnected', reason, code, detail, duration_ms: Date.now() - session.connectedAt })
   }
 
@@ -235,7 +266,7 @@ export class Registry {
 
   /** Unsubscribe the node-wide subscriptions (before the MQTT connection closes). */
   async stop (): Promise<void> {
-    if (this.offline !== undefined) await this.ctx.mqtt.unsubscribe(this.offline.filter, this.offline.handler)
+    if (this.wide !== undefined) await this.ctx.mqtt.unsubscribe(this.wide.filter, this.wide.handler)
     await this.presence?.stop()
   }
 }

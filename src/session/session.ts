@@ -43,7 +43,7 @@ export class Session {
   readonly cid: string
   readonly dialect: Dialect
   readonly connectedAt = Date.now()
-  readonly log: Logger
+  private logger: Logger | undefined
   /** Last text frame (keepalive, EMQX semantics). */
   lastFrameAt = Date.now()
   /** Last sign of life of the socket: any frame or pong. */
@@ -67,11 +67,15 @@ export class Session {
     this.dialect = info.dialect
     this.heartbeatIntervalMs = ctx.config.defaultHeartbeatIntervalMs
     this.calls = new CallQueue(ctx.config.dnstream.maxMqueueLen)
-    this.log = ctx.log.child({ cid: info.cid })
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary))
     ws.on('pong', () => { this.lastActivityAt = Date.now() })
     ws.on('error', (err: Error & { code?: string }) => this.onSocketError(err))
     ws.on('close', (code, reason) => this.end('closed_by_charger', code, reason.toString()))
+  }
+
+  /** This charge point's logger, made on first use: most sessions never log a line. */
+  get log (): Logger {
+    return (this.logger ??= this.ctx.log.child({ cid: this.cid }))
   }
 
   /** Called once by the registry: where the session reports its end. */
@@ -173,11 +177,7 @@ export class Session {
       ctx.publishJson(topic, marked(frameToEnvelope(frame, action), failure), qos)
       return
     }
-    ctx.metrics.inc('mqtt_published_total')
-    ctx.mqtt.publish(topic, envelope, qos).catch((err: Error) => {
-      ctx.metrics.inc('mqtt_publish_errors_total')
-      ctx.log.error({ topic, err: err.message }, 'MQTT publish failed')
-    })
+    ctx.publishText(topic, envelope, qos)
   }
 
   /** A CallResult/CallError from the charge point that answers nothing in flight. */
