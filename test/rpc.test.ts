@@ -2,7 +2,7 @@
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import { brokerKinds, startTestGateway, type TestGateway } from './helpers/gateway.js'
-import { connectChargePoint, type Message } from './helpers/clients.js'
+import { connectChargePoint, waitFor, type Message } from './helpers/clients.js'
 
 const call = (id: string, action = 'Reset', payload: Record<string, unknown> = { type: 'Soft' }): Record<string, unknown> =>
   ({ MessageTypeId: 2, UniqueId: id, Action: action, Payload: payload })
@@ -92,6 +92,23 @@ for (const { kind, skip } of brokerKinds) {
       }
     })
 
+    test('${version} in the downstream topic: only the topic of the version connected is delivered', async () => {
+      const t = await startTestGateway({ broker: kind, config: { dnstream: { topic: 'cs/${version}/${cid}' } } })
+      try {
+        const cp = await connectChargePoint(`${t.url}/v-topic`)
+        const before = t.gw.metrics.get('envelopes_unroutable_total')
+        await t.backend.publish('ocpp/cs/2.0.1/v-topic', call('wrong'))
+        await t.backend.publish('ocpp/cs/1.6/v-topic', call('right'))
+        assert.deepEqual(await cp.frames.wait(), [2, 'right', 'Reset', { type: 'Soft' }])
+        // Not delivered, not answered offline (it is connected), counted.
+        await waitFor(() => t.gw.metrics.get('envelopes_unroutable_total') === before + 1)
+        assert.equal(replies(t, 'v-topic').length, 0)
+        await cp.close()
+      } finally {
+        await t.stop()
+      }
+    })
+
     test('disconnect with Calls in flight and queued: each is answered disconnected', async () => {
       const t = await startTestGateway({ broker: kind })
       try {
@@ -111,6 +128,22 @@ for (const { kind, skip } of brokerKinds) {
 }
 
 describe('RPC rules (embedded broker only)', () => {
+  test('offline_answer off: a message for a charge point that is not connected is counted, not answered', async () => {
+    const t = await startTestGateway({ config: { dnstream: { offline_answer: false } } })
+    try {
+      await t.backend.publish('ocpp/cs/nobody', call('n1'))
+      await waitFor(() => t.gw.metrics.get('envelopes_unroutable_total') === 1)
+      const cp = await connectChargePoint(`${t.url}/somebody`)
+      await t.backend.publish('ocpp/cs/somebody', call('s1'))
+      assert.deepEqual(await cp.frames.wait(), [2, 's1', 'Reset', { type: 'Soft' }])
+      assert.equal(replies(t, 'nobody').length, 0)
+      assert.equal(t.gw.metrics.get('envelopes_unroutable_total'), 1)
+      await cp.close()
+    } finally {
+      await t.stop()
+    }
+  })
+
   test('takeover: queued Calls move to the new connection; the one in flight is answered disconnected', async () => {
     const t = await startTestGateway()
     try {

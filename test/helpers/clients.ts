@@ -122,3 +122,12 @@ export async function connectBackend (url: string, subscriptions: string[] = ['o
     close: async () => { await client.endAsync() }
   }
 }
+
+/** Resolves once `condition()` holds (checked every 10 ms); rejects after `timeoutMs`. */
+export async function waitFor (condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms: ${condition.toString()}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
