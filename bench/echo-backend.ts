@@ -5,7 +5,8 @@
  * real backend, so that the gateway's process does the gateway's work only.
  *
  * Run alone: node dist/bench/echo-backend.js --url mqtt://127.0.0.1:1883 [--mountpoint ocpp/]
- *   [--qos 0] ; prints {"ready":true} once subscribed.
+ *   [--qos 0] [--plain] ; prints {"ready":true} once subscribed. --plain: MQTT.js's own writes,
+ *   one per answer (by default the answers of one event-loop turn go out in one write).
  */
 import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -25,6 +26,8 @@ export interface EchoBackendOptions {
   /** Downstream topic below the mountpoint, `${cid}` for the id. Default "cs/${cid}". */
   dnstream?: string
   qos?: 0 | 1 | 2
+  /** Coalesce the answers of one event-loop turn into one write (default true); false: plain MQTT.js. */
+  coalesce?: boolean
 }
 
 export interface EchoBackend {
@@ -57,7 +60,7 @@ export async function startEchoBackend (o: EchoBackendOptions): Promise<EchoBack
   // one write (as the gateway's own MQTT connection): MQTT.js writes each publish on its own.
   const stream = client.stream as unknown as Partial<Socket>
   stream.setNoDelay?.(true)
-  if (stream instanceof Socket) coalesceWrites(stream)
+  if (stream instanceof Socket && o.coalesce !== false) coalesceWrites(stream)
   client.on('message', (topic, message) => {
     let envelope: unknown
     try {
@@ -81,14 +84,15 @@ export async function startEchoBackend (o: EchoBackendOptions): Promise<EchoBack
 const isMain = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)
 if (isMain) {
   const { values } = parseArgs({
-    options: { url: { type: 'string' }, mountpoint: { type: 'string' }, upstream: { type: 'string' }, dnstream: { type: 'string' }, qos: { type: 'string' } }
+    options: { url: { type: 'string' }, mountpoint: { type: 'string' }, upstream: { type: 'string' }, dnstream: { type: 'string' }, qos: { type: 'string' }, plain: { type: 'boolean' } }
   })
   const backend = await startEchoBackend({
     url: values.url ?? 'mqtt://127.0.0.1:1883',
     mountpoint: values.mountpoint,
     upstream: values.upstream,
     dnstream: values.dnstream,
-    qos: Number(values.qos ?? 0) as 0 | 1 | 2
+    qos: Number(values.qos ?? 0) as 0 | 1 | 2,
+    coalesce: values.plain !== true
   })
   process.stdout.write(JSON.stringify({ ready: true }) + '\n')
   const shutdown = (): void => { void backend.close().then(() => process.exit(0)) }

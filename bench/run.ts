@@ -32,7 +32,7 @@ Options:
   --quick                small N and short windows (about 2 minutes)
   --only S,S             scenarios: ${SCENARIOS.join(', ')}              [all]
   --systems S,S          systems: ${SYSTEM_NAMES.join(', ')}
-                         [all but ours-baseline]
+                         [all but ours-baseline and ours-plain-backend]
   --repeat N             rounds of each throughput, latency and size run (medians;
                          each ratio taken within a round, then the median)
                                        [throughput 3, latency 3, size 2; quick 1]

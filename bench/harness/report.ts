@@ -206,7 +206,13 @@ function formatCheckingNote (res: Results, run: string): string[] {
   const notes: string[] = []
   const r = res.ratio(run, 'ours-check-all', 'ours-embedded', rt)
   if (r !== undefined) notes.push(`format checking: ours-check-all / ours-embedded (disable) round trips/s = ${fmt.ratio(r)} (cost ${fmt.n((1 - r) * 100, 0)} %; the goal is within 15 %).`)
-  return [...notes, ...baselineNote(res, run)]
+  return [...notes, ...baselineNote(res, run), ...plainBackendNote(res, run)]
+}
+
+function plainBackendNote (res: Results, run: string): string[] {
+  const r = res.ratio(run, 'ours-embedded', 'ours-plain-backend', rt)
+  if (r === undefined) return []
+  return [`echo backend write coalescing: ours-embedded / ours-plain-backend round trips/s = ${fmt.ratio(r)}, gateway CPU per round trip ${fmt.ratio(res.ratio(run, 'ours-embedded', 'ours-plain-backend', serverUs))} (medians of per-round ratios).`]
 }
 
 function baselineNote (res: Results, run: string): string[] {

@@ -7,7 +7,9 @@
  * - ours-check-all: the same with --message-format-checking all (validation both ways);
  * - ours-mosquitto: the gateway on an external Mosquitto started here + the echo backend;
  * - ours-baseline: as ours-embedded, with the gateway of another build (--baseline DIR, a copy
- *   of dist/ inside the repository), for before/after figures of a change in the same run.
+ *   of dist/ inside the repository), for before/after figures of a change in the same run;
+ * - ours-plain-backend: as ours-embedded, the echo backend writing each answer on its own
+ *   (plain MQTT.js), to show what the backend's write coalescing is worth.
  *
  * `server` is the process whose CPU and RSS are reported (the gateway for ours); `aux` are
  * the others that make up the system (echo backend, Mosquitto).
@@ -53,7 +55,7 @@ export interface SystemDef {
   start: (ctx: StartContext) => Promise<RunningSystem>
 }
 
-export const SYSTEM_NAMES = ['floor', 'peer', 'ours-embedded', 'ours-check-all', 'ours-mosquitto', 'ours-baseline'] as const
+export const SYSTEM_NAMES = ['floor', 'peer', 'ours-embedded', 'ours-check-all', 'ours-mosquitto', 'ours-baseline', 'ours-plain-backend'] as const
 export type SystemName = typeof SYSTEM_NAMES[number]
 /** What a bench run compares unless told otherwise (ours-baseline needs --baseline). */
 export const DEFAULT_SYSTEMS: SystemName[] = ['floor', 'peer', 'ours-embedded', 'ours-check-all', 'ours-mosquitto']
@@ -78,7 +80,7 @@ async function standalone (name: string, script: string, ctx: StartContext): Pro
   }
 }
 
-async function ours (ctx: StartContext, o: { mosquitto: boolean, checking: 'all' | 'disable', dist?: string }): Promise<RunningSystem> {
+async function ours (ctx: StartContext, o: { mosquitto: boolean, checking: 'all' | 'disable', dist?: string, plainBackend?: boolean }): Promise<RunningSystem> {
   const procs: Proc[] = []
   const stop = async (): Promise<void> => {
     // Backend first (it would only see the gateway go), then the gateway, then the broker.
@@ -106,7 +108,7 @@ async function ours (ctx: StartContext, o: { mosquitto: boolean, checking: 'all'
     const gw = spawnNode('gateway', 'src/cli/main.js', [...args, ...ctx.gatewayArgs], { cpus: ctx.layout.server, nodeArgs, dist: o.dist })
     procs.push(gw)
     await waitForPort(wsPort, gw)
-    const backend = spawnNode('echo-backend', 'bench/echo-backend.js', ['--url', mqttUrl], { cpus: ctx.layout.aux })
+    const backend = spawnNode('echo-backend', 'bench/echo-backend.js', ['--url', mqttUrl, ...(o.plainBackend === true ? ['--plain'] : [])], { cpus: ctx.layout.aux })
     procs.push(backend)
     await readyLine(backend)
     const pids: Record<string, number> = { server: gw.pid, backend: backend.pid }
@@ -144,6 +146,11 @@ export const systems: Record<SystemName, SystemDef> = {
     about: 'gateway on an external Mosquitto started by the bench, echo backend process',
     unavailable: () => mosquittoBinary === undefined ? 'mosquitto not installed' : undefined,
     start: (ctx) => ours(ctx, { mosquitto: true, checking: 'disable' })
+  },
+  'ours-plain-backend': {
+    name: 'ours-plain-backend',
+    about: 'as ours-embedded, the echo backend writing each answer on its own (plain MQTT.js)',
+    start: (ctx) => ours(ctx, { mosquitto: false, checking: 'disable', plainBackend: true })
   },
   'ours-baseline': {
     name: 'ours-baseline',
