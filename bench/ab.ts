@@ -6,7 +6,7 @@
  *   node dist/bench/ab.js --baseline DIR [--rounds 5] lat hb mv closed
  *
  * lat: 1,000 chargers x 1 Heartbeat/s; hb: 1,000 x 6 Heartbeat/s; mv: 100 x 15 MeterValues of
- * 20 KB/s; closed: 1,000 chargers closed loop. DIR: a copy of dist/ inside this repository.
+ * 20 KB/s; closed: 1,000 chargers closed loop; closed100: 100 chargers closed loop. DIR: a copy of dist/ inside this repository.
  */
 import { realpathSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -22,7 +22,8 @@ const loads: Record<string, string[]> = {
   lat: ['-n', '1000', '-s', 'heartbeat', '--rate', '1', '-d', '6', '--warmup', '2'],
   hb: ['-n', '1000', '-s', 'heartbeat', '--rate', '6', '-d', '5', '--warmup', '2'],
   mv: ['-n', '100', '-s', 'metervalues', '--meter-size', '20000', '--rate', '15', '-d', '5', '--warmup', '1'],
-  closed: ['-n', '1000', '-s', 'heartbeat', '-d', '5', '--warmup', '1']
+  closed: ['-n', '1000', '-s', 'heartbeat', '-d', '5', '--warmup', '1'],
+  closed100: ['-n', '100', '-s', 'heartbeat', '-d', '5', '--warmup', '1']
 }
 
 const median = (xs: number[]): number => {
