@@ -3,7 +3,10 @@
  * goes first, and the medians of the per-round ratios: gateway CPU per round trip, round
  * trips/s, p50, p99. Fixed offered loads measure the cost at the same work for both builds.
  *
- *   node dist/bench/ab.js --baseline DIR [--rounds 5] lat hb mv closed
+ *   node dist/bench/ab.js --baseline DIR [--rounds 5] [--new-arg ARG ...] lat hb mv closed
+ *
+ * --new-arg: a gateway flag for the new build only (repeatable); with DIR a copy of the same
+ * build, this A/Bs a setting, e.g. --new-arg=--set --new-arg=upstream.qos=1.
  *
  * lat: 1,000 chargers x 1 Heartbeat/s; hb: 1,000 x 6 Heartbeat/s; mv: 100 x 15 MeterValues of
  * 20 KB/s; closed: 1,000 chargers closed loop; closed100: 100 chargers closed loop. DIR: a copy of dist/ inside this repository.
@@ -40,9 +43,9 @@ function figures (r: RunResult): Record<string, number> | undefined {
 }
 
 async function main (): Promise<void> {
-  const { values, positionals } = parseArgs({ options: { baseline: { type: 'string' }, rounds: { type: 'string' } }, allowPositionals: true })
+  const { values, positionals } = parseArgs({ options: { baseline: { type: 'string' }, rounds: { type: 'string' }, 'new-arg': { type: 'string', multiple: true } }, allowPositionals: true })
   if (values.baseline === undefined || positionals.some((p) => loads[p] === undefined)) {
-    process.stderr.write(`usage: node dist/bench/ab.js --baseline DIR [--rounds 5] ${Object.keys(loads).join(' ')}\n`)
+    process.stderr.write(`usage: node dist/bench/ab.js --baseline DIR [--rounds 5] [--new-arg ARG ...] ${Object.keys(loads).join(' ')}\n`)
     process.exitCode = 2
     return
   }
@@ -58,13 +61,15 @@ async function main (): Promise<void> {
     baselineDist: resolve(values.baseline),
     log: (line) => process.stderr.write(line + '\n')
   }
+  // Gateway flags for the new build only: the same build as --baseline then A/Bs a setting.
+  const oNew: RunnerOptions = { ...o, gatewayArgs: [...o.gatewayArgs, ...(values['new-arg'] ?? [])] }
   for (const load of positionals.length > 0 ? positionals : Object.keys(loads)) {
     const run: RunDef = { key: load, scenarios: [], title: load, count: 0, simArgs: loads[load]!, workers: 1, repeat: 1, memory: false, skip: [] }
     const ratios: Record<string, number[]> = { cpuPerRt: [], rt: [], p50: [], p99: [] }
     for (let round = 1; round <= rounds; round++) {
       const order = round % 2 === 1 ? ['ours-embedded', 'ours-baseline'] as const : ['ours-baseline', 'ours-embedded'] as const
       const got: Record<string, Record<string, number> | undefined> = {}
-      for (const system of order) got[system] = figures(await runOne(run, system, round, o))
+      for (const system of order) got[system] = figures(await runOne(run, system, round, system === 'ours-embedded' ? oNew : o))
       const a = got['ours-embedded']
       const b = got['ours-baseline']
       if (a === undefined || b === undefined) continue
