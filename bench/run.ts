@@ -45,6 +45,8 @@ Options:
   --storm N              chargers of the connect storm / idle memory run        [10000]
   --storm-workers K      simulator processes of the storm                        [2]
   --storm-pending N      handshakes in progress at most during the storm         [400]
+  --storm-boot-during    chargers boot as they connect (a power-on storm) instead of
+                         after every charger connected (a reconnect storm)
   --pin MODE             auto: pin generator / server / rest of a system to CPUs
                          with taskset (2 cores: 0 / 1 / 0); off; or G/S/A as CPU
                          lists, e.g. 0/1/0                                       [auto]
@@ -145,6 +147,7 @@ export function parseBenchArgs (argv: string[]): BenchOptions & { help: boolean 
       storm: { type: 'string' },
       'storm-workers': { type: 'string' },
       'storm-pending': { type: 'string' },
+      'storm-boot-during': { type: 'boolean' },
       pin: { type: 'string' },
       profile: { type: 'boolean' },
       'profile-run': { type: 'string' },
@@ -172,6 +175,7 @@ export function parseBenchArgs (argv: string[]): BenchOptions & { help: boolean 
   if (v.chargers !== undefined) scale.throughputCounts = positiveInts('chargers', v.chargers)
   if (v.storm !== undefined) scale.stormCount = positiveInts('storm', v.storm)[0]!
   if (v['storm-workers'] !== undefined) scale.stormWorkers = positiveInts('storm-workers', v['storm-workers'])[0]!
+  if (v['storm-boot-during'] === true) scale.stormBootDuring = true
   if (v['storm-pending'] !== undefined) {
     const n = Number(v['storm-pending'])
     if (!Number.isInteger(n) || n < 0) throw new Error('--storm-pending: expected an integer >= 0 (0 = no limit)')

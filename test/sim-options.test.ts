@@ -50,7 +50,8 @@ test('command-line flags map onto options', () => {
     '--url', 'ws://127.0.0.1:9/ocpp', '-p', '2.0.1', '-n', '10', '--id-prefix', 'x-', '--id-start', '5',
     '--ramp', '100', '--max-pending', '50', '-d', '3', '--rate', '0.5', '-s', 'metervalues', '--meter-size', '20000', '--heartbeat', '60',
     '--calls', '7', '--username', 'u', '--password', 'p-${id}', '--sources', '127.0.0.1, 127.0.0.2',
-    '--call-timeout', '5', '--connect-timeout', '3', '--reconnect', '1', '-w', '2', '--json', '-', '-q'
+    '--call-timeout', '5', '--connect-timeout', '3', '--reconnect', '1', '-w', '2', '--json', '-', '-q',
+    '--boot-after-connect'
   ])
   assert.deepEqual(cli.sim, {
     url: 'ws://127.0.0.1:9/ocpp',
@@ -60,6 +61,7 @@ test('command-line flags map onto options', () => {
     idStart: 5,
     ramp: 100,
     maxPending: 50,
+    bootAfterConnect: true,
     duration: 3,
     rate: 0.5,
     scenario: 'metervalues',

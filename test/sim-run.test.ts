@@ -84,6 +84,27 @@ test('heartbeat, boot and metervalues scenarios repeat their Call after boot', T
   }
 })
 
+test('--boot-after-connect: no BootNotification before every charger is connected', T, async (t) => {
+  for (const hold of [false, true]) {
+    let connections = 0
+    const seenAtBoot: number[] = []
+    const server = await startTestServer({
+      onConnection: () => { connections++ },
+      answer: (_c, action) => { if (action === 'BootNotification') seenAtBoot.push(connections); return undefined }
+    })
+    try {
+      // Five handshakes at a time: without the hold, the first boots come before the last connects.
+      const s = await runSimulation({ url: server.url, count: 20, maxPending: 5, calls: 2, scenario: 'heartbeat', bootAfterConnect: hold, idPrefix: `hold-${String(hold)}-` })
+      assert.equal(s.calls.results, 40)
+      assert.equal(seenAtBoot.length, 20)
+      if (hold) assert.ok(seenAtBoot.every((n) => n === 20), `boots saw ${seenAtBoot.join(',')} connections`)
+      else assert.ok(seenAtBoot.some((n) => n < 20), 'without the hold, boots start during the connects (the control)')
+    } finally {
+      await server.close()
+    }
+  }
+})
+
 test('--meter-size pads the MeterValues frames the server receives', T, async (t) => {
   const sizes: number[] = []
   const server = await startTestServer({

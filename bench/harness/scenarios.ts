@@ -36,6 +36,8 @@ export interface Scale {
   stormSources: string[]
   /** Handshakes in progress at most during the storm (below the accept backlog); 0 = no limit. */
   stormMaxPending: number
+  /** Boot as they connect (power-on storm); by default boots wait until all connected. */
+  stormBootDuring: boolean
 }
 
 export const FULL: Scale = {
@@ -50,12 +52,13 @@ export const FULL: Scale = {
   latencyRepeat: 3,
   sizeRepeat: 2,
   latencyDurationS: 6,
-  holdS: 5,
+  holdS: 8,
   warmupS: 1,
   latencyWarmupS: 2,
   stormWorkers: 2,
   stormSources: ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'],
-  stormMaxPending: 400
+  stormMaxPending: 400,
+  stormBootDuring: false
 }
 
 export const QUICK: Scale = {
@@ -121,10 +124,10 @@ export function plan (scale: Scale, selected: ScenarioName[]): RunDef[] {
     runs.push({
       key: `connect-${n}`,
       scenarios: SCENARIOS.filter((s) => (s === 'storm' || s === 'memory') && want(s)),
-      title: `${n} chargers connecting at once (${scale.stormWorkers} simulator processes, ${scale.stormSources.length} source addresses, at most ${scale.stormMaxPending || 'unlimited'} handshakes in progress), then idle for ${scale.holdS} s`,
+      title: `${n} chargers connecting at once (${scale.stormWorkers} simulator processes, ${scale.stormSources.length} source addresses, at most ${scale.stormMaxPending || 'unlimited'} handshakes in progress; ${scale.stormBootDuring ? 'each boots as it connects' : 'boots held until all connected'}), then ${scale.stormBootDuring ? '' : 'boot, status and '}idle for ${scale.holdS} s`,
       count: n,
       simArgs: ['-n', String(n), '-s', 'idle', '-d', String(scale.holdS), '--sources', scale.stormSources.join(','),
-        '--max-pending', String(scale.stormMaxPending), '--connect-timeout', '30', '--call-timeout', '30'],
+        '--max-pending', String(scale.stormMaxPending), ...(scale.stormBootDuring ? [] : ['--boot-after-connect']), '--connect-timeout', '30', '--call-timeout', '30'],
       workers: scale.stormWorkers,
       repeat: 1,
       memory: true,

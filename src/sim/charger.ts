@@ -20,6 +20,8 @@ export interface ChargerEnv {
   settled: (ok: boolean) => void
   /** The charger will send nothing more: finished, or lost without reconnecting. */
   ended: () => void
+  /** true: hold this charger's boot (bootAfterConnect); the runner calls releaseBoot() later. */
+  holdBoot: (c: Charger) => boolean
   /** A charger created a socket (first attempt or reconnect). */
   socketUp: () => void
   /** A socket of a charger is fully closed. */
@@ -155,6 +157,13 @@ export class Charger {
     this.settle(true)
     if (this.stopping) return this.close()
     this.state = 'booting'
+    if (this.env.holdBoot(this)) return
+    this.send(this.model.boot())
+  }
+
+  /** Send the BootNotification held back by bootAfterConnect, once the connect phase is over. */
+  releaseBoot (): void {
+    if (this.state !== 'booting' || this.stopping || this.outId !== undefined) return
     this.send(this.model.boot())
   }
 

@@ -11,6 +11,7 @@ export const simFlagSpec = {
   ids: { type: 'string' },
   ramp: { type: 'string' },
   'max-pending': { type: 'string' },
+  'boot-after-connect': { type: 'boolean' },
   duration: { type: 'string', short: 'd' },
   warmup: { type: 'string' },
   rate: { type: 'string' },
@@ -47,6 +48,8 @@ Options:
                              chargePointSim); --count defaults to their number
       --ramp R               new connections per second, 0 = at once         [0]
       --max-pending N        at most N handshakes in progress, 0 = no limit  [0]
+      --boot-after-connect   hold the boots until every charger's first attempt
+                             settled: the connect phase measures connects alone
   -d, --duration S           seconds to run once all have connected; 0 = until
                              every charger sent --calls Calls, or Ctrl-C       [0]
       --warmup S             seconds between the connect phase and the
@@ -116,6 +119,7 @@ export function parseSimArgs (argv: string[]): SimCliOptions {
     idStart: number('id-start', v['id-start']),
     ramp: number('ramp', v.ramp),
     maxPending: number('max-pending', v['max-pending']),
+    bootAfterConnect: v['boot-after-connect'] === true,
     duration: number('duration', v.duration),
     rate: number('rate', v.rate),
     scenario: v.scenario as Scenario | undefined,

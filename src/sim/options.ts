@@ -43,6 +43,12 @@ export interface SimOptions {
    */
   maxPending?: number
   /**
+   * Hold each charger's BootNotification until every first connection attempt (of this
+   * process) has settled: the connect phase then measures connects alone, as when chargers that
+   * already booted reconnect after a restart of the server; the boots follow. Default false.
+   */
+  bootAfterConnect?: boolean
+  /**
    * Seconds to run once every first connection attempt has settled (the measurement window);
    * 0 runs until every charger has sent `calls` Calls, or until stopped. Default 0.
    */
@@ -105,6 +111,11 @@ function num (name: string, v: number | undefined, dflt: number, { min = 0, inte
   return n
 }
 
+function bool (name: string, v: boolean | undefined): boolean {
+  if (v !== undefined && typeof v !== 'boolean') throw new SimOptionError(name, `expected true or false, got ${String(v)}`)
+  return v === true
+}
+
 export function resolveSimOptions (o: SimOptions): ResolvedSimOptions {
   let url: URL
   try {
@@ -141,6 +152,7 @@ export function resolveSimOptions (o: SimOptions): ResolvedSimOptions {
     ids: Object.freeze([...ids]) as string[],
     ramp: num('ramp', o.ramp, 0),
     maxPending: num('maxPending', o.maxPending, 0, { integer: true }),
+    bootAfterConnect: bool('bootAfterConnect', o.bootAfterConnect),
     duration: num('duration', o.duration, 0),
     warmup: num('warmup', o.warmup, 0),
     rate: num('rate', o.rate, 0, { max: 1000 }),

@@ -77,6 +77,11 @@ export function startSimulation (options: SimOptions): Simulation {
       ended++
       if (ended === opts.count) stop()
     },
+    holdBoot: (c) => {
+      if (!opts.bootAfterConnect || connectPhaseEnd !== undefined) return false
+      heldBoots.push(c)
+      return true
+    },
     socketUp: () => { sockets++ },
     socketGone: () => {
       sockets--
@@ -84,6 +89,8 @@ export function startSimulation (options: SimOptions): Simulation {
     }
   }
   const chargers: Charger[] = []
+  /** Open chargers whose boot waits for the end of the connect phase (bootAfterConnect). */
+  const heldBoots: Charger[] = []
   for (let i = 0; i < opts.count; i++) chargers.push(new Charger(env, chargerId(opts, i), i))
 
   /** How many chargers may have started by now (the ramp moves it). */
@@ -107,6 +114,7 @@ export function startSimulation (options: SimOptions): Simulation {
   function openWindow (): void {
     if (connectPhaseEnd !== undefined) return
     connectPhaseEnd = performance.now()
+    for (const c of heldBoots.splice(0)) c.releaseBoot()
     if (opts.warmup > 0) later(startWindow, opts.warmup * 1000)
     else startWindow()
   }
