@@ -155,10 +155,11 @@ export class WsListener {
         return
       }
       // ws may refuse the upgrade itself (bad Sec-WebSocket-Key...) without calling back.
-      let upgraded = false
-      socket.once('close', () => { if (!upgraded) this.handler.abort(info) })
+      // Removed once upgraded: it holds `info` and with it the whole upgrade request.
+      const abortIfRefused = (): void => this.handler.abort(info)
+      socket.once('close', abortIfRefused)
       this.wss.handleUpgrade(req, socket, head, (ws) => {
-        upgraded = true
+        socket.removeListener('close', abortIfRefused)
         this.connections++
         ws.once('close', () => { this.connections-- })
         this.metrics.inc('connections_accepted_total')
