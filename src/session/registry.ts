@@ -25,6 +25,8 @@ interface Subscription {
   refs: number
 }
 
+const RESOLVED = Promise.resolve()
+
 export class Registry {
   private readonly sessions = new Map<string, Session>()
   /** Downstream topics held here (subscribed on an external broker), by topic. */
@@ -131,7 +133,7 @@ export class Registry {
     let sub = this.subs.get(topic)
     if (sub === undefined) {
       if (this.routeAll) {
-        sub = { topic, cid, handler: undefined, ready: Promise.resolve(), refs: 0 }
+        sub = { topic, cid, handler: undefined, ready: RESOLVED, refs: 0 }
         this.subs.set(topic, sub)
       } else {
         const handler: MessageHandler = (_t, payload) => this.routeDownstream(cid, payload)

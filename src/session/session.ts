@@ -340,7 +340,8 @@ export class Session {
     const interval = payload.interval
     if (payload.status === 'Accepted' && typeof interval === 'number' && Number.isFinite(interval) && interval > 0) {
       this.heartbeatIntervalMs = interval * 1000
-      this.log.debug({ interval }, 'heartbeat interval from BootNotification')
+      // Checked first: this.log would make the session's child logger for a line not written.
+      if (this.ctx.log.isLevelEnabled('debug')) this.log.debug({ interval }, 'heartbeat interval from BootNotification')
     }
   }
 

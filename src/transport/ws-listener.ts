@@ -118,8 +118,15 @@ export class WsListener {
     rejectUpgrade(socket, status, reason, headers)
   }
 
+  /**
+   * Listeners that stay on a socket for its life are made outside onUpgrade: a closure made in
+   * there would keep onUpgrade's whole scope (the request, its headers, the credentials) alive
+   * as long as the connection, since V8 closures of one scope share it.
+   */
+  private readonly socketClosed = (): void => { this.connections-- }
+
   private onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy())
+    socket.on('error', destroySocket)
     const cfg = this.config
     const id = chargePointIdFromUrl(req.url ?? '/', cfg.path)
     if (!id.ok) { this.reject(socket, id.error.status, id.error.reason, id.error.code, req); return }
@@ -161,7 +168,7 @@ export class WsListener {
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         socket.removeListener('close', abortIfRefused)
         this.connections++
-        ws.once('close', () => { this.connections-- })
+        ws.once('close', this.socketClosed)
         this.metrics.inc('connections_accepted_total')
         this.handler.connect(ws, info)
       })
@@ -190,6 +197,10 @@ export class WsListener {
 }
 
 interface RequestWithChoice extends IncomingMessage { ocppSubprotocol?: string }
+
+function destroySocket (this: Duplex): void {
+  this.destroy()
+}
 
 export function peerOf (req: IncomingMessage): string {
   const s = req.socket
