@@ -70,8 +70,13 @@ export class Registry {
         // else: the charge point's own subscription on this node delivers it.
         return
       }
-      if (config.dnstream.offlineAnswer) this.onUnheld(topic, payload)
-      else this.ctx.metrics.inc('envelopes_unroutable_total')
+      if (config.dnstream.offlineAnswer) {
+        this.onUnheld(topic, payload)
+        return
+      }
+      // offline_answer off: not answered, as a broker without a subscriber would; counted.
+      this.ctx.metrics.inc('envelopes_unroutable_total')
+      this.ctx.log.debug({ topic }, 'downstream message for a charge point that is not connected (offline_answer off): dropped')
     }
     await mqtt.subscribe(filter, config.dnstream.qos, handler)
     this.wide = { filter, handler }
