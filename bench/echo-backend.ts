@@ -11,9 +11,8 @@
 import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { Socket } from 'node:net'
 import mqtt from 'mqtt'
-import { coalesceWrites } from '../src/bridge/coalesce-writes.js'
+import { tuneMqttSocket } from '../src/bridge/coalesce-writes.js'
 import { type JsonObject, isJsonObject } from '../src/ocpp/frame.js'
 import { answerFor } from './answers.js'
 
@@ -58,9 +57,7 @@ export async function startEchoBackend (o: EchoBackendOptions): Promise<EchoBack
   const client = await mqtt.connectAsync(o.url, { clientId: `echo-backend-${process.pid}`, clean: true, reconnectPeriod: 0 })
   // Small answers, latency-bound: no Nagle delay; and the answers of one event-loop turn in
   // one write (as the gateway's own MQTT connection): MQTT.js writes each publish on its own.
-  const stream = client.stream as unknown as Partial<Socket>
-  stream.setNoDelay?.(true)
-  if (stream instanceof Socket && o.coalesce !== false) coalesceWrites(stream)
+  tuneMqttSocket(client.stream, o.coalesce !== false)
   client.on('message', (topic, message) => {
     let envelope: unknown
     try {

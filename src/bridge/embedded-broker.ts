@@ -9,7 +9,7 @@ import { once } from 'node:events'
 import { Aedes, type AedesPublishPacket } from 'aedes'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { HandlerTable, stripShare, type MessageHandler, type MqttPort, type QoS } from './mqtt-port.js'
-import { coalesceWrites } from './coalesce-writes.js'
+import { tuneMqttSocket } from './coalesce-writes.js'
 import type { Logger } from '../observability/logger.js'
 import { listenOrExplain } from '../transport/listen.js'
 
@@ -40,8 +40,7 @@ export class EmbeddedBroker implements MqttPort {
         broker.tcp = createServer((socket) => {
           // MQTT packets are small and latency-bound: no Nagle delay; and the packets of one
           // event-loop turn (every charge point's Calls to a backend) go out in one write.
-          socket.setNoDelay(true)
-          coalesceWrites(socket)
+          tuneMqttSocket(socket)
           aedes.handle(socket)
         })
         await listenOrExplain(broker.tcp, opts.bind, 'embedded MQTT broker (TCP)', 'mqtt.embedded.bind / --mqtt-bind, or use an existing broker with --mqtt-url')

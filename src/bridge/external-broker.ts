@@ -3,9 +3,8 @@
  * connection for the whole gateway, exact-topic subscriptions per charge point.
  */
 import { readFileSync } from 'node:fs'
-import { Socket } from 'node:net'
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt'
-import { coalesceWrites } from './coalesce-writes.js'
+import { tuneMqttSocket } from './coalesce-writes.js'
 import { HandlerTable, type MessageHandler, type MqttPort, type QoS } from './mqtt-port.js'
 import type { Logger } from '../observability/logger.js'
 import type { GatewayConfig } from '../config/load.js'
@@ -57,15 +56,10 @@ export class ExternalBroker implements MqttPort {
     client.on('error', (err) => log.error({ err: err.message }, 'mqtt error'))
     client.on('offline', () => log.warn({ url: redactUrl(opts.url) }, 'mqtt broker connection lost; reconnecting'))
     client.on('reconnect', () => log.debug('mqtt reconnecting'))
-    // MQTT packets are small and latency-bound: no Nagle delay (on every (re)connection).
-    // And the packets of one event-loop turn (many charge points' messages) go out in one write.
-    const noDelay = (): void => {
-      const stream = client.stream as unknown as Partial<Socket>
-      stream.setNoDelay?.(true)
-      if (stream instanceof Socket) coalesceWrites(stream)
-    }
-    noDelay()
-    client.on('connect', () => { noDelay(); log.info({ url: redactUrl(opts.url) }, 'mqtt broker connected') })
+    // No Nagle delay, and the packets of one event-loop turn (many charge points' messages) in
+    // one write: on every (re)connection, each of which has a new stream.
+    tuneMqttSocket(client.stream)
+    client.on('connect', () => { tuneMqttSocket(client.stream); log.info({ url: redactUrl(opts.url) }, 'mqtt broker connected') })
     log.info({ url: redactUrl(opts.url), clientId: opts.clientId }, 'mqtt broker connected')
     return new ExternalBroker(client, log)
   }
