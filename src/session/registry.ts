@@ -85,7 +85,9 @@ export class Registry {
   /** A downstream message seen by the shared subscription: answer it if nobody holds the charge point. */
   private onUnheld (topic: string, payload: Buffer): void {
     const cid = this.cidOfTopic(topic)
-    if (cid === undefined || this.subs.has(topic) || this.presence?.heldElsewhere(cid) === true) return
+    // A topic held here never gets this far: the caller has routed it (or left it to its own
+    // subscription on an external broker).
+    if (cid === undefined || this.presence?.heldElsewhere(cid) === true) return
     if (this.sessions.has(cid)) {
       // Connected here, but on the topic of another version (${version} in the template).
       this.ctx.metrics.inc('envelopes_unroutable_total')
