@@ -94,6 +94,9 @@ const serverUs: Pick = (r) => {
   const x = r.sim?.calls.roundTripsPerS
   return c === undefined || x === undefined || x === 0 ? undefined : c / x * 1e6
 }
+/** Connect storm: time until every first attempt settled, s; the generator's cores over it. */
+const connectTimeS: Pick = (r) => r.sim?.connect.timeS
+const genConnectCpu: Pick = (r) => r.cpuConnect?.cores.gen
 /** Server CPU per charger connected during a connect storm, µs. */
 const serverUsPerConnect: Pick = (r) => {
   const c = r.cpuConnect?.cores.server
@@ -164,14 +167,14 @@ export function buildTables (res: Results, runs: RunDef[], systems: SystemName[]
         return [
           fmt.int(res.value(run.key, s, (r) => r.sim?.connect.succeeded)),
           fmt.int(res.value(run.key, s, (r) => r.sim?.connect.failed)) + (kinds !== '' ? ` (${kinds})` : ''),
-          fmt.n(res.value(run.key, s, (r) => r.sim?.connect.timeS), 2),
+          fmt.n(res.value(run.key, s, connectTimeS), 2),
           fmt.int(res.value(run.key, s, (r) => r.sim?.connect.ratePerS)),
           fmt.ratio(res.ratio(run.key, s, 'floor', (r) => r.sim?.connect.ratePerS)),
           fmt.ms(res.value(run.key, s, (r) => r.sim?.connect.handshakeMs.p50)),
           fmt.ms(res.value(run.key, s, (r) => r.sim?.connect.handshakeMs.p99)),
           fmt.n(res.value(run.key, s, (r) => r.cpuConnect?.cores.server), 2),
           fmt.int(res.value(run.key, s, serverUsPerConnect)),
-          fmt.n(res.value(run.key, s, (r) => r.cpuConnect?.cores.gen), 2),
+          fmt.n(res.value(run.key, s, genConnectCpu), 2),
           fmt.n(res.value(run.key, s, genElu), 2),
           fmt.n(res.value(run.key, s, (r) => r.cpuConnect?.otherCores), 2)
         ]
@@ -292,10 +295,10 @@ export function targets (res: Results, runs: RunDef[]): Target[] {
     atMost(`RSS per idle charger ours-embedded, ${conn.count} chargers`, res.value(conn.key, 'ours-embedded', (r) => r.memory?.perChargerBytes), 16 * 1024, (x) => `${fmt.kb(x)} KB`)
   }
   if (conn !== undefined && conn.scenarios.includes('storm')) {
-    const floorTime = res.value(conn.key, 'floor', (r) => r.sim?.connect.timeS)
-    const genCores = res.value(conn.key, 'ours-embedded', (r) => r.cpuConnect?.cores.gen)
+    const floorTime = res.value(conn.key, 'floor', connectTimeS)
+    const genCores = res.value(conn.key, 'ours-embedded', genConnectCpu)
     const perConnect = res.value(conn.key, 'ours-embedded', serverUsPerConnect)
-    atMost(`time to connect ${conn.count} chargers, ours-embedded`, res.value(conn.key, 'ours-embedded', (r) => r.sim?.connect.timeS), 5, (x) => `${x.toFixed(2)} s`, [
+    atMost(`time to connect ${conn.count} chargers, ours-embedded`, res.value(conn.key, 'ours-embedded', connectTimeS), 5, (x) => `${x.toFixed(2)} s`, [
       floorTime === undefined ? undefined : `floor ${floorTime.toFixed(2)} s in this run`,
       genCores === undefined ? undefined : `generator ${genCores.toFixed(2)} cores${genCores >= 0.9 ? ' (generator-bound)' : ''}`,
       perConnect === undefined ? undefined : `gateway ${fmt.int(perConnect)} us CPU per connect (${(perConnect * conn.count / 1e6).toFixed(2)} s of one core for ${conn.count.toLocaleString('en-US')})`
