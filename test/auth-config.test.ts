@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { Ajv } from 'ajv'
-import { authSchemaProperties, buildAuthConfig, buildListenerSecurity, listenerSecuritySchemaProperties } from '../src/auth/config.js'
+import { authSchemaProperties, buildAuthConfig, buildListenerSecurity, listenerSecuritySchemaProperties } from '../src/config/security.js'
 
 const ajv = new Ajv({ useDefaults: true, allErrors: false, strict: false })
 const validateTop = ajv.compile({ type: 'object', additionalProperties: false, properties: authSchemaProperties })

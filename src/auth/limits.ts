@@ -22,24 +22,8 @@
  */
 import { addressKey } from './address-key.js'
 
-export interface LockoutOptions {
-  /** Failures within `windowMs` that trigger the ban. */
-  maxFailures: number
-  windowMs: number
-  banMs: number
-}
-
-export interface LimitsOptions {
-  /** Per-address attempts: `burst` at once, refilled at `perSecond`. false = unlimited. */
-  connRate?: { burst: number, perSecond: number } | false
-  addressLockout?: LockoutOptions | false
-  cidLockout?: LockoutOptions | false
-  /** Concurrent connections (including handshakes in progress); 0 = unlimited. */
-  maxConnections?: number
-  /** Keys kept per table (default 100000). */
-  maxTracked?: number
-  now?: () => number
-}
+export type { LimitsOptions, LockoutOptions } from '../config/security.js'
+import type { LimitsOptions, LockoutOptions } from '../config/security.js'
 
 export const DEFAULT_LIMITS = Object.freeze({
   connRate: Object.freeze({ burst: 20, perSecond: 5 }),

@@ -9,7 +9,7 @@
  *   const r = await auth.guard.check(req)
  */
 import { AuthChain, describeAuthPolicy, type ListenerSummary } from './chain.js'
-import type { AuthConfig } from './config.js'
+import type { AuthConfig } from '../config/security.js'
 import { CredentialsFileAuthenticator } from './credentials-file.js'
 import { HandshakeGuard, type GuardOptions } from './guard.js'
 import { HttpAuthenticator } from './http-authenticator.js'

@@ -3,8 +3,8 @@
  * Nothing here does I/O; authenticators live in their own files.
  */
 
-/** OCPP security profile of a listener: 0 none, 1 Basic over ws, 2 Basic over wss, 3 client certificate. */
-export type SecurityProfile = 0 | 1 | 2 | 3
+import type { SecurityProfile } from '../config/security.js'
+export type { SecurityProfile }
 
 export interface AuthRequest {
   /** Charge point id from the URL path (already percent-decoded). */

@@ -8,7 +8,7 @@ import { parse as parseYaml } from 'yaml'
 import { configSchema } from './schema.js'
 import { parseDuration } from './duration.js'
 import { allSubprotocols } from '../ocpp/dialect.js'
-import { AuthConfigError, buildAuthConfig, buildListenerSecurity, type AuthConfig, type ListenerSecurity } from '../auth/config.js'
+import { AuthConfigError, buildAuthConfig, buildListenerSecurity, type AuthConfig, type ListenerSecurity } from './security.js'
 
 export class ConfigError extends Error {
   readonly code = 'OCPPGW_ERR_CONFIG'

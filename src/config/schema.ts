@@ -3,7 +3,7 @@
  * an EMQX user's settings carry over; our additions (mqtt, events, limits) are documented in
  * the README's configuration reference. Every key has a default here.
  */
-import { authSchemaProperties, listenerSecuritySchemaProperties } from '../auth/config.js'
+import { authSchemaProperties, listenerSecuritySchemaProperties } from './security.js'
 
 const duration = { anyOf: [{ type: 'number', minimum: 0 }, { type: 'string', pattern: '^\\s*(infinity|\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)?)\\s*$' }] }
 const hostPort = { type: 'string', pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]*):\\d{1,5}$' }

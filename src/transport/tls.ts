@@ -25,23 +25,11 @@ import { readFile, stat } from 'node:fs/promises'
 import { basename, dirname, resolve } from 'node:path'
 import { createSecureContext, type SecureContextOptions, type TLSSocket, type TlsOptions } from 'node:tls'
 import { cnMatches } from '../auth/cert-cn.js'
-import type { SecurityProfile } from '../auth/types.js'
+import type { SecurityProfile, TlsFiles } from '../config/security.js'
 
 export { cnMatches }
 
-/** EMQX `ssl_options` names. */
-export interface TlsFiles {
-  certfile: string
-  keyfile: string
-  /** CA bundle that client certificates must chain to (required for profile 3). */
-  cacertfile?: string
-  /** Passphrase of an encrypted key (EMQX `ssl_options.password`). Secret: redacted. */
-  password?: string
-  /** Lowest TLS version (default TLSv1.2, as OCPP 2.0.1 A00.FR.3xx requires). */
-  minVersion?: 'TLSv1.2' | 'TLSv1.3'
-  /** OpenSSL cipher list; Node's default when unset. */
-  ciphers?: string
-}
+export type { TlsFiles }
 
 export class TlsConfigError extends Error {
   readonly code = 'TLS_ERR_CONFIG'

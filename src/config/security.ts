@@ -42,10 +42,43 @@
  *     versions: [tlsv1.2, tlsv1.3]
  *     ciphers: "…"
  */
-import { parseDuration } from '../config/duration.js'
-import type { LimitsOptions, LockoutOptions } from './limits.js'
-import type { SecurityProfile } from './types.js'
-import type { TlsFiles } from '../transport/tls.js'
+import { parseDuration } from './duration.js'
+
+/** OCPP security profile of a listener: 0 none, 1 Basic over ws, 2 Basic over wss, 3 client certificate. */
+export type SecurityProfile = 0 | 1 | 2 | 3
+
+/** A listener's TLS files, EMQX `ssl_options` names. */
+export interface TlsFiles {
+  certfile: string
+  keyfile: string
+  /** CA bundle that client certificates must chain to (required for profile 3). */
+  cacertfile?: string
+  /** Passphrase of an encrypted key (EMQX `ssl_options.password`). Secret: redacted. */
+  password?: string
+  /** Lowest TLS version (default TLSv1.2, as OCPP 2.0.1 A00.FR.3xx requires). */
+  minVersion?: 'TLSv1.2' | 'TLSv1.3'
+  /** OpenSSL cipher list; Node's default when unset. */
+  ciphers?: string
+}
+
+export interface LockoutOptions {
+  /** Failures within `windowMs` that trigger the ban. */
+  maxFailures: number
+  windowMs: number
+  banMs: number
+}
+
+export interface LimitsOptions {
+  /** Per-address attempts: `burst` at once, refilled at `perSecond`. false = unlimited. */
+  connRate?: { burst: number, perSecond: number } | false
+  addressLockout?: LockoutOptions | false
+  cidLockout?: LockoutOptions | false
+  /** Concurrent connections (including handshakes in progress); 0 = unlimited. */
+  maxConnections?: number
+  /** Keys kept per table (default 100000). */
+  maxTracked?: number
+  now?: () => number
+}
 
 const duration = { anyOf: [{ type: 'number', minimum: 0 }, { type: 'string', pattern: '^\\s*(infinity|\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)?)\\s*$' }] }
 

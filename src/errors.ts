@@ -1,0 +1,36 @@
+/**
+ * The one registry of the gateway's coded errors. Every error the gateway throws to its
+ * caller (the CLI, a library user) is a {@link GatewayError} with a code from
+ * {@link errorCodes}; `docs/errors.md` lists each code with its meaning and what to do, and a
+ * test fails when a code here is missing there.
+ *
+ * @example
+ *   throw new GatewayError('OCPPGW_ERR_CONFIG', 'listeners.ws.default.bind: "x" is not HOST:PORT')
+ *   // err.code === 'OCPPGW_ERR_CONFIG'; err.message is the text a person reads
+ */
+
+/** Code -> one line saying what went wrong (the doc says what to do). */
+export const errorCodes = Object.freeze({
+  OCPPGW_ERR_CONFIG: 'the configuration is invalid',
+  OCPPGW_ERR_AUTH_CONFIG: 'the authentication or listener-security configuration is invalid',
+  OCPPGW_ERR_CREDENTIALS_FILE: 'the credentials file cannot be read or parsed',
+  OCPPGW_ERR_TLS_CONFIG: 'the TLS files of a wss listener cannot be read or do not make a usable context',
+  OCPPGW_ERR_PORT_IN_USE: 'a port to listen on is held by another process',
+  OCPPGW_ERR_PORT_DENIED: 'listening on a port is not allowed',
+  OCPPGW_ERR_LISTEN: 'a listener cannot listen',
+  OCPPGW_ERR_MQTT_CONNECT: 'the external MQTT broker cannot be reached'
+} as const)
+
+export type ErrorCode = keyof typeof errorCodes
+
+export class GatewayError extends Error {
+  constructor (readonly code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'GatewayError'
+  }
+}
+
+/** Whether a value is a GatewayError (of one code, when given). */
+export function isGatewayError (err: unknown, code?: ErrorCode): err is GatewayError {
+  return err instanceof GatewayError && (code === undefined || err.code === code)
+}
