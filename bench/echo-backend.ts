@@ -12,7 +12,7 @@ import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import mqtt from 'mqtt'
-import { tuneMqttSocket } from '../src/bridge/coalesce-writes.js'
+import { tuneMqttSocket } from '../src/bridge/adapters/coalesce-writes.js'
 import { type JsonObject, isJsonObject } from '../src/ocpp/frame.js'
 import { answerFor } from './answers.js'
 

@@ -65,8 +65,8 @@ export async function measureHeap (o: { count: number, snapshot?: string, top?: 
       '-n', String(o.count), '-s', 'idle', '-d', '3600', '--boot-after-connect', '--max-pending', '400', '-q'], { stdio: 'ignore' })
     children.push(sim)
     const deadline = Date.now() + 120_000
-    while (gw.registry.size < o.count) {
-      if (Date.now() > deadline || sim.exitCode !== null) throw new Error(`only ${gw.registry.size} of ${o.count} chargers connected`)
+    while (gw.sessions.size < o.count) {
+      if (Date.now() > deadline || sim.exitCode !== null) throw new Error(`only ${gw.sessions.size} of ${o.count} chargers connected`)
       await sleep(100)
     }
     // The boots and status Calls follow the connects: let them pass.

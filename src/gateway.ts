@@ -1,6 +1,8 @@
 /**
- * The gateway as a library: `startGateway(config)` wires config -> logger -> MQTT ->
- * sessions -> listeners, and `close()` undoes it in reverse.
+ * The gateway as a library: `startGateway(config)` opens, in order, the logger, the schema
+ * validators, MQTT (embedded broker or external connection), the session table and the
+ * bridge, authentication, and the listeners; `close()` undoes it in reverse. A start that
+ * fails half-way closes whatever it had opened before it throws the (coded) error.
  *
  * @example
  *   const gw = await startGateway(buildConfig([{ mqtt: { url: 'mqtt://localhost:1883' } }]))
@@ -8,16 +10,18 @@
  *   await gw.close()
  */
 import { hostname } from 'node:os'
+import type { WebSocket } from 'ws'
 import type { GatewayConfig } from './config/load.js'
-import { compileTopics } from './bridge/topics.js'
-import type { MqttPort, QoS } from './bridge/mqtt-port.js'
-import { EmbeddedBroker } from './bridge/embedded-broker.js'
-import { ExternalBroker } from './bridge/external-broker.js'
+import type { MqttPort } from './bridge/adapters/mqtt-port.js'
+import { EmbeddedBroker } from './bridge/adapters/embedded-broker.js'
+import { ExternalBroker } from './bridge/adapters/external-broker.js'
+import { Bridge } from './bridge/bridge.js'
 import { createLogger, type Logger } from './observability/logger.js'
 import { Metrics } from './observability/metrics.js'
-import { Registry } from './session/registry.js'
+import { SessionTable } from './session/sessions.js'
 import { Session } from './session/session.js'
-import type { GatewayContext } from './session/context.js'
+import type { SessionContext } from './session/context.js'
+import type { ChargePointSocket } from './transport/socket.js'
 import { WsListener, type UpgradeInfo } from './transport/ws-listener.js'
 import { openGatewayAuth } from './auth/setup.js'
 import { createValidators, type Validators } from './schema/index.js'
@@ -36,136 +40,166 @@ export interface Gateway {
   readonly config: GatewayConfig
   readonly mqtt: MqttPort
   readonly metrics: Metrics
-  readonly registry: Registry
+  /** The connected charge points of this node. */
+  readonly sessions: SessionTable
+  readonly bridge: Bridge
   readonly listeners: WsListener[]
   readonly log: Logger
   /** Port of the embedded broker's TCP listener, when embedded. */
   readonly mqttPort: number | undefined
   readonly mqttWsPort: number | undefined
+  /** Re-read what can change without a restart (the wss listeners' certificates): SIGHUP. */
+  reload: () => Promise<void>
   close: () => Promise<void>
 }
+
+type Undo = () => Promise<void> | void
 
 export async function startGateway (config: GatewayConfig, opts: StartOptions = {}): Promise<Gateway> {
   const log = opts.logger ?? createLogger(config.log.level)
   const metrics = new Metrics()
   const nodeId = config.nodeId !== '' ? config.nodeId : `${hostname()}-${process.pid}`
-
-  let mqtt: MqttPort
-  if (config.mqtt.url !== '') {
-    mqtt = await ExternalBroker.connect({
-      ...config.mqtt,
-      clientId: config.mqtt.clientId !== '' ? config.mqtt.clientId : `ocpp-gateway-${nodeId}`,
-      logger: log.child({ component: 'mqtt' })
-    })
-  } else {
-    mqtt = await EmbeddedBroker.start({ ...config.mqtt.embedded, logger: log.child({ component: 'mqtt' }) })
-  }
-
-  const publishText = (topic: string, text: string, qos: QoS): void => {
-    metrics.inc('mqtt_published_total')
-    mqtt.post(topic, text, qos, (err) => {
-      metrics.inc('mqtt_publish_errors_total')
-      log.error({ topic, err: err.message }, 'MQTT publish failed')
-    })
-  }
-  const publishJson = (topic: string, value: unknown, qos: QoS): void => publishText(topic, JSON.stringify(value), qos)
   // Compiled once, at start (all schemas of all versions): no compile pause in traffic.
   // Validators are pure and immutable, so gateways in one process share them.
   const validators = config.formatChecking.mode === 'disable' ? undefined : (sharedValidators ??= createValidators({ compile: 'eager' }))
-  const ctx: GatewayContext = { config, topics: compileTopics(config), mqtt, metrics, log, nodeId, publishJson, publishText, validators }
-  const registry = new Registry(ctx, { periodMs: opts.sweepPeriodMs ?? 1000 })
-  await registry.start()
-
-  const auth = await openGatewayAuth(config.auth, { log: log.child({ component: 'auth' }) })
-  for (const line of auth.describe(config.listeners.map((l) => ({ name: `${l.type}:${l.name}`, profile: l.security.profile })))) {
-    if (line.includes('WARNING')) log.warn(line)
-    else log.info(line)
-  }
-  // A connection slot per accepted upgrade, given back when the socket closes or the upgrade aborts.
-  const slots = new WeakMap<UpgradeInfo, () => void>()
-  const unknown = new WeakSet<UpgradeInfo>()
-
-  const listeners = config.listeners.map((l) => new WsListener(l, log, metrics, {
-    prepare: async (info) => {
-      // Authenticate BEFORE anything that touches an existing session for this id:
-      // a second connection replaces the first only once it has authenticated.
-      const r = await auth.guard.check({
-        cid: info.cid,
-        ...(info.username !== undefined ? { username: info.username } : {}),
-        ...(info.password !== undefined ? { password: info.password } : {}),
-        ...(info.certCN !== undefined ? { certCN: info.certCN } : {}),
-        address: info.address,
-        peer: info.peer,
-        listener: `${l.type}:${l.name}`,
-        profile: l.security.profile
-      })
-      if (!r.ok) return { status: r.status, reason: r.body, code: r.code, headers: r.headers }
-      try {
-        await registry.acquire(info.cid, info.choice.dialect.version)
-      } catch (err) {
-        r.release()
-        throw err
-      }
-      slots.set(info, r.release)
-      if (r.reason === 'unknown_accepted') unknown.add(info)
-      return undefined
-    },
-    abort: (info) => { slots.get(info)?.(); registry.release(info.cid, info.choice.dialect.version) },
-    connect: (ws, info) => {
-      const release = slots.get(info)
-      if (release !== undefined) ws.once('close', release)
-      const session = new Session(ws, {
-        cid: info.cid,
-        dialect: info.choice.dialect,
-        subprotocol: info.choice.subprotocol,
-        peer: info.peer,
-        username: info.username,
-        listener: info.listener.name,
-        limits: info.listener
-      }, ctx)
-      registry.attach(session)
-      if (unknown.has(info)) registry.reportUnknown(session)
-    }
-  }))
+  // What has been opened so far, undone in reverse if a later step fails.
+  const opened: Undo[] = []
   try {
+    const mqtt = await openMqtt(config, nodeId, log)
+    opened.push(() => mqtt.close())
+    const sessions = new SessionTable({ metrics, log, sweepPeriodMs: opts.sweepPeriodMs ?? 1000 })
+    opened.push(() => sessions.closeAll())
+    const bridge = new Bridge({ mqtt, config, sessions, metrics, log, nodeId })
+    await bridge.start()
+    opened.push(() => bridge.stop())
+
+    const auth = await openGatewayAuth(config.auth, { log: log.child({ component: 'auth' }) })
+    opened.push(() => auth.close())
+    for (const line of auth.describe(config.listeners.map((l) => ({ name: `${l.type}:${l.name}`, profile: l.security.profile })))) {
+      if (line.includes('WARNING')) log.warn(line)
+      else log.info(line)
+    }
+
+    const ctx: SessionContext = { config, metrics, log, validators }
+    // A connection slot per accepted upgrade, given back when the socket closes or the upgrade aborts.
+    const slots = new WeakMap<UpgradeInfo, () => void>()
+    const unknown = new WeakSet<UpgradeInfo>()
+    const listeners: WsListener[] = []
+    opened.push(() => Promise.all(listeners.map((l) => l.stopAccepting())).then(() => {}))
+    for (const l of config.listeners) {
+      // TLS files are read here: a missing certfile fails the start.
+      listeners.push(new WsListener(l, log, metrics, {
+        prepare: async (info) => {
+          // Authenticate BEFORE anything that touches an existing session for this id:
+          // a second connection replaces the first only once it has authenticated.
+          const r = await auth.guard.check({
+            cid: info.cid,
+            ...(info.username !== undefined ? { username: info.username } : {}),
+            ...(info.password !== undefined ? { password: info.password } : {}),
+            ...(info.certCN !== undefined ? { certCN: info.certCN } : {}),
+            address: info.address,
+            peer: info.peer,
+            listener: `${l.type}:${l.name}`,
+            profile: l.security.profile
+          })
+          if (!r.ok) return { status: r.status, reason: r.body, code: r.code, headers: r.headers }
+          try {
+            await bridge.acquire(info.cid, info.choice.dialect.version)
+          } catch (err) {
+            r.release()
+            throw err
+          }
+          slots.set(info, r.release)
+          if (r.reason === 'unknown_accepted') unknown.add(info)
+          return undefined
+        },
+        abort: (info) => { slots.get(info)?.(); bridge.release(info.cid, info.choice.dialect.version) },
+        connect: (ws, info) => {
+          const release = slots.get(info)
+          if (release !== undefined) ws.once('close', release)
+          const version = info.choice.dialect.version
+          const session = new Session(wsSocket(ws), {
+            cid: info.cid,
+            dialect: info.choice.dialect,
+            subprotocol: info.choice.subprotocol,
+            peer: info.peer,
+            username: info.username,
+            listener: info.listener.name,
+            limits: info.listener
+          }, bridge.backendFor(info.cid, version), ctx)
+          sessions.attach(session)
+          if (unknown.has(info)) bridge.reportUnknown(session)
+        }
+      }))
+    }
     for (const l of listeners) await l.listen()
+
+    let closing: Promise<void> | undefined
+    const close = (): Promise<void> => {
+      closing ??= (async () => {
+        log.info({ sessions: sessions.size }, 'shutting down')
+        const stopped = Promise.all(listeners.map((l) => l.stopAccepting()))
+        sessions.closeAll()
+        const timer = setTimeout(() => { for (const l of listeners) l.terminateAll() }, opts.shutdownGraceMs ?? 3000)
+        await stopped
+        clearTimeout(timer)
+        // Let the disconnect events and gateway answers reach the broker before it goes.
+        await new Promise((resolve) => setImmediate(resolve))
+        await bridge.stop().catch(() => {})
+        await auth.close()
+        await mqtt.close()
+        log.info('stopped')
+      })()
+      return closing
+    }
+    const reload = async (): Promise<void> => {
+      await Promise.all(listeners.map((l) => (l as { reload?: () => Promise<void> }).reload?.()))
+    }
+
+    return {
+      config,
+      mqtt,
+      metrics,
+      sessions,
+      bridge,
+      listeners,
+      log,
+      mqttPort: mqtt instanceof EmbeddedBroker ? mqtt.tcpPort : undefined,
+      mqttWsPort: mqtt instanceof EmbeddedBroker ? mqtt.wsPort : undefined,
+      reload,
+      close
+    }
   } catch (err) {
-    registry.closeAll()
-    await Promise.all(listeners.map((l) => l.stopAccepting()))
-    await auth.close()
-    await mqtt.close()
+    for (const undo of opened.reverse()) {
+      try { await undo() } catch (e) { log.warn({ err: (e as Error).message }, 'error while undoing a failed start') }
+    }
     throw err
   }
+}
 
-  let closing: Promise<void> | undefined
-  const close = (): Promise<void> => {
-    closing ??= (async () => {
-      log.info({ sessions: registry.size }, 'shutting down')
-      const stopped = Promise.all(listeners.map((l) => l.stopAccepting()))
-      registry.closeAll()
-      const grace = opts.shutdownGraceMs ?? 3000
-      const timer = setTimeout(() => { for (const l of listeners) l.terminateAll() }, grace)
-      await stopped
-      clearTimeout(timer)
-      // Let the disconnect events and gateway answers reach the broker before it goes.
-      await new Promise((resolve) => setImmediate(resolve))
-      await registry.stop().catch(() => {})
-      await auth.close()
-      await mqtt.close()
-      log.info('stopped')
-    })()
-    return closing
-  }
+function openMqtt (config: GatewayConfig, nodeId: string, log: Logger): Promise<MqttPort> {
+  const logger = log.child({ component: 'mqtt' })
+  if (config.mqtt.url === '') return EmbeddedBroker.start({ ...config.mqtt.embedded, logger })
+  return ExternalBroker.connect({
+    ...config.mqtt,
+    clientId: config.mqtt.clientId !== '' ? config.mqtt.clientId : `ocpp-gateway-${nodeId}`,
+    logger
+  })
+}
 
+/** Stand-in until transport/ws-socket.ts lands. */
+function wsSocket (ws: WebSocket): ChargePointSocket {
   return {
-    config,
-    mqtt,
-    metrics,
-    registry,
-    listeners,
-    log,
-    mqttPort: mqtt instanceof EmbeddedBroker ? mqtt.tcpPort : undefined,
-    mqttWsPort: mqtt instanceof EmbeddedBroker ? mqtt.wsPort : undefined,
-    close
+    get bufferedAmount () { return ws.bufferedAmount },
+    listen: (e) => {
+      ws.on('message', (data, isBinary) => e.message(data as Buffer, isBinary))
+      ws.on('pong', () => e.pong())
+      ws.on('error', (err) => e.error(err))
+      ws.on('close', (code, reason) => e.close(code, reason.toString()))
+    },
+    send: (text) => ws.send(text),
+    ping: () => ws.ping(),
+    close: (code, reason) => ws.close(code, reason),
+    terminate: () => ws.terminate()
   }
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { createServer, connect, type Socket, type Server } from 'node:net'
 import { once } from 'node:events'
 import mqttPacket from 'mqtt-packet'
-import { coalesceWrites, MAX_HOLD_MS } from '../src/bridge/coalesce-writes.js'
+import { coalesceWrites, MAX_HOLD_MS } from '../src/bridge/adapters/coalesce-writes.js'
 
 interface Pair { client: Socket, received: () => Buffer[], server: Server, close: () => Promise<void> }
 

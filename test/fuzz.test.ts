@@ -124,7 +124,7 @@ test(`fuzz (seed ${seed}): every message accounted for`, { timeout: 90_000 }, as
     for (const k of backendCalls) assert.equal(answersFor(k), 1, `exactly one answer for backend Call ${k}`)
 
     for (const cp of cps) await cp.close()
-    await t.backend.inbox.wait(() => t.gw.registry.size === 0, 5000, 'registry empty')
+    await t.backend.inbox.wait(() => t.gw.sessions.size === 0, 5000, 'registry empty')
     assert.equal(t.gw.metrics.sessions, 0)
     assert.deepEqual(unhandled, [])
     assert.ok(t.gw.metrics.counters.frames_malformed_total > 100, 'the fuzz did produce malformed frames')

@@ -91,7 +91,7 @@ describe('handshake over real sockets', () => {
     test(`offered ${offered.join(',')} -> ${want}`, async () => {
       const cp = await connectChargePoint(`${t.url}/hs-${want}`, offered)
       assert.equal(cp.protocol, want)
-      assert.equal(t.gw.registry.get(`hs-${want}`)?.info.subprotocol, want)
+      assert.equal(t.gw.sessions.get(`hs-${want}`)?.info.subprotocol, want)
       await cp.close()
     })
   }
@@ -99,7 +99,7 @@ describe('handshake over real sockets', () => {
   test('no sub-protocol offered: accepted as 1.6 with no protocol header', async () => {
     const cp = await connectChargePoint(`${t.url}/hs-none`, [])
     assert.equal(cp.protocol, '')
-    assert.equal(t.gw.registry.get('hs-none')?.dialect.version, '1.6')
+    assert.equal(t.gw.sessions.get('hs-none')?.dialect.version, '1.6')
     await cp.close()
   })
 
@@ -121,13 +121,13 @@ describe('handshake over real sockets', () => {
 
   test('query string is ignored, case and percent-decoding preserved', async () => {
     const cp = await connectChargePoint(`${t.url}/Mixed%20Case?x=1`, ['ocpp1.6'])
-    assert.ok(t.gw.registry.get('Mixed Case') !== undefined)
+    assert.ok(t.gw.sessions.get('Mixed Case') !== undefined)
     await cp.close()
   })
 
   test('the Basic username is kept on the session; the password is checked before the upgrade and not kept', async () => {
     const cp = await connectChargePoint(`${t.url}/hs-auth`, ['ocpp1.6'], { headers: { Authorization: 'Basic ' + Buffer.from('hs-auth:secret').toString('base64') } })
-    const s = t.gw.registry.get('hs-auth')
+    const s = t.gw.sessions.get('hs-auth')
     assert.equal(s?.info.username, 'hs-auth')
     assert.ok(!JSON.stringify(s?.info).includes('secret'), 'no password on the session')
     await cp.close()

@@ -32,7 +32,7 @@ describe('keepalive', () => {
         cp.send([2, `h${i}`, 'Heartbeat', {}])
         await new Promise((resolve) => setTimeout(resolve, 150))
       }
-      assert.ok(t.gw.registry.get('ka-2') !== undefined, 'still connected')
+      assert.ok(t.gw.sessions.get('ka-2') !== undefined, 'still connected')
       await cp.close()
     } finally {
       await t.stop()
@@ -47,10 +47,10 @@ describe('keepalive', () => {
       await t.backend.inbox.wait((m) => m.topic === 'ocpp/cp/ka-3')
       await t.backend.publish('ocpp/cs/ka-3', { MessageTypeId: 3, UniqueId: 'b1', Payload: { status: 'Accepted', interval: 1, currentTime: new Date().toISOString() } })
       await cp.frames.wait((f) => f[1] === 'b1')
-      assert.equal(t.gw.registry.get('ka-3')?.heartbeatIntervalMs, 1000)
+      assert.equal(t.gw.sessions.get('ka-3')?.heartbeatIntervalMs, 1000)
       // 600 ms of silence: past the default 300 ms, within the new 1 s
       await new Promise((resolve) => setTimeout(resolve, 600))
-      assert.ok(t.gw.registry.get('ka-3') !== undefined, 'still connected under the new interval')
+      assert.ok(t.gw.sessions.get('ka-3') !== undefined, 'still connected under the new interval')
       const closed = await cp.closed
       assert.equal(closed.code, 4001)
     } finally {
@@ -66,7 +66,7 @@ describe('keepalive', () => {
       await t.backend.inbox.wait((m) => m.topic === 'ocpp/cp/ka-4')
       await t.backend.publish('ocpp/cs/ka-4', { MessageTypeId: 3, UniqueId: 'b1', Payload: { status: 'Rejected', interval: 5, currentTime: new Date().toISOString() } })
       await cp.frames.wait((f) => f[1] === 'b1')
-      assert.equal(t.gw.registry.get('ka-4')?.heartbeatIntervalMs, 60_000)
+      assert.equal(t.gw.sessions.get('ka-4')?.heartbeatIntervalMs, 60_000)
       await cp.close()
     } finally {
       await t.stop()
@@ -85,7 +85,7 @@ describe('WebSocket ping sweep', () => {
       assert.equal(ev.json.reason, 'ping_timeout')
       const closed = await dead.closed
       assert.equal(closed.code, 1006)
-      assert.ok(t.gw.registry.get('ping-alive') !== undefined, 'a peer answering pings stays')
+      assert.ok(t.gw.sessions.get('ping-alive') !== undefined, 'a peer answering pings stays')
       assert.equal(t.gw.metrics.counters.ping_timeouts_total, 1)
       await alive.close()
     } finally {

@@ -42,7 +42,7 @@ for (const { kind, skip } of brokerKinds) {
         assert.equal(first.frames.items.length, 0)
         second.send([2, 'up', 'Heartbeat', {}])
         await t.backend.inbox.wait((m) => m.topic === 'ocpp/cp/dup-1')
-        assert.equal(t.gw.registry.size, 1)
+        assert.equal(t.gw.sessions.size, 1)
         assert.equal(t.gw.metrics.counters.takeovers_total, 1)
         await second.close()
       } finally {

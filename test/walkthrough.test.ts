@@ -43,7 +43,7 @@ for (const { kind, skip } of brokerKinds) {
           Action: 'StatusNotification'
         })
         // The accepted BootNotification's interval became this charge point's heartbeat interval.
-        assert.equal(t.gw.registry.get('chargePointSim')?.heartbeatIntervalMs, 300_000)
+        assert.equal(t.gw.sessions.get('chargePointSim')?.heartbeatIntervalMs, 300_000)
         await cp.close()
       } finally {
         await t.stop()

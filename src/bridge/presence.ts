@@ -7,7 +7,7 @@
  * subscribes `{mountpoint}presence/+/+` and so learns the others' charge points, including
  * those connected before it started.
  */
-import type { MessageHandler, MqttPort } from '../bridge/mqtt-port.js'
+import type { MessageHandler, MqttPort } from './adapters/mqtt-port.js'
 
 export class Presence {
   /** cid -> nodes other than this one that hold it. */
@@ -15,8 +15,9 @@ export class Presence {
   private readonly filter: string
   private readonly handler: MessageHandler
 
+  /** `prefix`: the topics' presencePrefix, `{mountpoint}presence/`. */
   constructor (private readonly mqtt: MqttPort, private readonly prefix: string, private readonly nodeId: string) {
-    this.filter = `${prefix}presence/+/+`
+    this.filter = `${prefix}+/+`
     this.handler = (topic, payload) => this.onMessage(topic, payload)
   }
 
@@ -25,7 +26,7 @@ export class Presence {
   }
 
   private onMessage (topic: string, payload: Buffer): void {
-    const [cid, node] = topic.slice(this.prefix.length + 'presence/'.length).split('/')
+    const [cid, node] = topic.slice(this.prefix.length).split('/')
     if (cid === undefined || node === undefined || node === this.nodeId) return
     let nodes = this.remote.get(cid)
     if (payload.length === 0) {
@@ -48,7 +49,7 @@ export class Presence {
   }
 
   announce (cid: string, online: boolean): Promise<void> {
-    const topic = `${this.prefix}presence/${cid}/${this.nodeId}`
+    const topic = `${this.prefix}${cid}/${this.nodeId}`
     return this.mqtt.publish(topic, online ? JSON.stringify({ node: this.nodeId, at: new Date().toISOString() }) : '', 1, true)
   }
 

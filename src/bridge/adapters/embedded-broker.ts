@@ -10,8 +10,8 @@ import { Aedes, type AedesPublishPacket } from 'aedes'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { HandlerTable, stripShare, type MessageHandler, type MqttPort, type QoS } from './mqtt-port.js'
 import { tuneMqttSocket } from './coalesce-writes.js'
-import type { Logger } from '../observability/logger.js'
-import { listenOrExplain } from '../transport/listen.js'
+import type { Logger } from '../../observability/logger.js'
+import { listenOrExplain } from '../../transport/listen.js'
 
 export interface EmbeddedBrokerOptions {
   bind?: { host: string, port: number }

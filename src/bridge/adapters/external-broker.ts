@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs'
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt'
 import { tuneMqttSocket } from './coalesce-writes.js'
 import { HandlerTable, type MessageHandler, type MqttPort, type QoS } from './mqtt-port.js'
-import type { Logger } from '../observability/logger.js'
-import type { GatewayConfig } from '../config/load.js'
+import type { Logger } from '../../observability/logger.js'
+import type { GatewayConfig } from '../../config/load.js'
 
 /** The `mqtt` section of the configuration, less the embedded broker's part. */
 export type ExternalBrokerOptions = Omit<GatewayConfig['mqtt'], 'embedded'> & {

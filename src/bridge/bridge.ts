@@ -1,0 +1,98 @@
+/**
+ * The MQTT side of the gateway, in one object: the topics, the backend port of each session,
+ * downstream routing, connection events and presence. It listens to the session table's
+ * lifecycle hooks; the sessions never see it.
+ *
+ * @example
+ *   const bridge = new Bridge({ mqtt, config, sessions, metrics, log, nodeId })
+ *   await bridge.start()
+ *   await bridge.acquire(cid, version)           // before the upgrade is answered
+ *   const session = new Session(socket, info, bridge.backendFor(cid, version), ctx)
+ *   sessions.attach(session)
+ */
+import type { GatewayConfig } from '../config/load.js'
+import type { Metrics } from '../observability/metrics.js'
+import type { Logger } from '../observability/logger.js'
+import type { BackendPort } from '../session/backend-port.js'
+import type { Session } from '../session/session.js'
+import type { SessionTable } from '../session/sessions.js'
+import type { MqttPort } from './adapters/mqtt-port.js'
+import { MqttBackend, type BackendShared } from './backend.js'
+import { ConnectionEvents } from './events.js'
+import type { Presence } from './presence.js'
+import { Publisher } from './publisher.js'
+import { ClusterRouter, LocalRouter, type Router } from './router.js'
+import { compileTopics, type Topics } from './topics.js'
+
+export interface BridgeOptions {
+  mqtt: MqttPort
+  config: GatewayConfig
+  sessions: SessionTable
+  metrics: Metrics
+  log: Logger
+  nodeId: string
+}
+
+export class Bridge {
+  readonly topics: Topics
+  readonly publish: Publisher
+  private readonly shared: BackendShared
+  private readonly router: Router
+  private readonly events: ConnectionEvents
+
+  constructor (private readonly o: BridgeOptions) {
+    const { config, mqtt, metrics, log } = o
+    this.topics = compileTopics(config)
+    this.publish = new Publisher(mqtt, metrics, log)
+    this.shared = { topics: this.topics, publish: this.publish, upstreamQos: config.upstream.qos, eventsQos: config.events.qos }
+    const routing = { ...o, topics: this.topics, publish: this.publish, dnstream: config.dnstream, upstreamQos: config.upstream.qos, eventsQos: config.events.qos }
+    // In process there is one node; on an external broker there may be many.
+    this.router = mqtt.kind === 'embedded' ? new LocalRouter(routing) : new ClusterRouter(routing)
+    this.events = new ConnectionEvents({
+      enable: config.events.enable,
+      qos: config.events.qos,
+      nodeId: o.nodeId,
+      topics: this.topics,
+      publish: this.publish,
+      onPublished: () => metrics.inc('events_published_total')
+    })
+  }
+
+  /** Other nodes' charge points (external broker only). */
+  get presence (): Presence | undefined { return this.router.presence }
+
+  async start (): Promise<void> {
+    await this.router.start()
+    this.o.sessions.observe({
+      connected: (s, replaced) => {
+        if (replaced === undefined) this.router.announce(s.cid, true)
+        this.events.connected(s)
+      },
+      disconnected: (s, reason, code, detail, current) => {
+        if (current) this.router.announce(s.cid, false)
+        this.router.release(s.cid, s.dialect.version)
+        this.events.disconnected(s, reason, code, detail)
+      }
+    })
+  }
+
+  /** The downstream subscription of a charge point, taken before its upgrade is answered. */
+  acquire (cid: string, version: string): Promise<void> { return this.router.acquire(cid, version) }
+  /** Undo acquire() for an upgrade that did not become a session. */
+  release (cid: string, version: string): void { this.router.release(cid, version) }
+
+  backendFor (cid: string, version: string): BackendPort {
+    return new MqttBackend(this.shared, cid, version)
+  }
+
+  /** An id no authenticator knows was let in (unknown_charger: accept): tell the operators. */
+  reportUnknown (session: Session): void {
+    this.o.metrics.inc('unknown_chargers_total')
+    session.log.warn({ peer: session.info.peer }, 'unknown charge point accepted (unknown_charger: accept)')
+    this.events.unknown(session)
+  }
+
+  async stop (): Promise<void> {
+    await this.router.stop()
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * A backend's envelope for a charge point held here: bounded, decoded, and handed to its
+ * session as a frame; an envelope that cannot be is answered on the reply topic when its
+ * UniqueId can be read, reported on the error topic when not.
+ */
+import type { Metrics } from '../observability/metrics.js'
+import type { Session } from '../session/session.js'
+import { envelopeToFrame } from './envelope.js'
+
+export function deliverEnvelope (session: Session, payload: Buffer, maxPayloadSize: number, metrics: Metrics): void {
+  metrics.inc('mqtt_received_total')
+  if (payload.length > maxPayloadSize) {
+    rejectEnvelope(session, metrics, undefined, undefined, `envelope of ${payload.length} bytes exceeds dnstream.max_payload_size (${maxPayloadSize})`, 'too_large')
+    return
+  }
+  const result = envelopeToFrame(payload, session.dialect)
+  if (!result.ok) {
+    rejectEnvelope(session, metrics, result.error.id, result.error.action, result.error.message, 'invalid')
+    return
+  }
+  session.fromBackend(result.frame)
+}
+
+function rejectEnvelope (session: Session, metrics: Metrics, id: string | undefined, action: string | undefined, message: string, why: 'too_large' | 'invalid'): void {
+  metrics.inc('envelopes_invalid_total', why)
+  session.log.warn({ id, err: message }, 'invalid downstream envelope')
+  const code = session.dialect.errorCodes.formatViolation
+  if (id !== undefined) session.backend.answer({ id, action }, code, `gateway: invalid envelope: ${message}`, { reason: 'invalid_envelope' })
+  else session.backend.report('invalid_envelope', message, { ErrorCode: code })
+}

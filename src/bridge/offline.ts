@@ -1,0 +1,61 @@
+/**
+ * A downstream message for a charge point that no node holds: a Call is answered `offline`
+ * (as EMQX cannot), an invalid envelope with a readable UniqueId gets the reply a connected
+ * charge point's backend would get, anything else is reported on the error topic.
+ */
+import type { Metrics } from '../observability/metrics.js'
+import type { Logger } from '../observability/logger.js'
+import { dialects } from '../ocpp/dialect.js'
+import type { QoS } from './adapters/mqtt-port.js'
+import { gatewayReport } from './backend.js'
+import { envelopeToFrame, gatewayErrorEnvelope } from './envelope.js'
+import type { Publisher } from './publisher.js'
+import type { Topics } from './topics.js'
+
+export interface OfflineAnswersOptions {
+  topics: Topics
+  publish: Publisher
+  metrics: Metrics
+  log: Logger
+  upstreamQos: QoS
+  eventsQos: QoS
+  /** Whether a charge point is connected to this node (on any version's topic). */
+  connectedHere: (cid: string) => boolean
+  /** Whether another node holds it (cluster presence); never, on one node. */
+  heldElsewhere: (cid: string) => boolean
+}
+
+export class OfflineAnswers {
+  constructor (private readonly o: OfflineAnswersOptions) {}
+
+  /** A downstream message on a topic that no session of this node holds. */
+  answer (topic: string, payload: Buffer): void {
+    const o = this.o
+    const cid = o.topics.cidOfDnstream(topic)
+    if (cid === undefined || o.heldElsewhere(cid)) return
+    if (o.connectedHere(cid)) {
+      // Connected here, but on the topic of another version (${version} in the template).
+      o.metrics.inc('envelopes_unroutable_total')
+      o.log.warn({ cid, topic }, 'downstream message on a topic this charge point is not connected on: not delivered')
+      return
+    }
+    // Any version's envelope: the newest dialect knows every message type.
+    const parsed = envelopeToFrame(payload, dialects['2.1'])
+    if (parsed.ok && parsed.frame.type === 2) {
+      const f = parsed.frame
+      o.metrics.inc('gateway_answers_total', 'offline')
+      o.log.info({ cid, id: f.id, action: f.action }, 'Call to a charge point that is not connected: answered offline')
+      o.publish.json(o.topics.error({ cid, type: 4, id: f.id, action: f.action }), gatewayErrorEnvelope(f.id, 'GenericError', 'gateway: the charge point is not connected', { reason: 'offline' }, f.action), o.upstreamQos)
+      return
+    }
+    if (!parsed.ok && parsed.error.id !== undefined) {
+      const { id, action, message } = parsed.error
+      o.metrics.inc('envelopes_invalid_total', 'invalid')
+      o.publish.json(o.topics.error({ cid, type: 4, id, action }), gatewayErrorEnvelope(id, dialects['2.1'].errorCodes.formatViolation, `gateway: invalid envelope (and the charge point is not connected): ${message}`, { reason: 'invalid_envelope' }, action), o.upstreamQos)
+      return
+    }
+    o.metrics.inc('envelopes_unroutable_total')
+    const description = parsed.ok ? 'the charge point is not connected; the message was not delivered' : `the charge point is not connected, and the envelope is invalid: ${parsed.error.message}`
+    o.publish.json(o.topics.gatewayError({ cid, type: 4 }), gatewayReport(cid, 'offline', description, { UniqueId: parsed.ok ? parsed.frame.id : parsed.error.id }), o.eventsQos)
+  }
+}

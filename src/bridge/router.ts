@@ -1,0 +1,172 @@
+/**
+ * Downstream routing: which downstream topics this node holds, and how their messages reach
+ * the sessions. Two strategies, picked once with the broker adapter:
+ *
+ * - {@link LocalRouter} (embedded broker: one node): one wildcard subscription routes every
+ *   downstream topic by a Map lookup, instead of a broker subscription per charge point
+ *   (cheaper per message, per connect and per idle charger).
+ * - {@link ClusterRouter} (external broker: maybe many nodes): a subscription per charge point,
+ *   so each node receives its own chargers' messages only; a shared subscription on the
+ *   wildcard answers for charge points no node holds; presence tells which node holds which.
+ *
+ * acquire() is called before the WebSocket upgrade is answered, so that once a charge
+ * point's socket is open, whatever the backend publishes to it is delivered; release() pairs
+ * with it when the session ends or the upgrade aborts.
+ */
+import type { Metrics } from '../observability/metrics.js'
+import type { Logger } from '../observability/logger.js'
+import type { SessionTable } from '../session/sessions.js'
+import type { MessageHandler, MqttPort, QoS } from './adapters/mqtt-port.js'
+import { deliverEnvelope } from './downstream.js'
+import { OfflineAnswers } from './offline.js'
+import { Presence } from './presence.js'
+import type { Publisher } from './publisher.js'
+import type { Topics } from './topics.js'
+
+export interface RouterOptions {
+  mqtt: MqttPort
+  topics: Topics
+  publish: Publisher
+  sessions: SessionTable
+  metrics: Metrics
+  log: Logger
+  nodeId: string
+  dnstream: { qos: QoS, offlineAnswer: boolean, shareGroup: string, maxPayloadSize: number }
+  upstreamQos: QoS
+  eventsQos: QoS
+}
+
+interface Held {
+  cid: string
+  /** Sessions and upgrades in progress that use this topic. */
+  refs: number
+  ready: Promise<void>
+  /** The broker subscription's handler (ClusterRouter only). */
+  handler?: MessageHandler
+}
+
+const RESOLVED = Promise.resolve()
+
+export abstract class Router {
+  /** Downstream topics held here, by topic. */
+  protected readonly held = new Map<string, Held>()
+  protected readonly offline: OfflineAnswers
+  protected wide: { filter: string, handler: MessageHandler } | undefined
+  /** Other nodes' charge points (cluster only). */
+  readonly presence: Presence | undefined
+
+  constructor (protected readonly o: RouterOptions, presence?: Presence) {
+    this.presence = presence
+    this.offline = new OfflineAnswers({
+      ...o,
+      connectedHere: (cid) => o.sessions.get(cid) !== undefined,
+      heldElsewhere: (cid) => presence?.heldElsewhere(cid) === true
+    })
+  }
+
+  abstract start (): Promise<void>
+  /** Subscribe the downstream topic of a charge point (first reference) before its upgrade. */
+  abstract acquire (cid: string, version: string): Promise<void>
+  abstract release (cid: string, version: string): void
+  /** This node now holds the charge point, or no longer. */
+  abstract announce (cid: string, online: boolean): void
+
+  /** Unsubscribe the node-wide subscriptions (before the MQTT connection closes). */
+  async stop (): Promise<void> {
+    if (this.wide !== undefined) await this.o.mqtt.unsubscribe(this.wide.filter, this.wide.handler)
+    await this.presence?.stop()
+  }
+
+  protected subscribeWide (filter: string, handler: MessageHandler): Promise<void> {
+    this.wide = { filter, handler }
+    return this.o.mqtt.subscribe(filter, this.o.dnstream.qos, handler)
+  }
+
+  protected route (cid: string, payload: Buffer): void {
+    const session = this.o.sessions.get(cid)
+    if (session === undefined || session.closed) {
+      this.o.metrics.inc('envelopes_unroutable_total')
+      this.o.log.warn({ cid }, 'downstream message for a charge point that is not connected')
+      return
+    }
+    deliverEnvelope(session, payload, this.o.dnstream.maxPayloadSize, this.o.metrics)
+  }
+}
+
+export class LocalRouter extends Router {
+  async start (): Promise<void> {
+    const { topics, dnstream, metrics, log } = this.o
+    await this.subscribeWide(topics.dnstreamFilter, (topic, payload) => {
+      const held = this.held.get(topic)
+      if (held !== undefined) {
+        this.route(held.cid, payload)
+      } else if (dnstream.offlineAnswer) {
+        this.offline.answer(topic, payload)
+      } else {
+        // offline_answer off: not answered, as a broker without a subscriber would; counted.
+        metrics.inc('envelopes_unroutable_total')
+        log.debug({ topic }, 'downstream message for a charge point that is not connected (offline_answer off): dropped')
+      }
+    })
+  }
+
+  acquire (cid: string, version: string): Promise<void> {
+    const topic = this.o.topics.dnstream({ cid, version })
+    let held = this.held.get(topic)
+    if (held === undefined) this.held.set(topic, held = { cid, refs: 0, ready: RESOLVED })
+    held.refs++
+    return held.ready
+  }
+
+  release (cid: string, version: string): void {
+    const topic = this.o.topics.dnstream({ cid, version })
+    const held = this.held.get(topic)
+    if (held !== undefined && --held.refs <= 0) this.held.delete(topic)
+  }
+
+  announce (): void {}
+}
+
+export class ClusterRouter extends Router {
+  constructor (o: RouterOptions) {
+    super(o, new Presence(o.mqtt, o.topics.presencePrefix, o.nodeId))
+  }
+
+  async start (): Promise<void> {
+    const { topics, dnstream } = this.o
+    await this.presence?.start()
+    if (!dnstream.offlineAnswer) return
+    // Shared across nodes: one of them sees each message for a charge point no node holds.
+    await this.subscribeWide(`$share/${dnstream.shareGroup}/${topics.dnstreamFilter}`, (topic, payload) => {
+      // A topic held here is delivered by its own subscription.
+      if (!this.held.has(topic)) this.offline.answer(topic, payload)
+    })
+  }
+
+  acquire (cid: string, version: string): Promise<void> {
+    const { mqtt, topics, dnstream } = this.o
+    const topic = topics.dnstream({ cid, version })
+    let held = this.held.get(topic)
+    if (held === undefined) {
+      const handler: MessageHandler = (_t, payload) => this.route(cid, payload)
+      const created: Held = held = { cid, refs: 0, handler, ready: mqtt.subscribe(topic, dnstream.qos, handler) }
+      this.held.set(topic, created)
+      created.ready.catch(() => { if (this.held.get(topic) === created) this.held.delete(topic) })
+    }
+    held.refs++
+    return held.ready
+  }
+
+  release (cid: string, version: string): void {
+    const topic = this.o.topics.dnstream({ cid, version })
+    const held = this.held.get(topic)
+    if (held === undefined || --held.refs > 0) return
+    this.held.delete(topic)
+    if (held.handler === undefined) return
+    this.o.mqtt.unsubscribe(topic, held.handler).catch((err: Error) => this.o.log.warn({ err: err.message, topic }, 'unsubscribe failed'))
+  }
+
+  announce (cid: string, online: boolean): void {
+    this.presence?.announce(cid, online).catch((err: Error) => this.o.log.warn({ err: err.message, cid }, 'presence update failed'))
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The charge point -> backend rules: one dispatcher on the message type, one handler per
+ * kind (as aedes' handlers/ per packet). What cannot be forwarded is answered to the charge
+ * point (a Call) or reported to the backends (anything that is never answered).
+ */
+import { decodeFrame, expectsAnswer, type CallErrorFrame, type CallFrame, type CallResultErrorFrame, type CallResultFrame, type FrameError, type SendFrame } from '../ocpp/frame.js'
+import { CloseCode } from './close-codes.js'
+import { pump } from './downstream.js'
+import type { Session } from './session.js'
+
+/** Charge point Calls remembered while the backend answers; one is the rule (OCPP-J §4.1.1). */
+export const MAX_PENDING_UP = 32
+
+/** A message from the socket. */
+export function fromChargePoint (s: Session, data: Buffer, isBinary: boolean, now: number): void {
+  s.lastActivityAt = now
+  if (isBinary) {
+    s.ctx.metrics.inc('frames_malformed_total', 'binary')
+    s.log.warn('binary frame received; OCPP-J is text only: closing')
+    s.close(CloseCode.UNSUPPORTED_DATA, 'binary frames are not supported', 'binary_frame')
+    return
+  }
+  s.lastFrameAt = now
+  const text = data.toString('utf8')
+  const { metrics, config } = s.ctx
+  s.receivedFrames++
+  metrics.inc('frames_in_total')
+  if (config.log.frames) s.log.info({ dir: 'in', frame: text }, 'frame')
+  const result = decodeFrame(text, s.dialect)
+  if (!result.ok) {
+    onMalformed(s, result.error, text, now)
+    return
+  }
+  const frame = result.frame
+  switch (frame.type) {
+    case 2: onCall(s, frame, text, now); return
+    case 3: onCallResult(s, frame, text, now); return
+    case 4: onCallError(s, frame, text, now); return
+    case 5: onCallResultError(s, frame, text); return
+    case 6: onSend(s, frame, text)
+  }
+}
+
+function onCall (s: Session, frame: CallFrame, text: string, now: number): void {
+  if (s.pendingUp.size > 0) {
+    // OCPP-J §4.1.1: a sender SHOULD NOT send a Call before its previous one is answered.
+    // We forward it anyway (rejecting would lock out such firmware) and count it.
+    s.ctx.metrics.inc('calls_concurrent_from_charger_total')
+  }
+  const invalid = s.validate('upstream', 'request', frame.action, frame.payload)
+  if (invalid?.decision === 'check') {
+    s.refuse(frame.id, s.dialect.errorCodes[invalid.failure.kind], invalid.failure.message)
+    return
+  }
+  if (s.pendingUp.size >= MAX_PENDING_UP) s.pendingUp.delete(s.pendingUp.keys().next().value as string)
+  s.pendingUp.set(frame.id, { action: frame.action, at: now })
+  s.backend.forward(frame, text, frame.action, invalid?.failure.message)
+}
+
+/** OCPP 2.1 SEND: never answered, so a refused one is reported to the backends instead. */
+function onSend (s: Session, frame: SendFrame, text: string): void {
+  const invalid = s.validate('upstream', 'request', frame.action, frame.payload)
+  if (invalid?.decision === 'check') {
+    s.backend.report('invalid_send', invalid.failure.message, { UniqueId: frame.id, Action: frame.action })
+    return
+  }
+  s.backend.forward(frame, text, frame.action, invalid?.failure.message)
+}
+
+function onCallResult (s: Session, frame: CallResultFrame, text: string, now: number): void {
+  const call = s.calls.answer(frame.id)
+  if (call === undefined) {
+    reportUnmatched(s, frame, text)
+    return
+  }
+  const invalid = s.validate('upstream', 'response', call.action, frame.payload)
+  if (invalid?.decision === 'check') {
+    s.answerBackend(call, 'invalid_charger_answer', `gateway: the charge point's CallResult is invalid: ${invalid.failure.message}`, { payload: frame.payload, error: invalid.failure.message })
+  } else {
+    s.backend.forward(frame, text, call.action, invalid?.failure.message)
+  }
+  pump(s, now)
+}
+
+function onCallError (s: Session, frame: CallErrorFrame, text: string, now: number): void {
+  const call = s.calls.answer(frame.id)
+  if (call === undefined) {
+    reportUnmatched(s, frame, text)
+    return
+  }
+  s.backend.forward(frame, text, call.action, undefined)
+  pump(s, now)
+}
+
+/** OCPP 2.1 CALLRESULTERROR: the charge point could not use a backend's CallResult. */
+function onCallResultError (s: Session, frame: CallResultErrorFrame, text: string): void {
+  s.backend.forward(frame, text, undefined, undefined)
+}
+
+/** A CallResult/CallError from the charge point that answers nothing in flight. */
+function reportUnmatched (s: Session, frame: CallResultFrame | CallErrorFrame, text: string): void {
+  const late = s.calls.wasTimedOut(frame.id)
+  const why = late ? 'late_answer' : 'unmatched_answer'
+  s.ctx.metrics.inc('frames_unmatched_total', why)
+  s.log.warn({ id: frame.id, type: frame.type, late }, late ? 'answer after the Call timed out: not forwarded' : 'answer to no pending Call: not forwarded')
+  s.backend.report(why, late ? 'the charge point answered after dnstream.awaiting_timeout; the backend already got a timeout error' : 'the charge point answered a Call that is not in flight', { UniqueId: frame.id, Frame: text.slice(0, 4096) })
+}
+
+function onMalformed (s: Session, error: FrameError, text: string, now: number): void {
+  s.ctx.metrics.inc('frames_malformed_total', error.kind)
+  const limits = s.info.limits
+  const m = s.malformed
+  if (now - m.since > limits.malformedWindowMs) {
+    m.since = now
+    m.count = 0
+  }
+  if (++m.count > limits.maxMalformedFrames) {
+    s.log.warn({ limit: limits.maxMalformedFrames }, 'too many malformed frames: closing')
+    s.close(CloseCode.POLICY_VIOLATION, 'too many malformed frames', 'too_many_malformed')
+    return
+  }
+  const code = s.dialect.errorCodes[error.kind]
+  s.log.warn({ id: error.id, code, err: error.message, frame: text.slice(0, 256) }, 'malformed frame')
+  if (expectsAnswer(error.type)) {
+    s.refuse(error.id, code, error.message)
+  } else {
+    // An answer (CallResult/CallError) is never answered (OCPP-J §4.1.3): report it to backends.
+    s.backend.report('malformed_frame', error.message, { ErrorCode: code, UniqueId: error.id, Frame: text.slice(0, 4096) })
+  }
+}
