@@ -1,0 +1,89 @@
+/**
+ * A BackendPort that records what the session hands to the backends, and a session built
+ * on it and a FakeSocket: the session's rules run without a network or a broker.
+ */
+import { pino } from 'pino'
+import { buildConfig } from '../../src/config/load.js'
+import type { Frame, JsonObject } from '../../src/ocpp/frame.js'
+import { dialects, type OcppVersion } from '../../src/ocpp/dialect.js'
+import { Metrics } from '../../src/observability/metrics.js'
+import { createValidators, type Validators } from '../../src/schema/index.js'
+import type { AnswerTarget, BackendPort } from '../../src/session/backend-port.js'
+import type { SessionContext } from '../../src/session/context.js'
+import { Session, type SessionLimits } from '../../src/session/session.js'
+import { FakeSocket } from './fake-socket.js'
+
+export type BackendRecord =
+  | { kind: 'forward', frame: Frame, text: string, action: string | undefined, validationError: string | undefined }
+  | { kind: 'answer', to: AnswerTarget, code: string, description: string, details: JsonObject }
+  | { kind: 'report', error: string, description: string, extra: JsonObject }
+
+export class FakeBackend implements BackendPort {
+  readonly records: BackendRecord[] = []
+  forward (frame: Frame, text: string, action: string | undefined, validationError: string | undefined): void {
+    this.records.push({ kind: 'forward', frame, text, action, validationError })
+  }
+
+  answer (to: AnswerTarget, code: string, description: string, details: JsonObject): void {
+    this.records.push({ kind: 'answer', to, code, description, details })
+  }
+
+  report (error: string, description: string, extra: JsonObject): void {
+    this.records.push({ kind: 'report', error, description, extra })
+  }
+
+  of<K extends BackendRecord['kind']> (kind: K): Array<Extract<BackendRecord, { kind: K }>> {
+    return this.records.filter((r): r is Extract<BackendRecord, { kind: K }> => r.kind === kind)
+  }
+}
+
+export const defaultLimits: SessionLimits = Object.freeze({
+  pingIntervalMs: 30_000,
+  maxMalformedFrames: 20,
+  malformedWindowMs: 60_000,
+  highWatermark: 1_048_576,
+  slowConsumerTimeoutMs: 30_000
+})
+
+let validators: Validators | undefined
+
+export interface FakeSessionOptions {
+  version?: OcppVersion
+  cid?: string
+  /** Config layers, as for buildConfig (e.g. { message_format_checking: 'all' }). */
+  config?: Record<string, unknown>
+  limits?: Partial<SessionLimits>
+}
+
+export interface FakeSession {
+  session: Session
+  socket: FakeSocket
+  backend: FakeBackend
+  metrics: Metrics
+}
+
+/** A session on a fake socket and a fake backend port, with the config's defaults. */
+export function fakeSession (o: FakeSessionOptions = {}): FakeSession {
+  const config = buildConfig([{ log: { level: 'silent' } }, o.config ?? {}])
+  const metrics = new Metrics()
+  const needValidators = config.formatChecking.mode !== 'disable'
+  const ctx: SessionContext = {
+    config,
+    metrics,
+    log: pino({ level: 'silent' }),
+    validators: needValidators ? (validators ??= createValidators({ compile: 'lazy' })) : undefined
+  }
+  const socket = new FakeSocket()
+  const backend = new FakeBackend()
+  const dialect = dialects[o.version ?? '1.6']
+  const session = new Session(socket, {
+    cid: o.cid ?? 'CP-1',
+    dialect,
+    subprotocol: `ocpp${dialect.version}`,
+    peer: '127.0.0.1:1234',
+    username: undefined,
+    listener: 'default',
+    limits: { ...defaultLimits, ...o.limits }
+  }, backend, ctx)
+  return { session, socket, backend, metrics }
+}

@@ -1,0 +1,51 @@
+/**
+ * An MqttPort without a broker, for unit tests of the bridge: it records publishes and
+ * delivers what the test "publishes as a backend" to the matching subscriptions, through
+ * the same HandlerTable the real adapters use.
+ */
+import { HandlerTable, type MessageHandler, type MqttPort, type QoS } from '../../src/bridge/adapters/mqtt-port.js'
+
+export interface Published { topic: string, payload: string, qos: QoS, retain: boolean }
+
+export class FakeMqtt implements MqttPort {
+  readonly published: Published[] = []
+  /** Subscriptions made at the "broker", in order (topic filters). */
+  readonly subscriptions: string[] = []
+  readonly unsubscriptions: string[] = []
+  /** Set to make the next subscribe fail. */
+  failSubscribe: Error | undefined
+  private readonly handlers = new HandlerTable()
+
+  constructor (readonly kind: 'embedded' | 'external' = 'embedded') {}
+
+  async publish (topic: string, payload: string | Buffer, qos: QoS, retain = false): Promise<void> {
+    this.published.push({ topic, payload: payload.toString(), qos, retain })
+  }
+
+  post (topic: string, payload: string | Buffer, qos: QoS): void {
+    this.published.push({ topic, payload: payload.toString(), qos, retain: false })
+  }
+
+  async subscribe (topic: string, _qos: QoS, handler: MessageHandler): Promise<void> {
+    const err = this.failSubscribe
+    this.failSubscribe = undefined
+    if (err !== undefined) throw err
+    if (this.handlers.add(topic, handler)) this.subscriptions.push(topic)
+  }
+
+  async unsubscribe (topic: string, handler: MessageHandler): Promise<void> {
+    if (this.handlers.remove(topic, handler)) this.unsubscriptions.push(topic)
+  }
+
+  async close (): Promise<void> {}
+
+  /** A backend publishes: delivered to every matching subscription. */
+  deliver (topic: string, payload: unknown): void {
+    this.handlers.dispatch(topic, Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)))
+  }
+
+  /** Published messages on a topic, parsed as JSON. */
+  on (topic: string): unknown[] {
+    return this.published.filter((p) => p.topic === topic).map((p) => (p.payload === '' ? '' : JSON.parse(p.payload)))
+  }
+}
