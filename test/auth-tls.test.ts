@@ -289,7 +289,7 @@ describe('certificate reload', () => {
     const port = await listen(server)
     const errors: Error[] = []
     let onReload: () => void = () => {}
-    let onError: () => void = () => {}
+    const onError: () => void = () => {}
     const reloader = new TlsReloader(server, files, { watch: false, sighup: true, onReload: () => onReload(), onError: e => { errors.push(e); onError() } })
     try {
       // Key that does not belong to the certificate.
