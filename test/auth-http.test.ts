@@ -51,8 +51,15 @@ describe('HTTP authenticator', () => {
     assert.deepEqual(await a.authenticate(req('allow1', 'secret', { certCN: 'allow1' })), { ok: true, reason: 'authenticated' })
     assert.equal(seen.length, 1)
     assert.deepEqual(seen[0]?.body, {
-      cid: 'allow1', clientid: 'allow1', username: 'allow1', password: 'secret', peer: '198.51.100.7',
-      peerhost: '198.51.100.7', cert_cn: 'allow1', listener: 'wss:default', profile: 2
+      cid: 'allow1',
+      clientid: 'allow1',
+      username: 'allow1',
+      password: 'secret',
+      peer: '198.51.100.7',
+      peerhost: '198.51.100.7',
+      cert_cn: 'allow1',
+      listener: 'wss:default',
+      profile: 2
     })
     assert.equal(seen[0]?.headers['content-type'], 'application/json')
     assert.equal(seen[0]?.headers['x-api-key'], 'k1')

@@ -44,7 +44,7 @@ describe('two gateway nodes on one Mosquitto', { skip }, () => {
     const cp = await connectChargePoint(`${url(a)}/held-by-a`)
     // node b learns of it through the retained presence message
     await backend.inbox.wait((m) => m.topic === 'ocpp/events/held-by-a' && m.json.event === 'connected')
-    for (let deadline = Date.now() + 5000; b.bridge.presence?.heldElsewhere('held-by-a') !== true; ) {
+    for (let deadline = Date.now() + 5000; b.bridge.presence?.heldElsewhere('held-by-a') !== true;) {
       assert.ok(Date.now() < deadline, 'node b never learned that node a holds held-by-a')
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
@@ -71,12 +71,12 @@ describe('two gateway nodes on one Mosquitto', { skip }, () => {
 
   test('after the charge point leaves node a, node b no longer counts it as held', async () => {
     const cp = await connectChargePoint(`${url(a)}/leaves`)
-    for (let deadline = Date.now() + 5000; b.bridge.presence?.heldElsewhere('leaves') !== true; ) {
+    for (let deadline = Date.now() + 5000; b.bridge.presence?.heldElsewhere('leaves') !== true;) {
       assert.ok(Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
     await cp.close()
-    for (let deadline = Date.now() + 5000; b.bridge.presence?.heldElsewhere('leaves') === true; ) {
+    for (let deadline = Date.now() + 5000; b.bridge.presence?.heldElsewhere('leaves') === true;) {
       assert.ok(Date.now() < deadline, 'presence was not cleared')
       await new Promise((resolve) => setTimeout(resolve, 20))
     }

@@ -69,10 +69,7 @@ export async function startTestServer (opts: TestServerOptions = {}): Promise<Te
     verifyClient: opts.verify === undefined
       ? undefined
       : (info, cb) => {
-          void Promise.resolve(opts.verify!(info.req)).then((status) => {
-            if (status === undefined) cb(true)
-            else cb(false, status)
-          })
+          void Promise.resolve(opts.verify!(info.req)).then((status) => cb(status === undefined, status))
         }
   })
   await new Promise<void>((resolve) => wss.once('listening', resolve))

@@ -101,10 +101,11 @@ export function startSimulation (options: SimOptions): Simulation {
    * yield to the event loop in between.
    */
   function launch (): void {
+    if (stopping) return
     const upTo = Math.min(target, opts.maxPending > 0 ? settled + opts.maxPending : Infinity)
     let n = 0
-    while (launched < upTo && !stopping && n++ < BATCH) chargers[launched++]!.connect()
-    if (launched < upTo && !stopping && !batchQueued) {
+    while (launched < upTo && n++ < BATCH) chargers[launched++]!.connect()
+    if (launched < upTo && !batchQueued) {
       batchQueued = true
       setImmediate(() => { batchQueued = false; launch() })
     }

@@ -250,4 +250,3 @@ export function formatSummary (s: SimSummary): string {
       (sim.saturated ? ' -- SATURATED: the simulator, not the server, limited these numbers (use --workers)' : '')
   ].join('\n')
 }
-

@@ -64,6 +64,7 @@ export async function startMosquitto (extraConfig: string[] = []): Promise<Mosqu
     proc.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
     let exited = false
     proc.once('exit', () => { exited = true })
+    // eslint-disable-next-line no-unmodified-loop-condition -- set by the 'exit' listener while the loop awaits
     for (let i = 0; i < 100 && !exited; i++) {
       if (await canConnect(port)) {
         return {
