@@ -6,17 +6,12 @@ import { readFileSync } from 'node:fs'
 import { Ajv } from 'ajv'
 import { parse as parseYaml } from 'yaml'
 import { configSchema } from './schema.js'
-import { parseDuration } from './duration.js'
+import { durationMs } from './duration.js'
 import { allSubprotocols } from '../ocpp/dialect.js'
 import { AuthConfigError, buildAuthConfig, buildListenerSecurity, type AuthConfig, type ListenerSecurity } from './security.js'
+import { ConfigError } from './config-error.js'
 
-export class ConfigError extends Error {
-  readonly code = 'OCPPGW_ERR_CONFIG'
-  constructor (message: string) {
-    super(message)
-    this.name = 'ConfigError'
-  }
-}
+export { ConfigError }
 
 export interface ListenerConfig {
   name: string
@@ -147,12 +142,6 @@ function parseHostPort (text: string, key: string): { host: string, port: number
 
 function optionalBind (text: string, key: string): { host: string, port: number } | undefined {
   return text === '' || text === 'off' || text === 'false' ? undefined : parseHostPort(text, key)
-}
-
-function durationMs (value: unknown, key: string): number {
-  const ms = parseDuration(value)
-  if (ms === undefined) throw new ConfigError(`${key}: "${String(value)}" is not a duration (e.g. 60s, 500ms, 5m, infinity)`)
-  return ms
 }
 
 function describeAjvError (): string {

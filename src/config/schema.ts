@@ -4,8 +4,8 @@
  * the README's configuration reference. Every key has a default here.
  */
 import { authSchemaProperties, listenerSecuritySchemaProperties } from './security.js'
+import { durationSchema as duration } from './duration.js'
 
-const duration = { anyOf: [{ type: 'number', minimum: 0 }, { type: 'string', pattern: '^\\s*(infinity|\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)?)\\s*$' }] }
 const hostPort = { type: 'string', pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]*):\\d{1,5}$' }
 const topic = { type: 'string', minLength: 1 }
 const qos = { type: 'integer', enum: [0, 1, 2] }

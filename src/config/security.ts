@@ -42,7 +42,7 @@
  *     versions: [tlsv1.2, tlsv1.3]
  *     ciphers: "…"
  */
-import { parseDuration } from './duration.js'
+import { durationMs, durationSchema as duration } from './duration.js'
 
 /** OCPP security profile of a listener: 0 none, 1 Basic over ws, 2 Basic over wss, 3 client certificate. */
 export type SecurityProfile = 0 | 1 | 2 | 3
@@ -79,8 +79,6 @@ export interface LimitsOptions {
   maxTracked?: number
   now?: () => number
 }
-
-const duration = { anyOf: [{ type: 'number', minimum: 0 }, { type: 'string', pattern: '^\\s*(infinity|\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)?)\\s*$' }] }
 
 const lockout = (maxCount: number) => ({
   type: 'object',
@@ -207,10 +205,9 @@ export interface ListenerSecurity {
 
 type Tree = Record<string, any>
 
+/** The durations of this part of the config are all finite: each is a timer or a ban that must end. */
 function ms (v: unknown, key: string): number {
-  const d = parseDuration(v)
-  if (d === undefined || !Number.isFinite(d)) throw new AuthConfigError(`${key}: "${String(v)}" is not a finite duration (e.g. 5s, 500ms, 1m)`)
-  return d
+  return durationMs(v, key, { finite: true })
 }
 
 function lockoutOf (t: Tree | undefined, key: string): LockoutOptions | false {
