@@ -1,6 +1,7 @@
 /**
  * Configuration: defaults < file (YAML or JSON) < environment < CLI flags, validated once
- * with a clear error naming the bad key, then normalised and frozen.
+ * with a clear error naming the bad key, then normalised and deep-frozen. The validated tree
+ * itself (secrets included) is not kept: only its redacted copy, for --print-config.
  */
 import { readFileSync } from 'node:fs'
 import { Ajv } from 'ajv'
@@ -10,6 +11,8 @@ import { durationMs } from './duration.js'
 import { allSubprotocols } from '../ocpp/dialect.js'
 import { AuthConfigError, buildAuthConfig, buildListenerSecurity, type AuthConfig, type ListenerSecurity } from './security.js'
 import { ConfigError } from './config-error.js'
+import { deepFreeze } from './freeze.js'
+import { redactConfig } from '../observability/redact.js'
 
 export { ConfigError }
 
@@ -59,8 +62,11 @@ export interface GatewayConfig {
     embedded: { bind?: { host: string, port: number }, wsBind?: { host: string, port: number } }
   }
   log: { level: string, frames: boolean }
-  /** The validated raw tree (secrets included): for --print-config, after redaction. */
-  raw: Record<string, unknown>
+  /**
+   * The validated tree, defaults filled in, with every secret replaced (redactConfig): what
+   * --print-config prints. The tree with its secrets is not kept on the config.
+   */
+  redacted: Readonly<Record<string, unknown>>
 }
 
 type Tree = Record<string, unknown>
@@ -165,7 +171,14 @@ function authOf (t: any): AuthConfig {
   try { return buildAuthConfig(t) } catch (e) { throw e instanceof AuthConfigError ? new ConfigError(e.message) : e }
 }
 
-/** Validate and normalise a merged tree (defaults are filled in by the schema). */
+/**
+ * Validate and normalise a merged tree (defaults are filled in by the schema). The result is
+ * deep-frozen: no module can change the configuration another one reads.
+ *
+ * @example
+ *   const config = buildConfig([readConfigFile('gw.yaml'), configFromEnv(process.env)])
+ *   config.upstream.qos = 0 // TypeError: Cannot assign to read only property
+ */
 export function buildConfig (layers: Tree[]): GatewayConfig {
   let tree: Tree = { listeners: { ws: { default: {} } } }
   for (const layer of layers) tree = deepMerge(tree, layer)
@@ -205,7 +218,7 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
   if (listeners.length === 0) throw new ConfigError('listeners.ws: at least one listener must be enabled')
 
   const mqtt = t.mqtt
-  return Object.freeze({
+  return deepFreeze({
     mountpoint: t.mountpoint,
     nodeId: t.node_id,
     defaultHeartbeatIntervalMs: durationMs(t.default_heartbeat_interval, 'default_heartbeat_interval'),
@@ -249,6 +262,6 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
       }
     },
     log: { level: t.log.level, frames: t.log.frames },
-    raw: tree
+    redacted: redactConfig(tree)
   })
 }
