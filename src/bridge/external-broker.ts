@@ -8,6 +8,7 @@ import { tuneMqttSocket } from './coalesce-writes.js'
 import { HandlerTable, type MessageHandler, type MqttPort, type QoS } from './mqtt-port.js'
 import type { Logger } from '../observability/logger.js'
 import type { GatewayConfig } from '../config/load.js'
+import { redactText as redactUrl } from '../observability/redact.js'
 
 /** The `mqtt` section of the configuration, less the embedded broker's part. */
 export type ExternalBrokerOptions = Omit<GatewayConfig['mqtt'], 'embedded'> & {
@@ -92,9 +93,4 @@ export class ExternalBroker implements MqttPort {
   close (): Promise<void> {
     return new Promise((resolve) => this.client.end(false, {}, () => resolve()))
   }
-}
-
-/** mqtt://user:secret@host -> mqtt://user:***@host, for logs and errors. */
-export function redactUrl (url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
 }
