@@ -16,6 +16,7 @@ import { parseCredentials, type CredentialsTable } from './credentials-format.js
 import { DEFAULT_SCRYPT, verifyParsed, type ParsedHash } from './password-hash.js'
 import { allow, deny, type AuthDecision, type AuthRequest, type Authenticator } from './types.js'
 import { defaults } from '../config/defaults.js'
+import { GatewayError } from '../errors.js'
 import { durationMs } from '../config/duration.js'
 
 export interface CredentialsFileOptions {
@@ -37,8 +38,12 @@ const MAX_PASSWORD_LENGTH = 1024
 const DEBOUNCE_MS = 50
 const DEFAULT_POLL_MS = durationMs(defaults.authenticator.file.reload_interval, 'authentication[].reload_interval', { finite: true })
 
-export class CredentialsFileError extends Error {
-  readonly code = 'AUTH_ERR_CREDENTIALS_FILE'
+/** The credentials file cannot be read or parsed (`OCPPGW_ERR_CREDENTIALS_FILE`); the message names it and the line. */
+export class CredentialsFileError extends GatewayError {
+  constructor (message: string) {
+    super('OCPPGW_ERR_CREDENTIALS_FILE', message)
+    this.name = 'CredentialsFileError'
+  }
 }
 
 export class CredentialsFileAuthenticator implements Authenticator {

@@ -9,6 +9,7 @@ import { HandlerTable, type MessageHandler, type MqttPort, type QoS } from './mq
 import type { Logger } from '../observability/logger.js'
 import type { GatewayConfig } from '../config/load.js'
 import { redactText as redactUrl } from '../observability/redact.js'
+import { GatewayError } from '../errors.js'
 
 /** The `mqtt` section of the configuration, less the embedded broker's part. */
 export type ExternalBrokerOptions = Omit<GatewayConfig['mqtt'], 'embedded'> & {
@@ -52,7 +53,7 @@ export class ExternalBroker implements MqttPort {
       })
     } catch (err) {
       client.end(true)
-      throw Object.assign(new Error(`cannot connect to MQTT broker ${redactUrl(opts.url)}: ${(err as Error).message}`), { code: 'OCPPGW_ERR_MQTT_CONNECT' })
+      throw new GatewayError('OCPPGW_ERR_MQTT_CONNECT', `cannot connect to MQTT broker ${redactUrl(opts.url)}: ${(err as Error).message}`, { cause: err })
     }
     client.on('error', (err) => log.error({ err: err.message }, 'mqtt error'))
     client.on('offline', () => log.warn({ url: redactUrl(opts.url) }, 'mqtt broker connection lost; reconnecting'))

@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml'
 import { configSchema } from './schema.js'
 import { durationMs } from './duration.js'
 import { allSubprotocols } from '../ocpp/dialect.js'
-import { AuthConfigError, buildAuthConfig, buildListenerSecurity, type AuthConfig, type ListenerSecurity } from './security.js'
+import { buildAuthConfig, buildListenerSecurity, type AuthConfig, type ListenerSecurity } from './security.js'
 import { ConfigError } from './config-error.js'
 import { deepFreeze } from './freeze.js'
 import { redactConfig } from '../observability/redact.js'
@@ -163,14 +163,6 @@ function describeAjvError (): string {
   return `${key || 'config'}: ${e.message ?? 'invalid'}`
 }
 
-function securityOf (type: 'ws' | 'wss', l: any, key: string): ListenerSecurity {
-  try { return buildListenerSecurity(type, l, key) } catch (e) { throw e instanceof AuthConfigError ? new ConfigError(e.message) : e }
-}
-
-function authOf (t: any): AuthConfig {
-  try { return buildAuthConfig(t) } catch (e) { throw e instanceof AuthConfigError ? new ConfigError(e.message) : e }
-}
-
 /**
  * Validate and normalise a merged tree (defaults are filled in by the schema). The result is
  * deep-frozen: no module can change the configuration another one reads.
@@ -199,7 +191,7 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
     listeners.push({
       name,
       type,
-      security: securityOf(type, l, key),
+      security: buildListenerSecurity(type, l, key),
       host,
       port,
       path: l.websocket.path.replace(/\/+$/, ''),
@@ -245,7 +237,7 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
     },
     events: { enable: t.events.enable, topic: t.events.topic, errorTopic: t.events.error_topic, qos: t.events.qos },
     listeners,
-    auth: authOf(t),
+    auth: buildAuthConfig(t),
     mqtt: {
       url: mqtt.url,
       clientId: mqtt.client_id,

@@ -44,6 +44,7 @@
  */
 import { durationMs, durationSchema as duration } from './duration.js'
 import { defaults } from './defaults.js'
+import { ConfigError } from './config-error.js'
 
 /** OCPP security profile of a listener: 0 none, 1 Basic over ws, 2 Basic over wss, 3 client certificate. */
 export type SecurityProfile = 0 | 1 | 2 | 3
@@ -185,10 +186,6 @@ export const listenerSecuritySchemaProperties = {
   }
 } as const
 
-export class AuthConfigError extends Error {
-  readonly code = 'AUTH_ERR_CONFIG'
-}
-
 export type AuthenticatorConfig =
   | { backend: 'file', path: string, pollIntervalMs: number }
   | { backend: 'http', url: string, headers: Record<string, string>, requestTimeoutMs: number, cache: false | { maxSize: number, allowTtlMs: number, denyTtlMs: number } }
@@ -276,20 +273,20 @@ export function buildListenerSecurity (type: 'ws' | 'wss', l: Tree, key: string)
   const ssl: Tree | undefined = l.ssl_options
   const explicit = l.security_profile as SecurityProfile | undefined
   if (type === 'ws') {
-    if (ssl !== undefined) throw new AuthConfigError(`${key}.ssl_options: a ws listener has no TLS; use listeners.wss.<name>`)
-    if (explicit !== undefined && explicit > 1) throw new AuthConfigError(`${key}.security_profile: ${explicit} needs TLS; use listeners.wss.<name>`)
+    if (ssl !== undefined) throw new ConfigError(`${key}.ssl_options: a ws listener has no TLS; use listeners.wss.<name>`)
+    if (explicit !== undefined && explicit > 1) throw new ConfigError(`${key}.security_profile: ${explicit} needs TLS; use listeners.wss.<name>`)
     return { profile: explicit ?? 1 }
   }
-  if (ssl === undefined) throw new AuthConfigError(`${key}.ssl_options: certfile and keyfile are required for a wss listener`)
+  if (ssl === undefined) throw new ConfigError(`${key}.ssl_options: certfile and keyfile are required for a wss listener`)
   const peer = ssl.verify === 'verify_peer'
   if (peer && ssl.fail_if_no_peer_cert === false) {
-    throw new AuthConfigError(`${key}.ssl_options.fail_if_no_peer_cert: must be true with verify_peer (security profile 3 requires a client certificate)`)
+    throw new ConfigError(`${key}.ssl_options.fail_if_no_peer_cert: must be true with verify_peer (security profile 3 requires a client certificate)`)
   }
   const profile: SecurityProfile = explicit ?? (peer ? 3 : 2)
-  if (profile < 2) throw new AuthConfigError(`${key}.security_profile: ${profile} is for ws listeners; a wss listener is profile 2 or 3`)
-  if (profile === 3 && !peer) throw new AuthConfigError(`${key}: security_profile 3 needs ssl_options.verify: verify_peer`)
-  if (profile === 2 && peer) throw new AuthConfigError(`${key}: ssl_options.verify: verify_peer means security_profile 3`)
-  if (profile === 3 && ssl.cacertfile === undefined) throw new AuthConfigError(`${key}.ssl_options.cacertfile: required for security profile 3 (the CA that signs charger certificates)`)
+  if (profile < 2) throw new ConfigError(`${key}.security_profile: ${profile} is for ws listeners; a wss listener is profile 2 or 3`)
+  if (profile === 3 && !peer) throw new ConfigError(`${key}: security_profile 3 needs ssl_options.verify: verify_peer`)
+  if (profile === 2 && peer) throw new ConfigError(`${key}: ssl_options.verify: verify_peer means security_profile 3`)
+  if (profile === 3 && ssl.cacertfile === undefined) throw new ConfigError(`${key}.ssl_options.cacertfile: required for security profile 3 (the CA that signs charger certificates)`)
   const versions: readonly string[] = ssl.versions ?? defaults.listener.ssl_options.versions
   const tls: TlsFiles = {
     certfile: ssl.certfile,
