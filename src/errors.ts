@@ -11,14 +11,16 @@
 
 /** Code -> one line saying what went wrong (the doc says what to do). */
 export const errorCodes = Object.freeze({
+  // One code for every invalid key, authentication and listener security included: the message
+  // names the key, and what to do is the same (fix it). Thrown as ConfigError (src/config).
   OCPPGW_ERR_CONFIG: 'the configuration is invalid',
-  OCPPGW_ERR_AUTH_CONFIG: 'the authentication or listener-security configuration is invalid',
   OCPPGW_ERR_CREDENTIALS_FILE: 'the credentials file cannot be read or parsed',
   OCPPGW_ERR_TLS_CONFIG: 'the TLS files of a wss listener cannot be read or do not make a usable context',
   OCPPGW_ERR_PORT_IN_USE: 'a port to listen on is held by another process',
   OCPPGW_ERR_PORT_DENIED: 'listening on a port is not allowed',
   OCPPGW_ERR_LISTEN: 'a listener cannot listen',
-  OCPPGW_ERR_MQTT_CONNECT: 'the external MQTT broker cannot be reached'
+  OCPPGW_ERR_MQTT_CONNECT: 'the external MQTT broker cannot be reached',
+  OCPPGW_ERR_SIM_OPTION: 'an option of the charge point simulator is invalid'
 } as const)
 
 export type ErrorCode = keyof typeof errorCodes

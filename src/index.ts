@@ -3,3 +3,4 @@ export { buildConfig, configFromEnv, readConfigFile, ConfigError, type GatewayCo
 export { decodeFrame, encodeFrame, type Frame } from './ocpp/frame.js'
 export { dialects, type OcppVersion, type Dialect } from './ocpp/dialect.js'
 export { CloseCode } from './session/close-codes.js'
+export { GatewayError, isGatewayError, errorCodes, type ErrorCode } from './errors.js'

@@ -151,7 +151,7 @@ describe('credentials file authenticator', () => {
   })
 
   test('a missing or invalid file is an error at start-up', async () => {
-    await assert.rejects(CredentialsFileAuthenticator.open({ path: join(dir, 'absent.txt'), watch: false }), { code: 'AUTH_ERR_CREDENTIALS_FILE' })
+    await assert.rejects(CredentialsFileAuthenticator.open({ path: join(dir, 'absent.txt'), watch: false }), { code: 'OCPPGW_ERR_CREDENTIALS_FILE' })
     const bad = join(dir, 'bad.txt')
     await writeFile(bad, 'CP1:notahash\n')
     await assert.rejects(CredentialsFileAuthenticator.open({ path: bad, watch: false }), /line 1: not a valid scrypt hash/)

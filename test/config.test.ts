@@ -99,7 +99,7 @@ describe('CLI', () => {
   test('--print-config redacts secrets', async () => {
     const { stdout } = await run(process.execPath, [cli, '--print-config', '--mqtt-url', 'mqtt://h:1', '--mqtt-password', 'hunter2'])
     assert.ok(!stdout.includes('hunter2'))
-    assert.equal(JSON.parse(stdout).mqtt.password, '[redacted]')
+    assert.equal(JSON.parse(stdout).mqtt.password, '[REDACTED]')
   })
 
   test('a taken MQTT port gives a clear message and exit 1', async () => {

@@ -31,7 +31,7 @@ test('invalid options are rejected with a code and the option name', () => {
   ]
   for (const [o, name] of bad) {
     assert.throws(() => resolveSimOptions(o as never), (err: SimOptionError) => {
-      assert.equal(err.code, 'SIM_ERR_INVALID_OPTION')
+      assert.equal(err.code, 'OCPPGW_ERR_SIM_OPTION')
       assert.equal(err.option, name)
       return true
     }, JSON.stringify(o))
@@ -141,7 +141,7 @@ test('--ids: empty, repeated or miscounted ids are rejected', () => {
     [{ url: 'ws://x/', ids: ['a', 'b'], count: 3 }, 'count']
   ]
   for (const [o, name] of bad) {
-    assert.throws(() => resolveSimOptions(o as never), (err: SimOptionError) => err.code === 'SIM_ERR_INVALID_OPTION' && err.option === name, JSON.stringify(o))
+    assert.throws(() => resolveSimOptions(o as never), (err: SimOptionError) => err.code === 'OCPPGW_ERR_SIM_OPTION' && err.option === name, JSON.stringify(o))
   }
   assert.throws(() => resolveSimOptions(parseSimArgs(['--url', 'ws://x/', '--ids', 'a,,b']).sim), /ids/)
 })

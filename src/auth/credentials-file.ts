@@ -15,6 +15,9 @@ import { basename, dirname, resolve } from 'node:path'
 import { parseCredentials, type CredentialsTable } from './credentials-format.js'
 import { DEFAULT_SCRYPT, verifyParsed, type ParsedHash } from './password-hash.js'
 import { allow, deny, type AuthDecision, type AuthRequest, type Authenticator } from './types.js'
+import { defaults } from '../config/defaults.js'
+import { GatewayError } from '../errors.js'
+import { durationMs } from '../config/duration.js'
 
 export interface CredentialsFileOptions {
   path: string
@@ -22,7 +25,7 @@ export interface CredentialsFileOptions {
   allowUsernameMismatch?: boolean
   /** Watch the file and reload on change (default true). */
   watch?: boolean
-  /** Stat poll interval in ms, the fallback for fs.watch (default 2000; 0 disables). */
+  /** Stat poll interval in ms, the fallback for fs.watch (default `reload_interval`, 2 s; 0 disables). */
   pollIntervalMs?: number
   /** Largest file accepted, in bytes (default 16 MiB). */
   maxFileBytes?: number
@@ -33,9 +36,14 @@ export interface CredentialsFileOptions {
 /** Passwords longer than this are refused before hashing (OCPP passwords are at most 40 characters). */
 const MAX_PASSWORD_LENGTH = 1024
 const DEBOUNCE_MS = 50
+const DEFAULT_POLL_MS = durationMs(defaults.authenticator.file.reload_interval, 'authentication[].reload_interval', { finite: true })
 
-export class CredentialsFileError extends Error {
-  readonly code = 'AUTH_ERR_CREDENTIALS_FILE'
+/** The credentials file cannot be read or parsed (`OCPPGW_ERR_CREDENTIALS_FILE`); the message names it and the line. */
+export class CredentialsFileError extends GatewayError {
+  constructor (message: string) {
+    super('OCPPGW_ERR_CREDENTIALS_FILE', message)
+    this.name = 'CredentialsFileError'
+  }
 }
 
 export class CredentialsFileAuthenticator implements Authenticator {
@@ -184,7 +192,7 @@ export class CredentialsFileAuthenticator implements Authenticator {
     } catch {
       this.watcher = undefined // the stat poll below still sees changes
     }
-    const every = this.opts.pollIntervalMs ?? 2000
+    const every = this.opts.pollIntervalMs ?? DEFAULT_POLL_MS
     if (every > 0) {
       this.poll = setInterval(() => {
         stat(this.path).then(st => { if (statKey(st) !== this.lastStat) this.schedule() }, () => {})

@@ -5,13 +5,20 @@
  */
 import { createHmac, randomBytes } from 'node:crypto'
 import type { AuthDecision } from './types.js'
+import { defaults } from '../config/defaults.js'
+import { durationMs } from '../config/duration.js'
+
+// The HTTP authenticator's `cache` defaults, the one user of this cache.
+const cacheDefaults = defaults.authenticator.http.cache
+const DEFAULT_ALLOW_TTL_MS = durationMs(cacheDefaults.allow_ttl, 'authentication[].cache.allow_ttl', { finite: true })
+const DEFAULT_DENY_TTL_MS = durationMs(cacheDefaults.deny_ttl, 'authentication[].cache.deny_ttl', { finite: true })
 
 export interface DecisionCacheOptions {
-  /** Most entries kept (default 10000); the least recently used goes first. */
+  /** Most entries kept (default `cache.max_size`, 10000); the least recently used goes first. */
   maxSize?: number
-  /** Lifetime of an allow, ms (default 60000). 0 = do not cache allows. */
+  /** Lifetime of an allow, ms (default `cache.allow_ttl`, 60 s). 0 = do not cache allows. */
   allowTtlMs?: number
-  /** Lifetime of a deny, ms (default 5000). 0 = do not cache denials. */
+  /** Lifetime of a deny, ms (default `cache.deny_ttl`, 5 s). 0 = do not cache denials. */
   denyTtlMs?: number
   now?: () => number
 }
@@ -25,9 +32,9 @@ export class DecisionCache {
   private readonly now: () => number
 
   constructor (opts: DecisionCacheOptions = {}) {
-    this.maxSize = Math.max(0, opts.maxSize ?? 10000)
-    this.allowTtl = Math.max(0, opts.allowTtlMs ?? 60000)
-    this.denyTtl = Math.max(0, opts.denyTtlMs ?? 5000)
+    this.maxSize = Math.max(0, opts.maxSize ?? cacheDefaults.max_size)
+    this.allowTtl = Math.max(0, opts.allowTtlMs ?? DEFAULT_ALLOW_TTL_MS)
+    this.denyTtl = Math.max(0, opts.denyTtlMs ?? DEFAULT_DENY_TTL_MS)
     this.now = opts.now ?? Date.now
   }
 

@@ -22,6 +22,10 @@
  */
 import { DecisionCache, type DecisionCacheOptions } from './decision-cache.js'
 import { allow, deny, type AuthDecision, type AuthRequest, type Authenticator } from './types.js'
+import { defaults } from '../config/defaults.js'
+import { durationMs } from '../config/duration.js'
+
+const DEFAULT_TIMEOUT_MS = durationMs(defaults.authenticator.http.request_timeout, 'authentication[].request_timeout', { finite: true })
 
 export interface HttpAuthenticatorOptions {
   url: string
@@ -30,7 +34,7 @@ export interface HttpAuthenticatorOptions {
    * Credentials in the URL (https://user:pass@host/…) are sent as a Basic Authorization header.
    */
   headers?: Record<string, string>
-  /** Give up after this many ms (EMQX `request_timeout`, default 5000). */
+  /** Give up after this many ms (EMQX `request_timeout`, default 5 s from src/config/defaults.ts). */
   requestTimeoutMs?: number
   /** Cache settings; `false` disables the cache. */
   cache?: DecisionCacheOptions | false
@@ -107,7 +111,7 @@ export class HttpAuthenticator implements Authenticator {
 
   private async ask (body: Record<string, unknown>): Promise<AuthDecision> {
     this.requests++
-    const timeout = this.opts.requestTimeoutMs ?? 5000
+    const timeout = this.opts.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS
     let res: Response
     try {
       res = await fetch(this.url, {

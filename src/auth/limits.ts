@@ -14,24 +14,25 @@
  * guessing protection).
  *
  * @example
- *   const limits = new ConnectionLimits({ connRate: { burst: 20, perSecond: 5 } })
+ *   const limits = new ConnectionLimits({ connRate: { burst: 60, perSecond: 10 } })
  *   const adm = limits.admit(peer, cid)
  *   if (!adm.ok) return reject(adm.status, adm.retryAfterMs)
  *   socket.once('close', adm.release)
  *   if (authFailed && countsAsFailure(decision)) limits.recordFailure(peer, cid)
  */
 import { addressKey } from './address-key.js'
+import { buildLimits, type LimitsOptions, type LockoutOptions } from '../config/security.js'
+import { defaults } from '../config/defaults.js'
+import { deepFreeze } from '../config/freeze.js'
 
-export type { LimitsOptions, LockoutOptions } from '../config/security.js'
-import type { LimitsOptions, LockoutOptions } from '../config/security.js'
+export type { LimitsOptions, LockoutOptions }
 
-export const DEFAULT_LIMITS = Object.freeze({
-  connRate: Object.freeze({ burst: 20, perSecond: 5 }),
-  addressLockout: Object.freeze({ maxFailures: 30, windowMs: 60_000, banMs: 60_000 }),
-  cidLockout: Object.freeze({ maxFailures: 5, windowMs: 60_000, banMs: 60_000 }),
-  maxConnections: 0,
-  maxTracked: 100_000
-})
+/**
+ * What a ConnectionLimits built without options enforces: the configuration's defaults
+ * (`handshake_limits` in src/config/defaults.ts), so a library user gets what the gateway
+ * does with an empty config.
+ */
+export const DEFAULT_LIMITS = deepFreeze(buildLimits(defaults.handshake_limits))
 
 export type LimitReason = 'rate_limited' | 'locked_out' | 'too_many_connections'
 

@@ -12,12 +12,6 @@ function packageVersion (): string {
   return pkg.version
 }
 
-function redact (tree: unknown): unknown {
-  if (Array.isArray(tree)) return tree.map(redact)
-  if (typeof tree !== 'object' || tree === null) return tree
-  return Object.fromEntries(Object.entries(tree).map(([k, v]) => [k, /password|secret|^key$/i.test(k) && v !== undefined ? '[redacted]' : redact(v)]))
-}
-
 export async function main (argv: string[]): Promise<number> {
   const sub = argv[0]
   if (sub === 'simulate' || sub === 'passwd') {
@@ -45,7 +39,7 @@ export async function main (argv: string[]): Promise<number> {
     return 2
   }
   if (flags.printConfig) {
-    process.stdout.write(JSON.stringify(redact(config.raw), null, 2) + '\n')
+    process.stdout.write(JSON.stringify(config.redacted, null, 2) + '\n')
     return 0
   }
 

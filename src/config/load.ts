@@ -1,22 +1,20 @@
 /**
  * Configuration: defaults < file (YAML or JSON) < environment < CLI flags, validated once
- * with a clear error naming the bad key, then normalised and frozen.
+ * with a clear error naming the bad key, then normalised and deep-frozen. The validated tree
+ * itself (secrets included) is not kept: only its redacted copy, for --print-config.
  */
 import { readFileSync } from 'node:fs'
 import { Ajv } from 'ajv'
 import { parse as parseYaml } from 'yaml'
 import { configSchema } from './schema.js'
-import { parseDuration } from './duration.js'
+import { durationMs } from './duration.js'
 import { allSubprotocols } from '../ocpp/dialect.js'
-import { AuthConfigError, buildAuthConfig, buildListenerSecurity, type AuthConfig, type ListenerSecurity } from './security.js'
+import { buildAuthConfig, buildListenerSecurity, type AuthConfig, type ListenerSecurity } from './security.js'
+import { ConfigError } from './config-error.js'
+import { deepFreeze } from './freeze.js'
+import { redactConfig } from '../observability/redact.js'
 
-export class ConfigError extends Error {
-  readonly code = 'OCPPGW_ERR_CONFIG'
-  constructor (message: string) {
-    super(message)
-    this.name = 'ConfigError'
-  }
-}
+export { ConfigError }
 
 export interface ListenerConfig {
   name: string
@@ -64,8 +62,11 @@ export interface GatewayConfig {
     embedded: { bind?: { host: string, port: number }, wsBind?: { host: string, port: number } }
   }
   log: { level: string, frames: boolean }
-  /** The validated raw tree (secrets included): for --print-config, after redaction. */
-  raw: Record<string, unknown>
+  /**
+   * The validated tree, defaults filled in, with every secret replaced (redactConfig): what
+   * --print-config prints. The tree with its secrets is not kept on the config.
+   */
+  redacted: Readonly<Record<string, unknown>>
 }
 
 type Tree = Record<string, unknown>
@@ -149,12 +150,6 @@ function optionalBind (text: string, key: string): { host: string, port: number 
   return text === '' || text === 'off' || text === 'false' ? undefined : parseHostPort(text, key)
 }
 
-function durationMs (value: unknown, key: string): number {
-  const ms = parseDuration(value)
-  if (ms === undefined) throw new ConfigError(`${key}: "${String(value)}" is not a duration (e.g. 60s, 500ms, 5m, infinity)`)
-  return ms
-}
-
 function describeAjvError (): string {
   const e = validate.errors?.[0]
   if (e == null) return 'invalid configuration'
@@ -168,15 +163,14 @@ function describeAjvError (): string {
   return `${key || 'config'}: ${e.message ?? 'invalid'}`
 }
 
-function securityOf (type: 'ws' | 'wss', l: any, key: string): ListenerSecurity {
-  try { return buildListenerSecurity(type, l, key) } catch (e) { throw e instanceof AuthConfigError ? new ConfigError(e.message) : e }
-}
-
-function authOf (t: any): AuthConfig {
-  try { return buildAuthConfig(t) } catch (e) { throw e instanceof AuthConfigError ? new ConfigError(e.message) : e }
-}
-
-/** Validate and normalise a merged tree (defaults are filled in by the schema). */
+/**
+ * Validate and normalise a merged tree (defaults are filled in by the schema). The result is
+ * deep-frozen: no module can change the configuration another one reads.
+ *
+ * @example
+ *   const config = buildConfig([readConfigFile('gw.yaml'), configFromEnv(process.env)])
+ *   config.upstream.qos = 0 // TypeError: Cannot assign to read only property
+ */
 export function buildConfig (layers: Tree[]): GatewayConfig {
   let tree: Tree = { listeners: { ws: { default: {} } } }
   for (const layer of layers) tree = deepMerge(tree, layer)
@@ -197,7 +191,7 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
     listeners.push({
       name,
       type,
-      security: securityOf(type, l, key),
+      security: buildListenerSecurity(type, l, key),
       host,
       port,
       path: l.websocket.path.replace(/\/+$/, ''),
@@ -216,7 +210,7 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
   if (listeners.length === 0) throw new ConfigError('listeners.ws: at least one listener must be enabled')
 
   const mqtt = t.mqtt
-  return Object.freeze({
+  return deepFreeze({
     mountpoint: t.mountpoint,
     nodeId: t.node_id,
     defaultHeartbeatIntervalMs: durationMs(t.default_heartbeat_interval, 'default_heartbeat_interval'),
@@ -243,7 +237,7 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
     },
     events: { enable: t.events.enable, topic: t.events.topic, errorTopic: t.events.error_topic, qos: t.events.qos },
     listeners,
-    auth: authOf(t),
+    auth: buildAuthConfig(t),
     mqtt: {
       url: mqtt.url,
       clientId: mqtt.client_id,
@@ -260,6 +254,6 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
       }
     },
     log: { level: t.log.level, frames: t.log.frames },
-    raw: tree
+    redacted: redactConfig(tree)
   })
 }

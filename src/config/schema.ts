@@ -1,77 +1,81 @@
 /**
  * The one configuration schema. Keys are EMQX's `gateway.ocpp.*` keys at the top level, so
  * an EMQX user's settings carry over; our additions (mqtt, events, limits) are documented in
- * the README's configuration reference. Every key has a default here.
+ * the README's configuration reference. Every default is read from ./defaults.ts.
  */
 import { authSchemaProperties, listenerSecuritySchemaProperties } from './security.js'
+import { durationSchema as duration } from './duration.js'
+import { defaults } from './defaults.js'
 
-const duration = { anyOf: [{ type: 'number', minimum: 0 }, { type: 'string', pattern: '^\\s*(infinity|\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)?)\\s*$' }] }
 const hostPort = { type: 'string', pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]*):\\d{1,5}$' }
 const topic = { type: 'string', minLength: 1 }
 const qos = { type: 'integer', enum: [0, 1, 2] }
+/** The versions a listener may enable (its default, every one of them, is in ./defaults.ts). */
 const subprotocols = ['ocpp1.6', 'ocpp2.0.1', 'ocpp2.1']
 
+const d = defaults.listener
+const w = defaults.listener.websocket
 
 /** One WebSocket listener (ws or wss), EMQX's `listeners.ws.<name>` keys plus ours. */
-const listenerSchema = (bind: string): Record<string, unknown> => ({
+const listenerSchema = (type: 'ws' | 'wss'): Record<string, unknown> => ({
   type: 'object',
   additionalProperties: false,
   properties: {
-    bind: { ...hostPort, default: bind },
-    enable: { type: 'boolean', default: true },
+    bind: { ...hostPort, default: defaults.listeners[type].bind },
+    enable: { type: 'boolean', default: d.enable },
     ...listenerSecuritySchemaProperties,
-    max_connections: { type: 'integer', minimum: 1, default: 1024000 },
-    handshake_timeout: { ...duration, default: '10s' },
+    max_connections: { type: 'integer', minimum: 1, default: d.max_connections },
+    handshake_timeout: { ...duration, default: d.handshake_timeout },
     websocket: {
       type: 'object',
       additionalProperties: false,
       default: {},
       properties: {
-        path: { type: 'string', pattern: '^/', default: '/ocpp' },
+        path: { type: 'string', pattern: '^/', default: w.path },
         supported_subprotocols: {
           anyOf: [
             { type: 'array', items: { enum: subprotocols }, minItems: 1, uniqueItems: true },
             { type: 'string', pattern: '^\\s*ocpp[0-9.]+(\\s*,\\s*ocpp[0-9.]+)*\\s*$' }
           ],
-          default: subprotocols
+          default: w.supported_subprotocols
         },
-        fail_if_no_subprotocol: { type: 'boolean', default: false },
-        max_frame_size: { type: 'integer', minimum: 1024, default: 262144 },
-        ping_interval: { ...duration, default: '30s' },
-        max_malformed_frames: { type: 'integer', minimum: 0, default: 20 },
-        malformed_window: { ...duration, default: '60s' },
-        high_watermark: { type: 'integer', minimum: 1024, default: 1048576 },
-        slow_consumer_timeout: { ...duration, default: '30s' }
+        fail_if_no_subprotocol: { type: 'boolean', default: w.fail_if_no_subprotocol },
+        max_frame_size: { type: 'integer', minimum: 1024, default: w.max_frame_size },
+        ping_interval: { ...duration, default: w.ping_interval },
+        max_malformed_frames: { type: 'integer', minimum: 0, default: w.max_malformed_frames },
+        malformed_window: { ...duration, default: w.malformed_window },
+        high_watermark: { type: 'integer', minimum: 1024, default: w.high_watermark },
+        slow_consumer_timeout: { ...duration, default: w.slow_consumer_timeout }
       }
     }
   }
 })
 
 export const configSchema = {
-  // Security: allow_anonymous, allow_username_mismatch, authentication, handshake_limits (src/auth/config.ts)
+  // Security: allow_anonymous, unknown_charger, allow_username_mismatch, authentication, handshake_limits (./security.ts)
   type: 'object',
   additionalProperties: false,
   properties: {
     ...authSchemaProperties,
-    mountpoint: { type: 'string', default: 'ocpp/' },
-    default_heartbeat_interval: { ...duration, default: '60s' },
-    heartbeat_checking_times_backoff: { type: 'integer', minimum: 1, default: 1 },
-    idle_timeout: { ...duration, default: 'infinity' },
-    message_format_checking: { type: 'string', enum: ['all', 'upstream_only', 'dnstream_only', 'disable'], default: 'disable' },
-    message_format_warn_only: { type: 'boolean', default: false },
-    message_format_overrides: { type: 'object', additionalProperties: { enum: ['check', 'skip', 'warn'] }, default: {} },
-    node_id: { type: 'string', default: '' },
+    mountpoint: { type: 'string', default: defaults.mountpoint },
+    default_heartbeat_interval: { ...duration, default: defaults.default_heartbeat_interval },
+    heartbeat_checking_times_backoff: { type: 'integer', minimum: 1, default: defaults.heartbeat_checking_times_backoff },
+    idle_timeout: { ...duration, default: defaults.idle_timeout },
+    message_format_checking: { type: 'string', enum: ['all', 'upstream_only', 'dnstream_only', 'disable'], default: defaults.message_format_checking },
+    message_format_warn_only: { type: 'boolean', default: defaults.message_format_warn_only },
+    message_format_overrides: { type: 'object', additionalProperties: { enum: ['check', 'skip', 'warn'] }, default: defaults.message_format_overrides },
+    node_id: { type: 'string', default: defaults.node_id },
     upstream: {
       type: 'object',
       additionalProperties: false,
       default: {},
       properties: {
-        topic: { ...topic, default: 'cp/${cid}' },
-        topic_override_mapping: { type: 'object', additionalProperties: topic, default: {} },
-        reply_topic: { ...topic, default: 'cp/${cid}/Reply' },
-        error_topic: { ...topic, default: 'cp/${cid}/Reply' },
-        qos: { ...qos, default: 2 },
-        awaiting_timeout: { ...duration, default: 'infinity' }
+        topic: { ...topic, default: defaults.upstream.topic },
+        topic_override_mapping: { type: 'object', additionalProperties: topic, default: defaults.upstream.topic_override_mapping },
+        reply_topic: { ...topic, default: defaults.upstream.reply_topic },
+        error_topic: { ...topic, default: defaults.upstream.error_topic },
+        qos: { ...qos, default: defaults.upstream.qos },
+        awaiting_timeout: { ...duration, default: defaults.upstream.awaiting_timeout }
       }
     },
     dnstream: {
@@ -79,13 +83,13 @@ export const configSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        topic: { ...topic, default: 'cs/${cid}' },
-        qos: { ...qos, default: 2 },
-        max_mqueue_len: { type: 'integer', minimum: 1, default: 100 },
-        max_payload_size: { type: 'integer', minimum: 64, default: 262144 },
-        awaiting_timeout: { ...duration, default: '30s' },
-        offline_answer: { type: 'boolean', default: true },
-        share_group: { type: 'string', pattern: '^[^/+#]+$', default: 'ocpp-gateway' }
+        topic: { ...topic, default: defaults.dnstream.topic },
+        qos: { ...qos, default: defaults.dnstream.qos },
+        max_mqueue_len: { type: 'integer', minimum: 1, default: defaults.dnstream.max_mqueue_len },
+        max_payload_size: { type: 'integer', minimum: 64, default: defaults.dnstream.max_payload_size },
+        awaiting_timeout: { ...duration, default: defaults.dnstream.awaiting_timeout },
+        offline_answer: { type: 'boolean', default: defaults.dnstream.offline_answer },
+        share_group: { type: 'string', pattern: '^[^/+#]+$', default: defaults.dnstream.share_group }
       }
     },
     events: {
@@ -93,10 +97,10 @@ export const configSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        enable: { type: 'boolean', default: true },
-        topic: { ...topic, default: 'events/${cid}' },
-        error_topic: { ...topic, default: 'errors/${cid}' },
-        qos: { ...qos, default: 1 }
+        enable: { type: 'boolean', default: defaults.events.enable },
+        topic: { ...topic, default: defaults.events.topic },
+        error_topic: { ...topic, default: defaults.events.error_topic },
+        qos: { ...qos, default: defaults.events.qos }
       }
     },
     listeners: {
@@ -107,9 +111,9 @@ export const configSchema = {
         ws: {
           type: 'object',
           default: {},
-          additionalProperties: listenerSchema('0.0.0.0:33033')
+          additionalProperties: listenerSchema('ws')
         },
-        wss: { type: 'object', default: {}, additionalProperties: listenerSchema('0.0.0.0:33043') }
+        wss: { type: 'object', default: {}, additionalProperties: listenerSchema('wss') }
       }
     },
     mqtt: {
@@ -117,22 +121,22 @@ export const configSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        url: { type: 'string', default: '' },
-        client_id: { type: 'string', default: '' },
+        url: { type: 'string', default: defaults.mqtt.url },
+        client_id: { type: 'string', default: defaults.mqtt.client_id },
         username: { type: 'string' },
         password: { type: 'string' },
         ca: { type: 'string' },
         cert: { type: 'string' },
         key: { type: 'string' },
-        reject_unauthorized: { type: 'boolean', default: true },
-        keepalive: { type: 'integer', minimum: 0, default: 30 },
+        reject_unauthorized: { type: 'boolean', default: defaults.mqtt.reject_unauthorized },
+        keepalive: { type: 'integer', minimum: 0, default: defaults.mqtt.keepalive },
         embedded: {
           type: 'object',
           additionalProperties: false,
           default: {},
           properties: {
-            bind: { type: 'string', default: '0.0.0.0:1883' },
-            ws_bind: { type: 'string', default: '0.0.0.0:8083' }
+            bind: { type: 'string', default: defaults.mqtt.embedded.bind },
+            ws_bind: { type: 'string', default: defaults.mqtt.embedded.ws_bind }
           }
         }
       }
@@ -142,8 +146,8 @@ export const configSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        level: { type: 'string', enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' },
-        frames: { type: 'boolean', default: false }
+        level: { type: 'string', enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: defaults.log.level },
+        frames: { type: 'boolean', default: defaults.log.frames }
       }
     }
   }

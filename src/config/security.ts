@@ -42,7 +42,9 @@
  *     versions: [tlsv1.2, tlsv1.3]
  *     ciphers: "…"
  */
-import { parseDuration } from './duration.js'
+import { durationMs, durationSchema as duration } from './duration.js'
+import { defaults } from './defaults.js'
+import { ConfigError } from './config-error.js'
 
 /** OCPP security profile of a listener: 0 none, 1 Basic over ws, 2 Basic over wss, 3 client certificate. */
 export type SecurityProfile = 0 | 1 | 2 | 3
@@ -80,17 +82,19 @@ export interface LimitsOptions {
   now?: () => number
 }
 
-const duration = { anyOf: [{ type: 'number', minimum: 0 }, { type: 'string', pattern: '^\\s*(infinity|\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)?)\\s*$' }] }
+const limitDefaults = defaults.handshake_limits
+const fileDefaults = defaults.authenticator.file
+const httpDefaults = defaults.authenticator.http
 
-const lockout = (maxCount: number) => ({
+const lockout = (d: { enable: boolean, max_count: number, window_time: string, ban_time: string }) => ({
   type: 'object',
   additionalProperties: false,
   default: {},
   properties: {
-    enable: { type: 'boolean', default: true },
-    max_count: { type: 'integer', minimum: 1, default: maxCount },
-    window_time: { ...duration, default: '1m' },
-    ban_time: { ...duration, default: '1m' }
+    enable: { type: 'boolean', default: d.enable },
+    max_count: { type: 'integer', minimum: 1, default: d.max_count },
+    window_time: { ...duration, default: d.window_time },
+    ban_time: { ...duration, default: d.ban_time }
   }
 })
 
@@ -101,9 +105,9 @@ const fileBackend = {
   properties: {
     backend: { const: 'file' },
     mechanism: { const: 'password_based' },
-    enable: { type: 'boolean', default: true },
+    enable: { type: 'boolean', default: fileDefaults.enable },
     path: { type: 'string', minLength: 1 },
-    reload_interval: { ...duration, default: '2s' }
+    reload_interval: { ...duration, default: fileDefaults.reload_interval }
   }
 }
 
@@ -114,20 +118,20 @@ const httpBackend = {
   properties: {
     backend: { const: 'http' },
     mechanism: { const: 'password_based' },
-    enable: { type: 'boolean', default: true },
-    method: { type: 'string', enum: ['post', 'POST'], default: 'post' },
+    enable: { type: 'boolean', default: httpDefaults.enable },
+    method: { type: 'string', enum: ['post', 'POST'], default: httpDefaults.method },
     url: { type: 'string', pattern: '^https?://' },
-    headers: { type: 'object', additionalProperties: { type: 'string' }, default: {} },
-    request_timeout: { ...duration, default: '5s' },
+    headers: { type: 'object', additionalProperties: { type: 'string' }, default: httpDefaults.headers },
+    request_timeout: { ...duration, default: httpDefaults.request_timeout },
     cache: {
       type: 'object',
       additionalProperties: false,
       default: {},
       properties: {
-        enable: { type: 'boolean', default: true },
-        max_size: { type: 'integer', minimum: 1, default: 10000 },
-        allow_ttl: { ...duration, default: '60s' },
-        deny_ttl: { ...duration, default: '5s' }
+        enable: { type: 'boolean', default: httpDefaults.cache.enable },
+        max_size: { type: 'integer', minimum: 1, default: httpDefaults.cache.max_size },
+        allow_ttl: { ...duration, default: httpDefaults.cache.allow_ttl },
+        deny_ttl: { ...duration, default: httpDefaults.cache.deny_ttl }
       }
     }
   }
@@ -136,9 +140,9 @@ const httpBackend = {
 /** Top-level properties to spread into the config schema. */
 export const authSchemaProperties = {
   allow_anonymous: { type: 'boolean' },
-  unknown_charger: { enum: ['reject', 'accept'], default: 'reject' },
-  allow_username_mismatch: { type: 'boolean', default: false },
-  authentication: { type: 'array', default: [], items: { oneOf: [fileBackend, httpBackend] } },
+  unknown_charger: { enum: ['reject', 'accept'], default: defaults.unknown_charger },
+  allow_username_mismatch: { type: 'boolean', default: defaults.allow_username_mismatch },
+  authentication: { type: 'array', default: defaults.authentication, items: { oneOf: [fileBackend, httpBackend] } },
   handshake_limits: {
     type: 'object',
     additionalProperties: false,
@@ -149,15 +153,15 @@ export const authSchemaProperties = {
         additionalProperties: false,
         default: {},
         properties: {
-          enable: { type: 'boolean', default: true },
-          burst: { type: 'integer', minimum: 1, default: 60 },
-          rate: { type: 'number', exclusiveMinimum: 0, default: 10 }
+          enable: { type: 'boolean', default: limitDefaults.conn_rate_per_address.enable },
+          burst: { type: 'integer', minimum: 1, default: limitDefaults.conn_rate_per_address.burst },
+          rate: { type: 'number', exclusiveMinimum: 0, default: limitDefaults.conn_rate_per_address.rate }
         }
       },
-      auth_failure_per_address: lockout(30),
-      auth_failure_per_cid: lockout(5),
-      max_connections: { type: 'integer', minimum: 0, default: 0 },
-      max_tracked: { type: 'integer', minimum: 1, default: 100000 }
+      auth_failure_per_address: lockout(limitDefaults.auth_failure_per_address),
+      auth_failure_per_cid: lockout(limitDefaults.auth_failure_per_cid),
+      max_connections: { type: 'integer', minimum: 0, default: limitDefaults.max_connections },
+      max_tracked: { type: 'integer', minimum: 1, default: limitDefaults.max_tracked }
     }
   }
 } as const
@@ -174,17 +178,13 @@ export const listenerSecuritySchemaProperties = {
       keyfile: { type: 'string', minLength: 1 },
       cacertfile: { type: 'string', minLength: 1 },
       password: { type: 'string' },
-      verify: { type: 'string', enum: ['verify_none', 'verify_peer'], default: 'verify_none' },
-      fail_if_no_peer_cert: { type: 'boolean', default: true },
-      versions: { type: 'array', items: { enum: ['tlsv1.2', 'tlsv1.3'] }, minItems: 1, uniqueItems: true, default: ['tlsv1.2', 'tlsv1.3'] },
+      verify: { type: 'string', enum: ['verify_none', 'verify_peer'], default: defaults.listener.ssl_options.verify },
+      fail_if_no_peer_cert: { type: 'boolean', default: defaults.listener.ssl_options.fail_if_no_peer_cert },
+      versions: { type: 'array', items: { enum: ['tlsv1.2', 'tlsv1.3'] }, minItems: 1, uniqueItems: true, default: defaults.listener.ssl_options.versions },
       ciphers: { type: 'string' }
     }
   }
 } as const
-
-export class AuthConfigError extends Error {
-  readonly code = 'AUTH_ERR_CONFIG'
-}
 
 export type AuthenticatorConfig =
   | { backend: 'file', path: string, pollIntervalMs: number }
@@ -207,10 +207,9 @@ export interface ListenerSecurity {
 
 type Tree = Record<string, any>
 
+/** The durations of this part of the config are all finite: each is a timer or a ban that must end. */
 function ms (v: unknown, key: string): number {
-  const d = parseDuration(v)
-  if (d === undefined || !Number.isFinite(d)) throw new AuthConfigError(`${key}: "${String(v)}" is not a finite duration (e.g. 5s, 500ms, 1m)`)
-  return d
+  return durationMs(v, key, { finite: true })
 }
 
 function lockoutOf (t: Tree | undefined, key: string): LockoutOptions | false {
@@ -225,35 +224,45 @@ export function buildAuthConfig (t: Tree): AuthConfig {
     if (a.enable === false) return
     const key = `authentication[${i}]`
     if (a.backend === 'file') {
-      authentication.push({ backend: 'file', path: a.path, pollIntervalMs: ms(a.reload_interval ?? '2s', `${key}.reload_interval`) })
+      authentication.push({ backend: 'file', path: a.path, pollIntervalMs: ms(a.reload_interval ?? fileDefaults.reload_interval, `${key}.reload_interval`) })
     } else {
       const c = a.cache ?? {}
       authentication.push({
         backend: 'http',
         url: a.url,
         headers: { ...a.headers },
-        requestTimeoutMs: ms(a.request_timeout ?? '5s', `${key}.request_timeout`),
-        cache: c.enable === false ? false : { maxSize: c.max_size ?? 10000, allowTtlMs: ms(c.allow_ttl ?? '60s', `${key}.cache.allow_ttl`), denyTtlMs: ms(c.deny_ttl ?? '5s', `${key}.cache.deny_ttl`) }
+        requestTimeoutMs: ms(a.request_timeout ?? httpDefaults.request_timeout, `${key}.request_timeout`),
+        cache: c.enable === false ? false : { maxSize: c.max_size ?? httpDefaults.cache.max_size, allowTtlMs: ms(c.allow_ttl ?? httpDefaults.cache.allow_ttl, `${key}.cache.allow_ttl`), denyTtlMs: ms(c.deny_ttl ?? httpDefaults.cache.deny_ttl, `${key}.cache.deny_ttl`) }
       })
     }
   })
-  const hl: Tree = t.handshake_limits ?? {}
-  const rate: Tree | undefined = hl.conn_rate_per_address
-  const connRate: LimitsOptions['connRate'] = rate === undefined || rate.enable === false ? false : { burst: rate.burst, perSecond: rate.rate }
   return Object.freeze({
     // EMQX: no authenticator = authentication off. Stated loudly at start-up (describeAuthPolicy).
     allowAnonymous: typeof t.allow_anonymous === 'boolean' ? t.allow_anonymous : authentication.length === 0,
     allowUsernameMismatch: t.allow_username_mismatch === true,
     unknownCharger: t.unknown_charger === 'accept' ? 'accept' : 'reject',
     authentication,
-    limits: {
-      connRate,
-      addressLockout: lockoutOf(hl.auth_failure_per_address, 'handshake_limits.auth_failure_per_address'),
-      cidLockout: lockoutOf(hl.auth_failure_per_cid, 'handshake_limits.auth_failure_per_cid'),
-      maxConnections: hl.max_connections ?? 0,
-      maxTracked: hl.max_tracked ?? 100000
-    }
+    limits: buildLimits(t.handshake_limits ?? {})
   })
+}
+
+/**
+ * The options of ConnectionLimits from a validated `handshake_limits` tree. A rate or lockout
+ * whose tree is absent is off (the schema fills each in, enabled: only an unvalidated tree
+ * lacks one).
+ *
+ * @example
+ *   buildLimits(defaults.handshake_limits) // what ConnectionLimits uses when given nothing
+ */
+export function buildLimits (hl: Tree): Required<Omit<LimitsOptions, 'now'>> {
+  const rate: Tree | undefined = hl.conn_rate_per_address
+  return {
+    connRate: rate === undefined || rate.enable === false ? false : { burst: rate.burst, perSecond: rate.rate },
+    addressLockout: lockoutOf(hl.auth_failure_per_address, 'handshake_limits.auth_failure_per_address'),
+    cidLockout: lockoutOf(hl.auth_failure_per_cid, 'handshake_limits.auth_failure_per_cid'),
+    maxConnections: hl.max_connections ?? limitDefaults.max_connections,
+    maxTracked: hl.max_tracked ?? limitDefaults.max_tracked
+  }
 }
 
 /**
@@ -264,21 +273,21 @@ export function buildListenerSecurity (type: 'ws' | 'wss', l: Tree, key: string)
   const ssl: Tree | undefined = l.ssl_options
   const explicit = l.security_profile as SecurityProfile | undefined
   if (type === 'ws') {
-    if (ssl !== undefined) throw new AuthConfigError(`${key}.ssl_options: a ws listener has no TLS; use listeners.wss.<name>`)
-    if (explicit !== undefined && explicit > 1) throw new AuthConfigError(`${key}.security_profile: ${explicit} needs TLS; use listeners.wss.<name>`)
+    if (ssl !== undefined) throw new ConfigError(`${key}.ssl_options: a ws listener has no TLS; use listeners.wss.<name>`)
+    if (explicit !== undefined && explicit > 1) throw new ConfigError(`${key}.security_profile: ${explicit} needs TLS; use listeners.wss.<name>`)
     return { profile: explicit ?? 1 }
   }
-  if (ssl === undefined) throw new AuthConfigError(`${key}.ssl_options: certfile and keyfile are required for a wss listener`)
+  if (ssl === undefined) throw new ConfigError(`${key}.ssl_options: certfile and keyfile are required for a wss listener`)
   const peer = ssl.verify === 'verify_peer'
   if (peer && ssl.fail_if_no_peer_cert === false) {
-    throw new AuthConfigError(`${key}.ssl_options.fail_if_no_peer_cert: must be true with verify_peer (security profile 3 requires a client certificate)`)
+    throw new ConfigError(`${key}.ssl_options.fail_if_no_peer_cert: must be true with verify_peer (security profile 3 requires a client certificate)`)
   }
   const profile: SecurityProfile = explicit ?? (peer ? 3 : 2)
-  if (profile < 2) throw new AuthConfigError(`${key}.security_profile: ${profile} is for ws listeners; a wss listener is profile 2 or 3`)
-  if (profile === 3 && !peer) throw new AuthConfigError(`${key}: security_profile 3 needs ssl_options.verify: verify_peer`)
-  if (profile === 2 && peer) throw new AuthConfigError(`${key}: ssl_options.verify: verify_peer means security_profile 3`)
-  if (profile === 3 && ssl.cacertfile === undefined) throw new AuthConfigError(`${key}.ssl_options.cacertfile: required for security profile 3 (the CA that signs charger certificates)`)
-  const versions: string[] = ssl.versions ?? ['tlsv1.2', 'tlsv1.3']
+  if (profile < 2) throw new ConfigError(`${key}.security_profile: ${profile} is for ws listeners; a wss listener is profile 2 or 3`)
+  if (profile === 3 && !peer) throw new ConfigError(`${key}: security_profile 3 needs ssl_options.verify: verify_peer`)
+  if (profile === 2 && peer) throw new ConfigError(`${key}: ssl_options.verify: verify_peer means security_profile 3`)
+  if (profile === 3 && ssl.cacertfile === undefined) throw new ConfigError(`${key}.ssl_options.cacertfile: required for security profile 3 (the CA that signs charger certificates)`)
+  const versions: readonly string[] = ssl.versions ?? defaults.listener.ssl_options.versions
   const tls: TlsFiles = {
     certfile: ssl.certfile,
     keyfile: ssl.keyfile,

@@ -1,13 +1,9 @@
 import { pino, type Logger, type DestinationStream } from 'pino'
+import { pinoRedact } from './redact.js'
 
 export type { Logger }
 
-/** Paths pino blanks out wherever they appear: secrets never reach a log line. */
-export const redactPaths = [
-  'password', '*.password', 'mqtt.password', 'headers.authorization', 'req.headers.authorization',
-  '*.key', 'key'
-]
-
+/** The gateway's logger: secrets are blanked by the one redactor's paths (./redact.ts). */
 export function createLogger (level: string, destination?: DestinationStream): Logger {
-  return pino({ level, base: { name: 'ocpp-gateway' }, redact: { paths: redactPaths, censor: '[redacted]' } }, destination)
+  return pino({ level, base: { name: 'ocpp-gateway' }, redact: pinoRedact() }, destination)
 }

@@ -3,6 +3,7 @@
  * Times in the options are in seconds, like the command-line flags; sizes in bytes.
  */
 import { type OcppVersion } from '../ocpp/dialect.js'
+import { GatewayError } from '../errors.js'
 
 export const SCENARIOS = ['session', 'heartbeat', 'boot', 'metervalues', 'idle'] as const
 /**
@@ -94,11 +95,10 @@ export type ResolvedSimOptions = Readonly<Required<Omit<SimOptions, 'signal' | '
   readonly signal: AbortSignal | undefined
 }
 
-/** `SIM_ERR_INVALID_OPTION`: an option has an invalid value; the message names it. */
-export class SimOptionError extends Error {
-  readonly code = 'SIM_ERR_INVALID_OPTION'
+/** `OCPPGW_ERR_SIM_OPTION`: an option has an invalid value; the message names it. */
+export class SimOptionError extends GatewayError {
   constructor (readonly option: string, message: string) {
-    super(`${option}: ${message}`)
+    super('OCPPGW_ERR_SIM_OPTION', `${option}: ${message}`)
     this.name = 'SimOptionError'
   }
 }

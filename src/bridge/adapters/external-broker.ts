@@ -8,6 +8,8 @@ import { tuneMqttSocket } from './coalesce-writes.js'
 import { HandlerTable, type MessageHandler, type MqttPort, type QoS } from './mqtt-port.js'
 import type { Logger } from '../../observability/logger.js'
 import type { GatewayConfig } from '../../config/load.js'
+import { redactText } from '../../observability/redact.js'
+import { GatewayError } from '../../errors.js'
 
 /** The `mqtt` section of the configuration, less the embedded broker's part. */
 export type ExternalBrokerOptions = Omit<GatewayConfig['mqtt'], 'embedded'> & {
@@ -45,22 +47,22 @@ export class ExternalBroker implements MqttPort {
     const log = opts.logger
     try {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no connection to ${redactUrl(opts.url)} within ${options.connectTimeout} ms`)), options.connectTimeout)
+        const timer = setTimeout(() => reject(new Error(`no connection to ${redactText(opts.url)} within ${options.connectTimeout} ms`)), options.connectTimeout)
         client.once('connect', () => { clearTimeout(timer); resolve() })
         client.once('error', (err) => { clearTimeout(timer); reject(err) })
       })
     } catch (err) {
       client.end(true)
-      throw Object.assign(new Error(`cannot connect to MQTT broker ${redactUrl(opts.url)}: ${(err as Error).message}`), { code: 'OCPPGW_ERR_MQTT_CONNECT' })
+      throw new GatewayError('OCPPGW_ERR_MQTT_CONNECT', `cannot connect to MQTT broker ${redactText(opts.url)}: ${(err as Error).message}`, { cause: err })
     }
     client.on('error', (err) => log.error({ err: err.message }, 'mqtt error'))
-    client.on('offline', () => log.warn({ url: redactUrl(opts.url) }, 'mqtt broker connection lost; reconnecting'))
+    client.on('offline', () => log.warn({ url: redactText(opts.url) }, 'mqtt broker connection lost; reconnecting'))
     client.on('reconnect', () => log.debug('mqtt reconnecting'))
     // No Nagle delay, and the packets of one event-loop turn (many charge points' messages) in
     // one write: on every (re)connection, each of which has a new stream.
     tuneMqttSocket(client.stream)
-    client.on('connect', () => { tuneMqttSocket(client.stream); log.info({ url: redactUrl(opts.url) }, 'mqtt broker connected') })
-    log.info({ url: redactUrl(opts.url), clientId: opts.clientId }, 'mqtt broker connected')
+    client.on('connect', () => { tuneMqttSocket(client.stream); log.info({ url: redactText(opts.url) }, 'mqtt broker connected') })
+    log.info({ url: redactText(opts.url), clientId: opts.clientId }, 'mqtt broker connected')
     return new ExternalBroker(client, log)
   }
 
@@ -92,9 +94,4 @@ export class ExternalBroker implements MqttPort {
   close (): Promise<void> {
     return new Promise((resolve) => this.client.end(false, {}, () => resolve()))
   }
-}
-
-/** mqtt://user:secret@host -> mqtt://user:***@host, for logs and errors. */
-export function redactUrl (url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
 }

@@ -1,0 +1,167 @@
+/**
+ * Every default value of the configuration, in the shape of its keys, deep-frozen. The schema
+ * (schema.ts, security.ts) reads its `default:` values from here, and so do the constructors
+ * that have defaults of their own (ConnectionLimits, HttpAuthenticator, DecisionCache,
+ * CredentialsFileAuthenticator), so a library user who builds one without a config gets the
+ * same behaviour as the gateway with an empty one.
+ *
+ * Durations are written as in a config file (seconds as a number, or text with a unit: `500ms`,
+ * `60s`, `5m`, `infinity`); convert them with durationMs(). Sizes are bytes. Keys that have no
+ * default (`allow_anonymous`, `mqtt.password`, `security_profile`…) are absent: their absence
+ * means something (see the comments of security.ts and the README's configuration reference).
+ *
+ * @example
+ *   node_id: { type: 'string', default: defaults.node_id }
+ */
+import { deepFreeze } from './freeze.js'
+
+export const defaults = deepFreeze({
+  // --- who may connect (config/security.ts) ---
+  /** An id no authenticator knows is refused (401); `accept` lets it in and publishes an event. */
+  unknown_charger: 'reject',
+  /** OCPP security profiles 1/2: the Basic user-id is the charge point id. */
+  allow_username_mismatch: false,
+  /** No authenticator: authentication off, as in EMQX (said loudly at start-up). */
+  authentication: [],
+  /** Per entry of `authentication[]`, by backend. */
+  authenticator: {
+    file: {
+      enable: true,
+      /** Stat poll of the credentials file, the fallback for fs.watch. */
+      reload_interval: '2s'
+    },
+    http: {
+      enable: true,
+      method: 'post',
+      headers: {},
+      /** EMQX's `request_timeout`: a slow auth service must not hold handshakes open. */
+      request_timeout: '5s',
+      cache: {
+        enable: true,
+        /** Entries (LRU): bounded memory for a reconnect storm of this many chargers. */
+        max_size: 10000,
+        allow_ttl: '60s',
+        deny_ttl: '5s'
+      }
+    }
+  },
+  handshake_limits: {
+    /**
+     * Attempts per address: `burst` at once, refilled at `rate` per second. Generous because
+     * chargers behind one NAT (cellular CGNAT) or a load balancer share an address, and a site
+     * that lost power reconnects all at once.
+     */
+    conn_rate_per_address: { enable: true, burst: 60, rate: 10 },
+    /** Failed authentications per address within `window_time`, then banned for `ban_time`. */
+    auth_failure_per_address: { enable: true, max_count: 30, window_time: '1m', ban_time: '1m' },
+    /**
+     * Failed authentications per charge point id. Lower than per address (an id is guessed at
+     * from many addresses), and short bans: whoever knows an id can lock that charger out.
+     */
+    auth_failure_per_cid: { enable: true, max_count: 5, window_time: '1m', ban_time: '1m' },
+    /** Connections over all listeners, handshakes included; 0 = no limit. */
+    max_connections: 0,
+    /** Keys per limits table: bounds the memory an address scan can take. */
+    max_tracked: 100000
+  },
+
+  // --- OCPP and topics (EMQX's gateway.ocpp.* defaults) ---
+  mountpoint: 'ocpp/',
+  /** Keepalive until the backend's answer to an accepted BootNotification sets one. */
+  default_heartbeat_interval: '60s',
+  /** Silent heartbeat intervals tolerated before closing (4001). */
+  heartbeat_checking_times_backoff: 1,
+  /** Off: EMQX's 30 s default closed chargers that are quiet but alive. */
+  idle_timeout: 'infinity',
+  message_format_checking: 'disable',
+  message_format_warn_only: false,
+  message_format_overrides: {},
+  /** '' = `<hostname>-<pid>`, made at start (gateway.ts). */
+  node_id: '',
+  upstream: {
+    topic: 'cp/${cid}',
+    topic_override_mapping: {},
+    reply_topic: 'cp/${cid}/Reply',
+    error_topic: 'cp/${cid}/Reply',
+    qos: 2,
+    /** Off, as in EMQX: the backend may take its time. */
+    awaiting_timeout: 'infinity'
+  },
+  dnstream: {
+    topic: 'cs/${cid}',
+    qos: 2,
+    /** Backend Calls waiting per charge point behind the one in flight (OCPP-J: one at a time). */
+    max_mqueue_len: 100,
+    /** Bytes (256 KiB) of one downstream envelope. */
+    max_payload_size: 262144,
+    /** Time a charge point has to answer a backend Call. */
+    awaiting_timeout: '30s',
+    /** Calls to charge points no node holds are answered (reason `offline`), not dropped. */
+    offline_answer: true,
+    share_group: 'ocpp-gateway'
+  },
+  events: {
+    enable: true,
+    topic: 'events/${cid}',
+    error_topic: 'errors/${cid}',
+    qos: 1
+  },
+
+  // --- listeners ---
+  /** `bind` of a listener by family: EMQX's OCPP ports. */
+  listeners: {
+    ws: { bind: '0.0.0.0:33033' },
+    wss: { bind: '0.0.0.0:33043' }
+  },
+  /** What every listener has, `listeners.ws.<name>.*` and `listeners.wss.<name>.*`. */
+  listener: {
+    enable: true,
+    max_connections: 1024000,
+    /** The upgrade request and the TLS handshake must finish within it (408). */
+    handshake_timeout: '10s',
+    websocket: {
+      path: '/ocpp',
+      /** Every version we speak, in order of preference. */
+      supported_subprotocols: ['ocpp1.6', 'ocpp2.0.1', 'ocpp2.1'],
+      fail_if_no_subprotocol: false,
+      /** Bytes (256 KiB): larger frames close 1009. */
+      max_frame_size: 262144,
+      /** One sweep pings every socket this often. */
+      ping_interval: '30s',
+      /** Malformed frames tolerated per `malformed_window`, then close 1008. */
+      max_malformed_frames: 20,
+      malformed_window: '60s',
+      /** Bytes (1 MiB) of send buffer that mark a charge point as not reading. */
+      high_watermark: 1048576,
+      /** How long it may stay over the mark before it is dropped. */
+      slow_consumer_timeout: '30s'
+    },
+    ssl_options: {
+      verify: 'verify_none',
+      /** With verify_peer (profile 3) a client certificate is required, never optional. */
+      fail_if_no_peer_cert: true,
+      /** OCPP 2.0.1 A00.FR.3xx: TLS 1.2 or later. */
+      versions: ['tlsv1.2', 'tlsv1.3']
+    }
+  },
+
+  // --- MQTT ---
+  mqtt: {
+    /** '' = the embedded broker. */
+    url: '',
+    /** '' = `ocpp-gateway-<node_id>` (unique per node), made at start. */
+    client_id: '',
+    reject_unauthorized: true,
+    /** Seconds. */
+    keepalive: 30,
+    embedded: {
+      bind: '0.0.0.0:1883',
+      ws_bind: '0.0.0.0:8083'
+    }
+  },
+
+  log: {
+    level: 'info',
+    frames: false
+  }
+} as const)
