@@ -7,7 +7,10 @@ import { after, before, describe, test } from 'node:test'
 import { connect, type TLSSocket } from 'node:tls'
 import { WebSocket, WebSocketServer } from 'ws'
 import { AuthChain } from '../src/auth/chain.js'
-import { loadTlsOptions, loadTlsOptionsSync, peerCertificateCN, TlsReloader, tlsRejection, type TlsFiles } from '../src/transport/tls.js'
+import type { TlsFiles } from '../src/config/security.js'
+import { GatewayError } from '../src/errors.js'
+import { loadTlsOptions, loadTlsOptionsSync, TlsReloader } from '../src/transport/tls-context.js'
+import { peerCertificateCN, tlsRejection } from '../src/transport/tls-errors.js'
 import { makeTestCerts, type CertPair, type TestCerts } from './helpers/certs.js'
 
 let certs: TestCerts
@@ -95,7 +98,8 @@ describe('TLS options', () => {
 
   test('bad files are reported by name, never by content', async () => {
     await assert.rejects(loadTlsOptions({ certfile: join(certs.dir, 'absent.pem'), keyfile: certs.server.key }, 2), (e: Error & { code?: string }) => {
-      assert.equal(e.code, 'TLS_ERR_CONFIG')
+      assert.ok(e instanceof GatewayError)
+      assert.equal(e.code, 'OCPPGW_ERR_TLS_CONFIG')
       assert.match(e.message, /cannot read certfile .*absent\.pem \(ENOENT\)/)
       return true
     })

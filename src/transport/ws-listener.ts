@@ -13,7 +13,8 @@ import type { Logger } from '../observability/logger.js'
 import type { Metrics } from '../observability/metrics.js'
 import { chargePointIdFromUrl, chooseSubprotocol, parseBasicAuth, type ProtocolChoice } from './handshake.js'
 import { listenOrExplain } from './listen.js'
-import { loadTlsOptionsSync, peerCertificateCN, TlsReloader, tlsRejection } from './tls.js'
+import { loadTlsOptionsSync, TlsReloader } from './tls-context.js'
+import { peerCertificateCN, tlsRejection } from './tls-errors.js'
 
 export interface UpgradeInfo {
   cid: string

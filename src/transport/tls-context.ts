@@ -1,45 +1,42 @@
 /**
- * TLS for wss listeners (security profiles 2 and 3), from PEM files named as in EMQX's
- * `ssl_options` (certfile, keyfile, cacertfile, password, verify, fail_if_no_peer_cert).
+ * TLS contexts for wss listeners (security profiles 2 and 3), from PEM files named as in
+ * EMQX's `ssl_options` (certfile, keyfile, cacertfile, password, verify, fail_if_no_peer_cert).
  *
  * - {@link loadTlsOptions} reads the files and checks that they make a usable context
  *   (key matches certificate) before anyone relies on them.
  * - {@link TlsReloader} re-reads them on file change (fs.watch on their directories, plus a
- *   stat poll) or on demand / SIGHUP, and installs them with `server.setSecureContext()`:
- *   existing connections keep the context they were made with, new ones get the new files.
- *   A broken set of files (half-copied, key not matching) is reported and the old context
- *   stays in use.
+ *   stat poll) or on demand with `reload()`, and installs them with
+ *   `server.setSecureContext()`: existing connections keep the context they were made with,
+ *   new ones get the new files. A broken set of files (half-copied, key not matching) is
+ *   reported and the old context stays in use.
  * - Profile 3: `requestCert` + `rejectUnauthorized` make the TLS layer refuse a missing,
- *   expired or foreign client certificate during the handshake (no HTTP answer at all);
- *   {@link peerCertificateCN} then gives the CN to bind to the charge point id with
- *   {@link cnMatches}.
+ *   expired or foreign client certificate during the handshake (no HTTP answer at all); see
+ *   ./tls-errors.ts for why a handshake was refused and for the verified certificate's CN.
+ *
+ * Errors are `GatewayError` with code `OCPPGW_ERR_TLS_CONFIG`, naming the file, never its content.
  *
  * @example
  *   const tlsOpts = await loadTlsOptions({ certfile, keyfile, cacertfile }, 3)
  *   const server = https.createServer(tlsOpts)
  *   const reloader = new TlsReloader(server, { certfile, keyfile, cacertfile }, { onError: log.error })
- *   server.on('upgrade', (req) => { const cn = peerCertificateCN(req.socket as TLSSocket) … })
+ *   // on SIGHUP (the CLI's): await reloader.reload()
  */
 import { readFileSync, statSync, watch, type FSWatcher } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import { basename, dirname, resolve } from 'node:path'
-import { createSecureContext, type SecureContextOptions, type TLSSocket, type TlsOptions } from 'node:tls'
-import { cnMatches } from '../auth/cert-cn.js'
+import { createSecureContext, type SecureContextOptions, type TlsOptions } from 'node:tls'
 import type { SecurityProfile, TlsFiles } from '../config/security.js'
+import { GatewayError } from '../errors.js'
 
-export { cnMatches }
-
-export type { TlsFiles }
-
-export class TlsConfigError extends Error {
-  readonly code = 'TLS_ERR_CONFIG'
+function configError (message: string): GatewayError {
+  return new GatewayError('OCPPGW_ERR_TLS_CONFIG', message)
 }
 
 function readOrExplain (read: (p: string) => Buffer, what: string, path: string): Buffer {
   try {
     return read(path)
   } catch (e) {
-    throw new TlsConfigError(`cannot read ${what} ${path} (${(e as NodeJS.ErrnoException).code ?? 'EIO'})`)
+    throw configError(`cannot read ${what} ${path} (${(e as NodeJS.ErrnoException).code ?? 'EIO'})`)
   }
 }
 
@@ -52,18 +49,18 @@ function contextOptions (files: TlsFiles, cert: Buffer, key: Buffer, ca: Buffer 
     createSecureContext(opts) // fails now, not at the first handshake, on a bad key/cert pair
   } catch (e) {
     // OpenSSL's message names the problem (e.g. "key values mismatch"), not the key.
-    throw new TlsConfigError(`unusable TLS files ${files.certfile} / ${files.keyfile}: ${(e as Error).message}`)
+    throw configError(`unusable TLS files ${files.certfile} / ${files.keyfile}: ${(e as Error).message}`)
   }
   return opts
 }
 
-/** Read the files into secure-context options (throws TlsConfigError, naming the file, never its content). */
+/** Read the files into secure-context options (throws GatewayError OCPPGW_ERR_TLS_CONFIG, naming the file, never its content). */
 export async function loadSecureContextOptions (files: TlsFiles): Promise<SecureContextOptions> {
   const read = async (what: string, path: string): Promise<Buffer> => {
     try {
       return await readFile(path)
     } catch (e) {
-      throw new TlsConfigError(`cannot read ${what} ${path} (${(e as NodeJS.ErrnoException).code ?? 'EIO'})`)
+      throw configError(`cannot read ${what} ${path} (${(e as NodeJS.ErrnoException).code ?? 'EIO'})`)
     }
   }
   const cert = await read('certfile', files.certfile)
@@ -85,8 +82,8 @@ function serverOptions (ctx: SecureContextOptions, profile: SecurityProfile): Tl
 }
 
 function checkProfile (files: TlsFiles, profile: SecurityProfile): void {
-  if (profile < 2) throw new TlsConfigError(`security profile ${profile} does not use TLS`)
-  if (profile === 3 && files.cacertfile === undefined) throw new TlsConfigError('security profile 3 needs cacertfile to verify client certificates')
+  if (profile < 2) throw configError(`security profile ${profile} does not use TLS`)
+  if (profile === 3 && files.cacertfile === undefined) throw configError('security profile 3 needs cacertfile to verify client certificates')
 }
 
 /**
@@ -103,50 +100,6 @@ export async function loadTlsOptions (files: TlsFiles, profile: SecurityProfile)
 export function loadTlsOptionsSync (files: TlsFiles, profile: SecurityProfile): TlsOptions {
   checkProfile(files, profile)
   return serverOptions(loadSecureContextOptionsSync(files), profile)
-}
-
-/**
- * The subject CN of a verified client certificate, or undefined when there is none, it was
- * not verified, or it is ambiguous (several CNs).
- */
-export function peerCertificateCN (socket: TLSSocket): string | undefined {
-  if (typeof socket.getPeerCertificate !== 'function' || !socket.authorized) return undefined
-  const cert = socket.getPeerCertificate()
-  // Node gives a string, or an array when the subject has several CN attributes.
-  const cn: unknown = cert?.subject?.CN
-  return typeof cn === 'string' && cn !== '' ? cn : undefined
-}
-
-export type TlsRejection =
-  | 'no_client_certificate' // profile 3, the client sent none
-  | 'untrusted_client_certificate' // not signed by the configured CA, self-signed, bad chain
-  | 'expired_client_certificate' // outside its validity period
-  | 'invalid_client_certificate' // revoked, wrong purpose, malformed, …
-  | 'not_tls' // plain HTTP / ws to a wss port
-  | 'tls_handshake_failed' // anything else (no shared cipher or version, client gave up)
-
-/**
- * Why a TLS handshake was refused, from a server's `tlsClientError` (err, socket) event, for
- * the log line and counter (the client only sees a TLS alert or a closed socket). Node
- * destroys a socket whose client certificate fails verification without an error of its
- * own, so the verification result comes from `socket.authorizationError`. Capture the peer
- * address on 'connection': it is gone from a destroyed socket.
- *
- * @example
- *   server.on('tlsClientError', (err, sock) => { const { reason, code } = tlsRejection(err, sock); log.warn({ reason, code }, 'TLS handshake refused') })
- */
-export function tlsRejection (err: Error & { code?: string }, socket?: { authorizationError?: Error | string | null }): { reason: TlsRejection, code: string } {
-  const authz = socket?.authorizationError
-  const verify = authz === undefined || authz === null ? undefined : typeof authz === 'string' ? authz : ((authz as { code?: string }).code ?? authz.message)
-  if (verify !== undefined) {
-    if (verify === 'CERT_HAS_EXPIRED' || verify === 'CERT_NOT_YET_VALID') return { reason: 'expired_client_certificate', code: verify }
-    if (/UNABLE_TO_(VERIFY_LEAF_SIGNATURE|GET_ISSUER_CERT)|SELF_SIGNED|CERT_SIGNATURE_FAILURE|CHAIN/.test(verify)) return { reason: 'untrusted_client_certificate', code: verify }
-    return { reason: 'invalid_client_certificate', code: verify }
-  }
-  const code = err.code ?? 'UNKNOWN'
-  if (code === 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE') return { reason: 'no_client_certificate', code }
-  if (code === 'ERR_SSL_HTTP_REQUEST' || code === 'ERR_SSL_WRONG_VERSION_NUMBER') return { reason: 'not_tls', code }
-  return { reason: 'tls_handshake_failed', code }
 }
 
 /** Anything with setSecureContext: https.Server, tls.Server. */
