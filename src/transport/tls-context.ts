@@ -21,12 +21,12 @@
  *   const reloader = new TlsReloader(server, { certfile, keyfile, cacertfile }, { onError: log.error })
  *   // on SIGHUP (the CLI's): await reloader.reload()
  */
-import { readFileSync, statSync, watch, type FSWatcher } from 'node:fs'
-import { readFile, stat } from 'node:fs/promises'
-import { basename, dirname, resolve } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { createSecureContext, type SecureContextOptions, type TlsOptions } from 'node:tls'
 import type { SecurityProfile, TlsFiles } from '../config/security.js'
 import { GatewayError } from '../errors.js'
+import { watchFiles, type FileWatch } from '../util/watch-files.js'
 
 function configError (message: string): GatewayError {
   return new GatewayError('OCPPGW_ERR_TLS_CONFIG', message)
@@ -123,10 +123,7 @@ export interface TlsReloaderOptions {
 export class TlsReloader {
   private readonly files: TlsFiles
   private readonly opts: TlsReloaderOptions
-  private readonly watchers: FSWatcher[] = []
-  private poll: NodeJS.Timeout | undefined
-  private debounce: NodeJS.Timeout | undefined
-  private lastStat = ''
+  private readonly watcher: FileWatch | undefined
   private chain: Promise<boolean> = Promise.resolve(true)
   private closed = false
   private readonly onHup = (): void => { void this.reload() }
@@ -134,8 +131,10 @@ export class TlsReloader {
   constructor (private readonly target: SecureContextTarget, files: TlsFiles, opts: TlsReloaderOptions = {}) {
     this.files = { ...files }
     this.opts = opts
-    this.lastStat = this.statKeySync()
-    if (opts.watch !== false) this.startWatching()
+    if (opts.watch !== false) {
+      const paths = [files.certfile, files.keyfile, files.cacertfile].filter((p): p is string => p !== undefined)
+      this.watcher = watchFiles(paths, () => { void this.reload() }, { debounceMs: opts.debounceMs ?? 200, pollIntervalMs: opts.pollIntervalMs ?? 5000 })
+    }
     if (opts.sighup === true) process.on('SIGHUP', this.onHup)
   }
 
@@ -147,7 +146,6 @@ export class TlsReloader {
     this.chain = this.chain.then(async () => {
       if (this.closed) return false
       try {
-        this.lastStat = await this.statKey()
         const ctx = await loadSecureContextOptions(this.files)
         this.target.setSecureContext(ctx)
         this.opts.onReload?.()
@@ -162,77 +160,7 @@ export class TlsReloader {
 
   close (): void {
     this.closed = true
-    for (const w of this.watchers) w.close()
-    this.watchers.length = 0
-    if (this.poll !== undefined) clearInterval(this.poll)
-    if (this.debounce !== undefined) clearTimeout(this.debounce)
-    this.poll = this.debounce = undefined
+    this.watcher?.close()
     process.removeListener('SIGHUP', this.onHup)
-  }
-
-  private paths (): string[] {
-    return [this.files.certfile, this.files.keyfile, this.files.cacertfile].filter((p): p is string => p !== undefined).map(p => resolve(p))
-  }
-
-  private statKeySync (): string {
-    return this.paths().map(p => {
-      try {
-        const s = statSync(p)
-        return `${s.ino}:${s.size}:${s.mtimeMs}`
-      } catch {
-        return '-'
-      }
-    }).join('|')
-  }
-
-  private async statKey (): Promise<string> {
-    const parts = await Promise.all(this.paths().map(async p => {
-      try {
-        const s = await stat(p)
-        return `${s.ino}:${s.size}:${s.mtimeMs}`
-      } catch {
-        return '-'
-      }
-    }))
-    return parts.join('|')
-  }
-
-  private schedule (): void {
-    if (this.closed) return
-    if (this.debounce !== undefined) clearTimeout(this.debounce)
-    this.debounce = setTimeout(() => {
-      this.debounce = undefined
-      void this.reload()
-    }, this.opts.debounceMs ?? 200)
-    this.debounce.unref()
-  }
-
-  private startWatching (): void {
-    // Watch directories, not files: certbot, Kubernetes secrets and `mv` replace files by
-    // rename (Kubernetes even swaps a symlinked directory), which ends a watch on the file.
-    const byDir = new Map<string, Set<string>>()
-    for (const p of this.paths()) {
-      const names = byDir.get(dirname(p)) ?? new Set<string>()
-      names.add(basename(p))
-      byDir.set(dirname(p), names)
-    }
-    for (const [dir, names] of byDir) {
-      try {
-        const w = watch(dir, { persistent: false }, (_event, file) => {
-          if (file === null || names.has(file) || file.startsWith('..')) this.schedule()
-        })
-        w.on('error', () => { w.close() })
-        this.watchers.push(w)
-      } catch {
-        // the stat poll still sees changes
-      }
-    }
-    const every = this.opts.pollIntervalMs ?? 5000
-    if (every > 0) {
-      this.poll = setInterval(() => {
-        void this.statKey().then(k => { if (k !== this.lastStat) this.schedule() })
-      }, every)
-      this.poll.unref()
-    }
   }
 }
