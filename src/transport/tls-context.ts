@@ -112,21 +112,23 @@ export interface TlsReloaderOptions {
   watch?: boolean
   /** Stat poll interval in ms, fallback for fs.watch (default 5000; 0 disables). */
   pollIntervalMs?: number
-  /** Reload on SIGHUP (default false: the CLI usually owns signals and calls reload()). */
-  sighup?: boolean
   /** Wait this long after the last change before reading (default 200 ms: cert and key are rarely written at the same instant). */
   debounceMs?: number
   onReload?: () => void
   onError?: (err: Error) => void
 }
 
+/**
+ * Keeps a server's TLS context in step with its files. Signals are not its business: the
+ * process owner (the CLI) handles SIGHUP for everything that reloads and calls reload(), so a
+ * gateway without a wss listener still has a handler and does not die on SIGHUP.
+ */
 export class TlsReloader {
   private readonly files: TlsFiles
   private readonly opts: TlsReloaderOptions
   private readonly watcher: FileWatch | undefined
   private chain: Promise<boolean> = Promise.resolve(true)
   private closed = false
-  private readonly onHup = (): void => { void this.reload() }
 
   constructor (private readonly target: SecureContextTarget, files: TlsFiles, opts: TlsReloaderOptions = {}) {
     this.files = { ...files }
@@ -135,7 +137,6 @@ export class TlsReloader {
       const paths = [files.certfile, files.keyfile, files.cacertfile].filter((p): p is string => p !== undefined)
       this.watcher = watchFiles(paths, () => { void this.reload() }, { debounceMs: opts.debounceMs ?? 200, pollIntervalMs: opts.pollIntervalMs ?? 5000 })
     }
-    if (opts.sighup === true) process.on('SIGHUP', this.onHup)
   }
 
   /**
@@ -161,6 +162,5 @@ export class TlsReloader {
   close (): void {
     this.closed = true
     this.watcher?.close()
-    process.removeListener('SIGHUP', this.onHup)
   }
 }

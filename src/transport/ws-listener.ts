@@ -71,11 +71,10 @@ export class WsListener {
     if (tls === undefined) {
       this.server = createServer(timeouts, onRequest)
     } else {
-      // Profiles 2 and 3: TLS from PEM files, replaced without a restart (file change or SIGHUP).
+      // Profiles 2 and 3: TLS from PEM files, replaced without a restart (file change or reload()).
       const https = createHttpsServer({ ...loadTlsOptionsSync(tls, config.security.profile), ...timeouts, handshakeTimeout: config.handshakeTimeoutMs }, onRequest)
       this.server = https
       this.tlsReloader = new TlsReloader(https, tls, {
-        sighup: true,
         onReload: () => log.info({ listener: config.name, certfile: tls.certfile }, 'TLS certificate reloaded'),
         onError: (err) => log.error({ listener: config.name, err: err.message }, 'TLS certificate not reloaded; keeping the previous one')
       })
@@ -178,6 +177,15 @@ export class WsListener {
       this.log.error({ err: err.message, cid: info.cid }, 'connection preparation failed')
       this.reject(socket, 503, 'gateway not ready, retry later', 'prepare_failed', req)
     })
+  }
+
+  /**
+   * Re-read this listener's TLS files and use them for new connections (open ones keep
+   * theirs). Nothing to do for a ws listener. Never rejects: files that do not make a usable
+   * context are logged and the previous certificate stays in use.
+   */
+  async reload (): Promise<void> {
+    await this.tlsReloader?.reload()
   }
 
   /** Stop accepting new connections; existing sockets stay until closed or terminated. */
