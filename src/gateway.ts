@@ -19,6 +19,7 @@ import { Registry } from './session/registry.js'
 import { Session } from './session/session.js'
 import type { GatewayContext } from './session/context.js'
 import { WsListener, type UpgradeInfo } from './transport/ws-listener.js'
+import type { WsSocket } from './transport/ws-socket.js'
 import { openGatewayAuth } from './auth/setup.js'
 import { createValidators, type Validators } from './schema/index.js'
 
@@ -111,7 +112,9 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
       return undefined
     },
     abort: (info) => { slots.get(info)?.(); registry.release(info.cid, info.choice.dialect.version) },
-    connect: (ws, info) => {
+    connect: (socket, info) => {
+      // Until Session takes a ChargePointSocket: the listener's sockets are WsSockets.
+      const ws = (socket as WsSocket).ws
       const release = slots.get(info)
       if (release !== undefined) ws.once('close', release)
       const session = new Session(ws, {

@@ -7,14 +7,16 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
 import { once } from 'node:events'
-import { WebSocketServer, type WebSocket } from 'ws'
+import { WebSocketServer } from 'ws'
 import type { ListenerConfig } from '../config/load.js'
 import type { Logger } from '../observability/logger.js'
 import type { Metrics } from '../observability/metrics.js'
 import { chargePointIdFromUrl, chooseSubprotocol, parseBasicAuth, type ProtocolChoice } from './handshake.js'
 import { listenOrExplain } from './listen.js'
+import type { ChargePointSocket } from './socket.js'
 import { loadTlsOptionsSync, TlsReloader } from './tls-context.js'
 import { peerCertificateCN, tlsRejection } from './tls-errors.js'
+import { wsSocket } from './ws-socket.js'
 
 export interface UpgradeInfo {
   cid: string
@@ -37,10 +39,11 @@ export interface Refusal { status: number, reason: string, code: string, headers
  * What the listener asks of the gateway around it. `prepare` runs before the upgrade is
  * answered (authentication, downstream subscription); when it refuses, the client gets the
  * HTTP status. Exactly one of `connect` or `abort` follows a successful `prepare`.
+ * `connect` gets the upgraded connection as a {@link ChargePointSocket} (ws-socket.ts).
  */
 export interface ConnectionHandler {
   prepare: (info: UpgradeInfo) => Promise<Refusal | undefined>
-  connect: (ws: WebSocket, info: UpgradeInfo) => void
+  connect: (socket: ChargePointSocket, info: UpgradeInfo) => void
   abort: (info: UpgradeInfo) => void
 }
 
@@ -170,7 +173,7 @@ export class WsListener {
         this.connections++
         ws.once('close', this.socketClosed)
         this.metrics.inc('connections_accepted_total')
-        this.handler.connect(ws, info)
+        this.handler.connect(wsSocket(ws), info)
       })
     }, (err: Error) => {
       this.pendingUpgrades--
