@@ -10,7 +10,6 @@
  *   await gw.close()
  */
 import { hostname } from 'node:os'
-import type { WebSocket } from 'ws'
 import type { GatewayConfig } from './config/load.js'
 import type { MqttPort } from './bridge/adapters/mqtt-port.js'
 import { EmbeddedBroker } from './bridge/adapters/embedded-broker.js'
@@ -21,8 +20,8 @@ import { Metrics } from './observability/metrics.js'
 import { SessionTable } from './session/sessions.js'
 import { Session } from './session/session.js'
 import type { SessionContext } from './session/context.js'
-import type { ChargePointSocket } from './transport/socket.js'
-import { WsListener, type UpgradeInfo } from './transport/ws-listener.js'
+import { WsListener } from './transport/ws-listener.js'
+import { createAdmission } from './transport/admission.js'
 import { openGatewayAuth } from './auth/setup.js'
 import { createValidators, type Validators } from './schema/index.js'
 
@@ -81,44 +80,17 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
     }
 
     const ctx: SessionContext = { config, metrics, log, validators }
-    // A connection slot per accepted upgrade, given back when the socket closes or the upgrade aborts.
-    const slots = new WeakMap<UpgradeInfo, () => void>()
-    const unknown = new WeakSet<UpgradeInfo>()
     const listeners: WsListener[] = []
     opened.push(() => Promise.all(listeners.map((l) => l.stopAccepting())).then(() => {}))
     for (const l of config.listeners) {
       // TLS files are read here: a missing certfile fails the start.
-      listeners.push(new WsListener(l, log, metrics, {
-        prepare: async (info) => {
-          // Authenticate BEFORE anything that touches an existing session for this id:
-          // a second connection replaces the first only once it has authenticated.
-          const r = await auth.guard.check({
-            cid: info.cid,
-            ...(info.username !== undefined ? { username: info.username } : {}),
-            ...(info.password !== undefined ? { password: info.password } : {}),
-            ...(info.certCN !== undefined ? { certCN: info.certCN } : {}),
-            address: info.address,
-            peer: info.peer,
-            listener: `${l.type}:${l.name}`,
-            profile: l.security.profile
-          })
-          if (!r.ok) return { status: r.status, reason: r.body, code: r.code, headers: r.headers }
-          try {
-            await bridge.acquire(info.cid, info.choice.dialect.version)
-          } catch (err) {
-            r.release()
-            throw err
-          }
-          slots.set(info, r.release)
-          if (r.reason === 'unknown_accepted') unknown.add(info)
-          return undefined
-        },
-        abort: (info) => { slots.get(info)?.(); bridge.release(info.cid, info.choice.dialect.version) },
-        connect: (ws, info) => {
-          const release = slots.get(info)
-          if (release !== undefined) ws.once('close', release)
-          const version = info.choice.dialect.version
-          const session = new Session(wsSocket(ws), {
+      listeners.push(new WsListener(l, log, metrics, createAdmission({
+        guard: auth.guard,
+        listener: l,
+        acquire: (cid, version) => bridge.acquire(cid, version),
+        release: (cid, version) => { bridge.release(cid, version) },
+        onConnect: (socket, info, { unknown }) => {
+          const session = new Session(socket, {
             cid: info.cid,
             dialect: info.choice.dialect,
             subprotocol: info.choice.subprotocol,
@@ -126,11 +98,11 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
             username: info.username,
             listener: info.listener.name,
             limits: info.listener
-          }, bridge.backendFor(info.cid, version), ctx)
+          }, bridge.backendFor(info.cid, info.choice.dialect.version), ctx)
           sessions.attach(session)
-          if (unknown.has(info)) bridge.reportUnknown(session)
+          if (unknown) bridge.reportUnknown(session)
         }
-      }))
+      })))
     }
     for (const l of listeners) await l.listen()
 
@@ -153,7 +125,7 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
       return closing
     }
     const reload = async (): Promise<void> => {
-      await Promise.all(listeners.map((l) => (l as { reload?: () => Promise<void> }).reload?.()))
+      await Promise.all(listeners.map((l) => l.reload()))
     }
 
     return {
@@ -185,21 +157,4 @@ function openMqtt (config: GatewayConfig, nodeId: string, log: Logger): Promise<
     clientId: config.mqtt.clientId !== '' ? config.mqtt.clientId : `ocpp-gateway-${nodeId}`,
     logger
   })
-}
-
-/** Stand-in until transport/ws-socket.ts lands. */
-function wsSocket (ws: WebSocket): ChargePointSocket {
-  return {
-    get bufferedAmount () { return ws.bufferedAmount },
-    listen: (e) => {
-      ws.on('message', (data, isBinary) => e.message(data as Buffer, isBinary))
-      ws.on('pong', () => e.pong())
-      ws.on('error', (err) => e.error(err))
-      ws.on('close', (code, reason) => e.close(code, reason.toString()))
-    },
-    send: (text) => ws.send(text),
-    ping: () => ws.ping(),
-    close: (code, reason) => ws.close(code, reason),
-    terminate: () => ws.terminate()
-  }
 }

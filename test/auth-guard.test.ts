@@ -24,7 +24,9 @@ import type { SecurityProfile } from '../src/auth/types.js'
 import { buildConfig } from '../src/config/load.js'
 import { Metrics } from '../src/observability/metrics.js'
 import { chargePointIdFromUrl, parseBasicAuth } from '../src/transport/handshake.js'
-import { loadTlsOptions, peerCertificateCN } from '../src/transport/tls.js'
+import { loadTlsOptions } from '../src/transport/tls-context.js'
+import { peerCertificateCN } from '../src/transport/tls-errors.js'
+import type { ChargePointSocket } from '../src/transport/socket.js'
 import { WsListener, type UpgradeInfo } from '../src/transport/ws-listener.js'
 import { makeTestCerts, type CertPair, type TestCerts } from './helpers/certs.js'
 
@@ -102,7 +104,7 @@ async function profile1Listener (auth: GatewayAuth): Promise<{ listener: WsListe
   assert.ok(lc !== undefined)
   const metrics = new Metrics()
   const slots = new WeakMap<UpgradeInfo, () => void>()
-  const current = new Map<string, WebSocket>()
+  const current = new Map<string, ChargePointSocket>()
   const decisions: GuardResult[] = []
   const listener = new WsListener(lc, silent, metrics, {
     prepare: async (info) => {
@@ -121,13 +123,18 @@ async function profile1Listener (auth: GatewayAuth): Promise<{ listener: WsListe
       return undefined
     },
     abort: (info) => slots.get(info)?.(),
-    connect: (ws, info) => {
+    connect: (socket, info) => {
       const old = current.get(info.cid)
-      current.set(info.cid, ws)
+      current.set(info.cid, socket)
       old?.close(1000, 'replaced')
-      ws.once('close', () => {
-        slots.get(info)?.()
-        if (current.get(info.cid) === ws) current.delete(info.cid)
+      socket.listen({
+        message: () => {},
+        pong: () => {},
+        error: () => {},
+        close: () => {
+          slots.get(info)?.()
+          if (current.get(info.cid) === socket) current.delete(info.cid)
+        }
       })
     }
   })

@@ -6,8 +6,15 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { connect, type TLSSocket } from 'node:tls'
 import { WebSocket, WebSocketServer } from 'ws'
+import { pino } from 'pino'
 import { AuthChain } from '../src/auth/chain.js'
-import { loadTlsOptions, loadTlsOptionsSync, peerCertificateCN, TlsReloader, tlsRejection, type TlsFiles } from '../src/transport/tls.js'
+import { buildConfig } from '../src/config/load.js'
+import type { TlsFiles } from '../src/config/security.js'
+import { GatewayError } from '../src/errors.js'
+import { loadTlsOptions, loadTlsOptionsSync, TlsReloader } from '../src/transport/tls-context.js'
+import { peerCertificateCN, tlsRejection } from '../src/transport/tls-errors.js'
+import { WsListener } from '../src/transport/ws-listener.js'
+import { Metrics } from '../src/observability/metrics.js'
 import { makeTestCerts, type CertPair, type TestCerts } from './helpers/certs.js'
 
 let certs: TestCerts
@@ -95,7 +102,8 @@ describe('TLS options', () => {
 
   test('bad files are reported by name, never by content', async () => {
     await assert.rejects(loadTlsOptions({ certfile: join(certs.dir, 'absent.pem'), keyfile: certs.server.key }, 2), (e: Error & { code?: string }) => {
-      assert.equal(e.code, 'TLS_ERR_CONFIG')
+      assert.ok(e instanceof GatewayError)
+      assert.equal(e.code, 'OCPPGW_ERR_TLS_CONFIG')
       assert.match(e.message, /cannot read certfile .*absent\.pem \(ENOENT\)/)
       return true
     })
@@ -283,31 +291,59 @@ describe('certificate reload', () => {
     }
   })
 
-  test('a broken set of files is reported and the previous certificate stays in use; SIGHUP reloads', async () => {
-    const files = liveFiles('sighup')
+  test('a broken set of files is reported and the previous certificate stays in use; reload() installs fixed ones', async () => {
+    const files = liveFiles('manual')
     const server = createHttpsServer(await loadTlsOptions(files, 2), (_q, res) => { res.end() })
     const port = await listen(server)
     const errors: Error[] = []
-    let onReload: () => void = () => {}
-    const reloader = new TlsReloader(server, files, { watch: false, sighup: true, onReload: () => onReload(), onError: e => { errors.push(e) } })
+    let reloads = 0
+    const reloader = new TlsReloader(server, files, { watch: false, onReload: () => { reloads++ }, onError: e => { errors.push(e) } })
     try {
+      // The CLI owns SIGHUP and calls reload(); the reloader itself installs no handler.
+      assert.equal(process.listenerCount('SIGHUP'), 0)
       // Key that does not belong to the certificate.
       writeFileSync(files.keyfile, readFileSync(certs.clientGood.key))
       assert.equal(await reloader.reload(), false)
       assert.match(errors[0]?.message ?? '', /unusable TLS files/)
       assert.equal(await serverCN(port), 'localhost')
 
-      // Fix the files, then a real SIGHUP.
+      // Fix the files, then reload on demand.
       writeFileSync(files.keyfile, readFileSync(certs.server2.key))
       writeFileSync(files.certfile, readFileSync(certs.server2.cert))
-      const reloaded = waitFor(cb => { onReload = cb }, 'SIGHUP reload')
-      process.kill(process.pid, 'SIGHUP')
-      await reloaded
+      assert.equal(await reloader.reload(), true)
+      assert.equal(reloads, 1)
       assert.equal(await serverCN(port), 'localhost-renewed')
     } finally {
       reloader.close()
       await close(server)
     }
-    assert.equal(process.listenerCount('SIGHUP'), 0, 'close removes the SIGHUP handler')
+  })
+
+  test('WsListener.reload(): a wss listener takes new files for new connections; a ws listener has nothing to do', async () => {
+    const files = liveFiles('listener')
+    const config = buildConfig([{
+      listeners: {
+        ws: { default: { bind: '127.0.0.1:0' } },
+        wss: { tls: { bind: '127.0.0.1:0', ssl_options: { certfile: files.certfile, keyfile: files.keyfile } } }
+      }
+    }])
+    const handler = { prepare: async () => undefined, connect: () => {}, abort: () => {} }
+    const silent = pino({ level: 'silent' })
+    const listeners = config.listeners.map(l => new WsListener(l, silent, new Metrics(), handler))
+    const wss = listeners.find(l => l.config.type === 'wss')
+    const ws = listeners.find(l => l.config.type === 'ws')
+    assert.ok(wss !== undefined && ws !== undefined)
+    try {
+      assert.equal(process.listenerCount('SIGHUP'), 0, 'a wss listener installs no SIGHUP handler')
+      for (const l of listeners) await l.listen()
+      assert.equal(await serverCN(wss.port), 'localhost')
+      writeFileSync(files.keyfile, readFileSync(certs.server2.key))
+      writeFileSync(files.certfile, readFileSync(certs.server2.cert))
+      await wss.reload()
+      assert.equal(await serverCN(wss.port), 'localhost-renewed')
+      await ws.reload()
+    } finally {
+      for (const l of listeners) await l.stopAccepting()
+    }
   })
 })

@@ -1,7 +1,7 @@
 /**
  * Authenticator backed by a credentials file (format: ./credentials-format.ts). The file is
- * re-read when it changes (fs.watch on its directory, so atomic replace-by-rename is seen,
- * plus a stat poll for file systems where watching is unreliable). A file that fails to
+ * re-read when it changes (src/util/watch-files.ts: fs.watch on its directory, so atomic
+ * replace-by-rename is seen, plus a stat poll for file systems where watching is unreliable). A file that fails to
  * parse or disappears never replaces the table in use: the old one stays, and onError says why.
  *
  * @example
@@ -9,9 +9,9 @@
  *   await auth.authenticate({ cid: 'CP1', username: 'CP1', password: 'pw', peer, listener, profile: 2 })
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
-import { watch, type FSWatcher } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
-import { basename, dirname, resolve } from 'node:path'
+import { resolve } from 'node:path'
+import { watchFiles, type FileWatch } from '../util/watch-files.js'
 import { parseCredentials, type CredentialsTable } from './credentials-format.js'
 import { DEFAULT_SCRYPT, verifyParsed, type ParsedHash } from './password-hash.js'
 import { allow, deny, type AuthDecision, type AuthRequest, type Authenticator } from './types.js'
@@ -51,11 +51,8 @@ export class CredentialsFileAuthenticator implements Authenticator {
   readonly path: string
   private table: CredentialsTable = new Map()
   private lastText: string | undefined
-  private lastStat = ''
   private readonly opts: CredentialsFileOptions
-  private watcher: FSWatcher | undefined
-  private poll: NodeJS.Timeout | undefined
-  private debounce: NodeJS.Timeout | undefined
+  private watcher: FileWatch | undefined
   private reloading: Promise<boolean> | undefined
   private closed = false
   /**
@@ -126,9 +123,6 @@ export class CredentialsFileAuthenticator implements Authenticator {
     this.closed = true
     this.watcher?.close()
     this.watcher = undefined
-    if (this.poll !== undefined) clearInterval(this.poll)
-    if (this.debounce !== undefined) clearTimeout(this.debounce)
-    this.poll = this.debounce = undefined
   }
 
   /** A hash nothing matches, with the cost of the table's entries (the first one's). */
@@ -146,7 +140,6 @@ export class CredentialsFileAuthenticator implements Authenticator {
     let text: string
     try {
       const st = await stat(this.path)
-      this.lastStat = statKey(st)
       const max = this.opts.maxFileBytes ?? 16 * 1024 * 1024
       if (st.size > max) return new CredentialsFileError(`credentials file ${this.path} is larger than ${max} bytes`)
       text = await readFile(this.path, 'utf8')
@@ -170,38 +163,10 @@ export class CredentialsFileAuthenticator implements Authenticator {
     if (this.opts.onError !== undefined) this.opts.onError(err)
   }
 
-  private schedule (): void {
-    if (this.closed) return
-    if (this.debounce !== undefined) clearTimeout(this.debounce)
-    this.debounce = setTimeout(() => {
-      this.debounce = undefined
-      if (!this.closed) void this.reload()
-    }, DEBOUNCE_MS)
-    this.debounce.unref()
-  }
-
   private startWatching (): void {
-    const name = basename(this.path)
-    try {
-      // Watch the directory: editors and `passwd` replace the file by rename, which ends a
-      // watch on the file itself.
-      this.watcher = watch(dirname(this.path), { persistent: false }, (_event, file) => {
-        if (file === null || file === name) this.schedule()
-      })
-      this.watcher.on('error', () => { this.watcher?.close(); this.watcher = undefined })
-    } catch {
-      this.watcher = undefined // the stat poll below still sees changes
-    }
-    const every = this.opts.pollIntervalMs ?? DEFAULT_POLL_MS
-    if (every > 0) {
-      this.poll = setInterval(() => {
-        stat(this.path).then(st => { if (statKey(st) !== this.lastStat) this.schedule() }, () => {})
-      }, every)
-      this.poll.unref()
-    }
+    this.watcher = watchFiles([this.path], () => { if (!this.closed) void this.reload() }, {
+      debounceMs: DEBOUNCE_MS,
+      pollIntervalMs: this.opts.pollIntervalMs ?? DEFAULT_POLL_MS
+    })
   }
-}
-
-function statKey (st: { ino: number, size: number, mtimeMs: number }): string {
-  return `${st.ino}:${st.size}:${st.mtimeMs}`
 }

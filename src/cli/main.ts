@@ -71,6 +71,12 @@ export async function main (argv: string[]): Promise<number> {
     }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
+    // SIGHUP re-reads what can change without a restart (wss certificates); with nothing to
+    // re-read it does nothing, and never ends the process (Node's default for SIGHUP).
+    process.on('SIGHUP', () => {
+      log.info({ signal: 'SIGHUP' }, 'reloading')
+      gateway.reload().catch((err: Error) => log.error({ err: err.message }, 'reload failed'))
+    })
   })
 }
 

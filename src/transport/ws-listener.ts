@@ -7,13 +7,16 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
 import { once } from 'node:events'
-import { WebSocketServer, type WebSocket } from 'ws'
+import { WebSocketServer } from 'ws'
 import type { ListenerConfig } from '../config/load.js'
 import type { Logger } from '../observability/logger.js'
 import type { Metrics } from '../observability/metrics.js'
 import { chargePointIdFromUrl, chooseSubprotocol, parseBasicAuth, type ProtocolChoice } from './handshake.js'
 import { listenOrExplain } from './listen.js'
-import { loadTlsOptionsSync, peerCertificateCN, TlsReloader, tlsRejection } from './tls.js'
+import type { ChargePointSocket } from './socket.js'
+import { loadTlsOptionsSync, TlsReloader } from './tls-context.js'
+import { peerCertificateCN, tlsRejection } from './tls-errors.js'
+import { wsSocket } from './ws-socket.js'
 
 export interface UpgradeInfo {
   cid: string
@@ -36,10 +39,11 @@ export interface Refusal { status: number, reason: string, code: string, headers
  * What the listener asks of the gateway around it. `prepare` runs before the upgrade is
  * answered (authentication, downstream subscription); when it refuses, the client gets the
  * HTTP status. Exactly one of `connect` or `abort` follows a successful `prepare`.
+ * `connect` gets the upgraded connection as a {@link ChargePointSocket} (ws-socket.ts).
  */
 export interface ConnectionHandler {
   prepare: (info: UpgradeInfo) => Promise<Refusal | undefined>
-  connect: (ws: WebSocket, info: UpgradeInfo) => void
+  connect: (socket: ChargePointSocket, info: UpgradeInfo) => void
   abort: (info: UpgradeInfo) => void
 }
 
@@ -70,11 +74,10 @@ export class WsListener {
     if (tls === undefined) {
       this.server = createServer(timeouts, onRequest)
     } else {
-      // Profiles 2 and 3: TLS from PEM files, replaced without a restart (file change or SIGHUP).
+      // Profiles 2 and 3: TLS from PEM files, replaced without a restart (file change or reload()).
       const https = createHttpsServer({ ...loadTlsOptionsSync(tls, config.security.profile), ...timeouts, handshakeTimeout: config.handshakeTimeoutMs }, onRequest)
       this.server = https
       this.tlsReloader = new TlsReloader(https, tls, {
-        sighup: true,
         onReload: () => log.info({ listener: config.name, certfile: tls.certfile }, 'TLS certificate reloaded'),
         onError: (err) => log.error({ listener: config.name, err: err.message }, 'TLS certificate not reloaded; keeping the previous one')
       })
@@ -170,13 +173,22 @@ export class WsListener {
         this.connections++
         ws.once('close', this.socketClosed)
         this.metrics.inc('connections_accepted_total')
-        this.handler.connect(ws, info)
+        this.handler.connect(wsSocket(ws), info)
       })
     }, (err: Error) => {
       this.pendingUpgrades--
       this.log.error({ err: err.message, cid: info.cid }, 'connection preparation failed')
       this.reject(socket, 503, 'gateway not ready, retry later', 'prepare_failed', req)
     })
+  }
+
+  /**
+   * Re-read this listener's TLS files and use them for new connections (open ones keep
+   * theirs). Nothing to do for a ws listener. Never rejects: files that do not make a usable
+   * context are logged and the previous certificate stays in use.
+   */
+  async reload (): Promise<void> {
+    await this.tlsReloader?.reload()
   }
 
   /** Stop accepting new connections; existing sockets stay until closed or terminated. */
