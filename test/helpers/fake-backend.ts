@@ -53,11 +53,19 @@ export interface FakeSessionOptions {
   /** Config layers, as for buildConfig (e.g. { message_format_checking: 'all' }). */
   config?: Record<string, unknown>
   limits?: Partial<SessionLimits>
+  /** The session's backend port instead of the recording FakeBackend (e.g. a bridge's MqttBackend). */
+  port?: BackendPort
+  /** The metrics the session counts in (default: a new Metrics). */
+  metrics?: Metrics
+  peer?: string
+  username?: string
+  listener?: string
 }
 
 export interface FakeSession {
   session: Session
   socket: FakeSocket
+  /** Records what the session hands to its port, unless `port` was given (then unused). */
   backend: FakeBackend
   metrics: Metrics
 }
@@ -65,7 +73,7 @@ export interface FakeSession {
 /** A session on a fake socket and a fake backend port, with the config's defaults. */
 export function fakeSession (o: FakeSessionOptions = {}): FakeSession {
   const config = buildConfig([{ log: { level: 'silent' } }, o.config ?? {}])
-  const metrics = new Metrics()
+  const metrics = o.metrics ?? new Metrics()
   const needValidators = config.formatChecking.mode !== 'disable'
   const ctx: SessionContext = {
     config,
@@ -80,10 +88,10 @@ export function fakeSession (o: FakeSessionOptions = {}): FakeSession {
     cid: o.cid ?? 'CP-1',
     dialect,
     subprotocol: `ocpp${dialect.version}`,
-    peer: '127.0.0.1:1234',
-    username: undefined,
-    listener: 'default',
+    peer: o.peer ?? '127.0.0.1:1234',
+    username: o.username,
+    listener: o.listener ?? 'default',
     limits: { ...defaultLimits, ...o.limits }
-  }, backend, ctx)
+  }, o.port ?? backend, ctx)
   return { session, socket, backend, metrics }
 }

@@ -1,0 +1,309 @@
+/**
+ * Downstream routing on a FakeMqtt: LocalRouter (embedded broker: one wildcard subscription
+ * and a Map lookup) and ClusterRouter (external broker: a subscription per charge point, a
+ * shared wildcard for offline answers, presence).
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { gatewayErrorEnvelope } from '../../../src/bridge/envelope.js'
+import { NODE_ID, parts, routerOf } from '../../helpers/fake-bridge.js'
+
+const reset = (id = 'c1'): Record<string, unknown> => ({ MessageTypeId: 2, UniqueId: id, Action: 'Reset', Payload: { type: 'Soft' } })
+const offlineAnswer = (id: string, action: string): unknown => gatewayErrorEnvelope(id, 'GenericError', 'gateway: the charge point is not connected', { reason: 'offline' }, action)
+
+// ---- LocalRouter ----
+
+test('local: start subscribes the one downstream wildcard', async () => {
+  const p = parts('embedded')
+  const router = routerOf(p)
+  await router.start()
+  assert.deepEqual(p.mqtt.subscriptions, ['ocpp/cs/+'])
+  await router.acquire('CP-1', '1.6')
+  assert.deepEqual(p.mqtt.subscriptions, ['ocpp/cs/+'], 'no subscription per charge point')
+  await router.stop()
+  assert.deepEqual(p.mqtt.unsubscriptions, ['ocpp/cs/+'])
+})
+
+test('local: a held topic routes to its session: the socket receives the frame', async () => {
+  const p = parts('embedded')
+  const router = routerOf(p)
+  await router.start()
+  await router.acquire('CP-1', '1.6')
+  const { session, socket } = p.session('CP-1')
+  p.sessions.attach(session)
+  p.mqtt.deliver('ocpp/cs/CP-1', reset())
+  assert.deepEqual(socket.sent, [[2, 'c1', 'Reset', { type: 'Soft' }]])
+  assert.deepEqual(p.mqtt.published, [])
+  assert.equal(p.metrics.get('mqtt_received_total'), 1)
+  assert.equal(p.metrics.get('envelopes_unroutable_total'), 0)
+  p.sessions.closeAll()
+})
+
+test('local: two acquires and one release keep routing; the last release stops it', async () => {
+  const p = parts('embedded')
+  const router = routerOf(p)
+  await router.start()
+  await router.acquire('CP-1', '1.6')
+  await router.acquire('CP-1', '1.6')
+  const { session, socket } = p.session('CP-1')
+  p.sessions.attach(session)
+  router.release('CP-1', '1.6')
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('c1'))
+  assert.deepEqual(socket.sent, [[2, 'c1', 'Reset', { type: 'Soft' }]])
+  router.release('CP-1', '1.6')
+  // No longer held, the charge point still in the table: not delivered, not answered offline.
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('c2'))
+  assert.equal(socket.sent.length, 1)
+  assert.deepEqual(p.mqtt.published, [])
+  assert.equal(p.metrics.get('envelopes_unroutable_total'), 1)
+  assert.equal(p.metrics.get('gateway_answers_total', 'offline'), 0)
+  p.sessions.closeAll()
+})
+
+test('local: a held topic whose charge point has no session is unroutable', async () => {
+  const p = parts('embedded')
+  const router = routerOf(p)
+  await router.start()
+  await router.acquire('CP-1', '1.6')
+  p.mqtt.deliver('ocpp/cs/CP-1', reset())
+  assert.equal(p.metrics.get('envelopes_unroutable_total'), 1)
+  assert.deepEqual(p.mqtt.published, [])
+})
+
+test('local: a Call on an unheld topic gets an offline answer on the error topic', async () => {
+  const p = parts('embedded')
+  const router = routerOf(p)
+  await router.start()
+  p.mqtt.deliver('ocpp/cs/CP-9', reset('c9'))
+  assert.deepEqual(p.mqtt.published.map((m) => [m.topic, m.qos, m.retain]), [['ocpp/cp/CP-9/Reply', 2, false]])
+  assert.deepEqual(p.mqtt.on('ocpp/cp/CP-9/Reply'), [offlineAnswer('c9', 'Reset')])
+  assert.equal(p.metrics.get('gateway_answers_total', 'offline'), 1)
+  assert.equal(p.metrics.get('envelopes_unroutable_total'), 0)
+})
+
+test('local: offline, a non-Call is reported, an invalid envelope with an id answered, one without reported', async () => {
+  const p = parts('embedded')
+  const router = routerOf(p)
+  await router.start()
+  p.mqtt.deliver('ocpp/cs/CP-9', { MessageTypeId: 3, UniqueId: 'r1', Payload: {} })
+  p.mqtt.deliver('ocpp/cs/CP-9', { MessageTypeId: 2, UniqueId: 'bad1', Action: 'Reset' })
+  p.mqtt.deliver('ocpp/cs/CP-9', 'not json')
+  assert.deepEqual(p.mqtt.published.map((m) => [m.topic, m.qos]), [['ocpp/errors/CP-9', 1], ['ocpp/cp/CP-9/Reply', 2], ['ocpp/errors/CP-9', 1]])
+  assert.deepEqual(p.mqtt.on('ocpp/errors/CP-9'), [
+    { Origin: 'gateway', Error: 'offline', ErrorDescription: 'the charge point is not connected; the message was not delivered', cid: 'CP-9', UniqueId: 'r1' },
+    { Origin: 'gateway', Error: 'offline', ErrorDescription: 'the charge point is not connected, and the envelope is invalid: envelope is not valid JSON', cid: 'CP-9' }
+  ])
+  assert.deepEqual(p.mqtt.on('ocpp/cp/CP-9/Reply'), [
+    gatewayErrorEnvelope('bad1', 'FormatViolation', 'gateway: invalid envelope (and the charge point is not connected): Payload is missing or not a JSON object', { reason: 'invalid_envelope' }, 'Reset')
+  ])
+  assert.equal(p.metrics.get('envelopes_unroutable_total'), 2)
+  assert.equal(p.metrics.get('envelopes_invalid_total', 'invalid'), 1)
+  assert.equal(p.metrics.get('gateway_answers_total', 'offline'), 0)
+})
+
+test('local: offline_answer false: counted unroutable, nothing published', async () => {
+  const p = parts('embedded', { dnstream: { offline_answer: false } })
+  const router = routerOf(p)
+  await router.start()
+  assert.deepEqual(p.mqtt.subscriptions, ['ocpp/cs/+'])
+  p.mqtt.deliver('ocpp/cs/CP-9', reset())
+  p.mqtt.deliver('ocpp/cs/CP-8', 'junk')
+  assert.deepEqual(p.mqtt.published, [])
+  assert.equal(p.metrics.get('envelopes_unroutable_total'), 2)
+  assert.equal(p.metrics.get('gateway_answers_total', 'offline'), 0)
+})
+
+test('local: another version\'s topic of a connected charge point is unroutable, not answered', async () => {
+  const p = parts('embedded', { dnstream: { topic: 'cs/${version}/${cid}' } })
+  const router = routerOf(p)
+  await router.start()
+  assert.deepEqual(p.mqtt.subscriptions, ['ocpp/cs/+/+'])
+  await router.acquire('CP-1', '1.6')
+  const { session, socket } = p.session('CP-1', '1.6')
+  p.sessions.attach(session)
+  p.mqtt.deliver('ocpp/cs/2.0.1/CP-1', reset('c1'))
+  assert.deepEqual(socket.sent, [])
+  assert.deepEqual(p.mqtt.published, [])
+  assert.equal(p.metrics.get('envelopes_unroutable_total'), 1)
+  p.mqtt.deliver('ocpp/cs/1.6/CP-1', reset('c2'))
+  assert.deepEqual(socket.sent, [[2, 'c2', 'Reset', { type: 'Soft' }]])
+  p.sessions.closeAll()
+})
+
+test('local: an envelope over dnstream.max_payload_size is reported; one at the limit delivered', async () => {
+  const p = parts('embedded', { dnstream: { max_payload_size: 100 } })
+  const router = routerOf(p)
+  await router.start()
+  await router.acquire('CP-1', '1.6')
+  const { session, socket } = p.session('CP-1')
+  p.sessions.attach(session)
+  const text = JSON.stringify({ MessageTypeId: 2, UniqueId: 'c1', Action: 'Reset', Payload: {} })
+  const atLimit = text.slice(0, -1) + ' '.repeat(100 - text.length) + '}'
+  assert.equal(Buffer.byteLength(atLimit), 100)
+  p.mqtt.deliver('ocpp/cs/CP-1', atLimit)
+  assert.deepEqual(socket.sent, [[2, 'c1', 'Reset', {}]])
+  const over = text.slice(0, -1) + ' '.repeat(101 - text.length) + '}'
+  p.mqtt.deliver('ocpp/cs/CP-1', over)
+  assert.equal(socket.sent.length, 1)
+  assert.deepEqual(p.mqtt.published.map((m) => [m.topic, m.qos]), [['ocpp/errors/CP-1', 1]])
+  assert.deepEqual(p.mqtt.on('ocpp/errors/CP-1'), [{
+    Origin: 'gateway',
+    Error: 'invalid_envelope',
+    ErrorDescription: 'envelope of 101 bytes exceeds dnstream.max_payload_size (100)',
+    cid: 'CP-1',
+    ErrorCode: 'FormationViolation'
+  }])
+  assert.equal(p.metrics.get('envelopes_invalid_total', 'too_large'), 1)
+  assert.equal(p.metrics.get('mqtt_received_total'), 2)
+  p.sessions.closeAll()
+})
+
+test('local: an invalid envelope for a held topic with a readable id is answered on the error topic', async () => {
+  const p = parts('embedded')
+  const router = routerOf(p)
+  await router.start()
+  await router.acquire('CP-1', '2.0.1')
+  const { session, socket } = p.session('CP-1', '2.0.1')
+  p.sessions.attach(session)
+  p.mqtt.deliver('ocpp/cs/CP-1', { MessageTypeId: 6, UniqueId: 'x1', Action: 'NotifyX', Payload: {} })
+  assert.deepEqual(socket.sent, [])
+  assert.deepEqual(p.mqtt.on('ocpp/cp/CP-1/Reply'), [
+    gatewayErrorEnvelope('x1', 'FormatViolation', 'gateway: invalid envelope: MessageTypeId 6 is not one of 2, 3, 4 (OCPP 2.0.1)', { reason: 'invalid_envelope' }, 'NotifyX')
+  ])
+  assert.equal(p.metrics.get('envelopes_invalid_total', 'invalid'), 1)
+  p.sessions.closeAll()
+})
+
+test('local: announce publishes nothing', async () => {
+  const p = parts('embedded')
+  const router = routerOf(p)
+  await router.start()
+  router.announce('CP-1', true)
+  assert.deepEqual(p.mqtt.published, [])
+  assert.equal(router.presence, undefined)
+})
+
+// ---- ClusterRouter ----
+
+test('cluster: start subscribes presence and the shared wildcard (offline_answer on)', async () => {
+  const p = parts('external', { dnstream: { share_group: 'grp' } })
+  const router = routerOf(p)
+  await router.start()
+  assert.deepEqual(p.mqtt.subscriptions, ['ocpp/presence/+/+', '$share/grp/ocpp/cs/+'])
+  await router.stop()
+  assert.deepEqual(p.mqtt.unsubscriptions, ['$share/grp/ocpp/cs/+', 'ocpp/presence/+/+'])
+})
+
+test('cluster: no shared subscription with offline_answer off; the mountpoint on presence', async () => {
+  const p = parts('external', { mountpoint: 'mp/', dnstream: { offline_answer: false } })
+  const router = routerOf(p)
+  await router.start()
+  assert.deepEqual(p.mqtt.subscriptions, ['mp/presence/+/+'])
+  p.mqtt.deliver('mp/cs/CP-9', reset())
+  assert.deepEqual(p.mqtt.published, [])
+})
+
+test('cluster: acquire subscribes the exact topic once; release unsubscribes on the last reference', async () => {
+  const p = parts('external')
+  const router = routerOf(p)
+  await router.start()
+  await router.acquire('CP-1', '1.6')
+  await router.acquire('CP-1', '1.6')
+  assert.deepEqual(p.mqtt.subscriptions, ['ocpp/presence/+/+', '$share/ocpp-gateway/ocpp/cs/+', 'ocpp/cs/CP-1'])
+  const { session, socket } = p.session('CP-1')
+  p.sessions.attach(session)
+  router.release('CP-1', '1.6')
+  assert.deepEqual(p.mqtt.unsubscriptions, [])
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('c1'))
+  assert.deepEqual(socket.sent, [[2, 'c1', 'Reset', { type: 'Soft' }]])
+  router.release('CP-1', '1.6')
+  assert.deepEqual(p.mqtt.unsubscriptions, ['ocpp/cs/CP-1'])
+  p.sessions.closeAll()
+})
+
+test('cluster: a failed subscribe removes the entry, so a retry subscribes again', async () => {
+  const p = parts('external')
+  const router = routerOf(p)
+  await router.start()
+  p.mqtt.failSubscribe = new Error('not authorised')
+  await assert.rejects(router.acquire('CP-1', '1.6'), /not authorised/)
+  assert.deepEqual(p.mqtt.subscriptions, ['ocpp/presence/+/+', '$share/ocpp-gateway/ocpp/cs/+'])
+  await router.acquire('CP-1', '1.6')
+  assert.deepEqual(p.mqtt.subscriptions, ['ocpp/presence/+/+', '$share/ocpp-gateway/ocpp/cs/+', 'ocpp/cs/CP-1'])
+  const { session, socket } = p.session('CP-1')
+  p.sessions.attach(session)
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('c1'))
+  assert.deepEqual(socket.sent, [[2, 'c1', 'Reset', { type: 'Soft' }]])
+  // One reference (the retry's): one release unsubscribes.
+  router.release('CP-1', '1.6')
+  assert.deepEqual(p.mqtt.unsubscriptions, ['ocpp/cs/CP-1'])
+  p.sessions.closeAll()
+})
+
+test('cluster: a message on the shared subscription for a held topic is not answered offline', async () => {
+  const p = parts('external')
+  const router = routerOf(p)
+  await router.start()
+  await router.acquire('CP-1', '1.6')
+  const { session, socket } = p.session('CP-1')
+  p.sessions.attach(session)
+  // The FakeMqtt delivers to the exact subscription and to the shared wildcard.
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('c1'))
+  assert.deepEqual(socket.sent, [[2, 'c1', 'Reset', { type: 'Soft' }]])
+  assert.deepEqual(p.mqtt.published, [])
+  assert.equal(p.metrics.get('gateway_answers_total', 'offline'), 0)
+  assert.equal(p.metrics.get('envelopes_unroutable_total'), 0)
+  // Not held: answered through the shared subscription.
+  p.mqtt.deliver('ocpp/cs/CP-2', reset('c2'))
+  assert.deepEqual(p.mqtt.on('ocpp/cp/CP-2/Reply'), [offlineAnswer('c2', 'Reset')])
+  p.sessions.closeAll()
+})
+
+test('cluster: presence from another node suppresses offline answers; an empty payload clears it', async () => {
+  const p = parts('external')
+  const router = routerOf(p)
+  await router.start()
+  p.mqtt.deliver('ocpp/presence/CP-9/node-b', { node: 'node-b', at: '2024-01-01T00:00:00.000Z' })
+  assert.equal(router.presence?.heldElsewhere('CP-9'), true)
+  assert.deepEqual(router.presence?.nodesOf('CP-9'), ['node-b'])
+  p.mqtt.deliver('ocpp/cs/CP-9', reset('c1'))
+  assert.deepEqual(p.mqtt.published, [])
+  assert.equal(p.metrics.get('gateway_answers_total', 'offline'), 0)
+  p.mqtt.deliver('ocpp/presence/CP-9/node-b', '')
+  assert.equal(router.presence?.heldElsewhere('CP-9'), false)
+  p.mqtt.deliver('ocpp/cs/CP-9', reset('c2'))
+  assert.deepEqual(p.mqtt.on('ocpp/cp/CP-9/Reply'), [offlineAnswer('c2', 'Reset')])
+  assert.equal(p.metrics.get('gateway_answers_total', 'offline'), 1)
+})
+
+test('cluster: presence of two other nodes clears only when both are gone; this node\'s own is ignored', async () => {
+  const p = parts('external')
+  const router = routerOf(p)
+  await router.start()
+  p.mqtt.deliver(`ocpp/presence/CP-9/${NODE_ID}`, { node: NODE_ID })
+  assert.equal(router.presence?.heldElsewhere('CP-9'), false)
+  p.mqtt.deliver('ocpp/presence/CP-9/node-b', { node: 'node-b' })
+  p.mqtt.deliver('ocpp/presence/CP-9/node-c', { node: 'node-c' })
+  p.mqtt.deliver('ocpp/presence/CP-9/node-b', '')
+  assert.equal(router.presence?.heldElsewhere('CP-9'), true)
+  assert.deepEqual(router.presence?.nodesOf('CP-9'), ['node-c'])
+  p.mqtt.deliver('ocpp/presence/CP-9/node-c', '')
+  assert.equal(router.presence?.heldElsewhere('CP-9'), false)
+})
+
+test('cluster: announce publishes retained presence, and clears it', async () => {
+  const p = parts('external')
+  const router = routerOf(p)
+  await router.start()
+  router.announce('CP-1', true)
+  router.announce('CP-1', false)
+  assert.deepEqual(p.mqtt.published.map((m) => [m.topic, m.qos, m.retain]), [
+    [`ocpp/presence/CP-1/${NODE_ID}`, 1, true],
+    [`ocpp/presence/CP-1/${NODE_ID}`, 1, true]
+  ])
+  const [online, offline] = p.mqtt.on(`ocpp/presence/CP-1/${NODE_ID}`) as [Record<string, unknown>, string]
+  assert.deepEqual(Object.keys(online), ['node', 'at'])
+  assert.equal(online.node, NODE_ID)
+  assert.ok(Math.abs(Date.parse(online.at as string) - Date.now()) < 5000)
+  assert.equal(offline, '')
+})
