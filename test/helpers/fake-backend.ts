@@ -95,3 +95,12 @@ export function fakeSession (o: FakeSessionOptions = {}): FakeSession {
   }, o.port ?? backend, ctx)
   return { session, socket, backend, metrics }
 }
+
+export interface EndRecord { reason: string, code: number, detail: string }
+
+/** Binds an end listener on a session (as the session table does) and returns what it is told. */
+export function recordEnds (session: Session): EndRecord[] {
+  const ends: EndRecord[] = []
+  session.bind((_s, reason, code, detail) => { ends.push({ reason, code, detail }) })
+  return ends
+}
