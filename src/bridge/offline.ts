@@ -31,8 +31,10 @@ export class OfflineAnswers {
   /** A downstream message on a topic that no session of this node holds. */
   answer (topic: string, payload: Buffer): void {
     const o = this.o
-    const cid = o.topics.cidOfDnstream(topic)
-    if (cid === undefined || o.heldElsewhere(cid)) return
+    const where = o.topics.parseDnstream(topic)
+    if (where === undefined || o.heldElsewhere(where.cid)) return
+    // The answer goes to the topics of the version the Call was sent on (${version}).
+    const { cid, version } = where
     if (o.connectedHere(cid)) {
       // Connected here, but on the topic of another version (${version} in the template).
       o.metrics.inc('envelopes_unroutable_total')
@@ -45,17 +47,17 @@ export class OfflineAnswers {
       const f = parsed.frame
       o.metrics.inc('gateway_answers_total', 'offline')
       o.log.info({ cid, id: f.id, action: f.action }, 'Call to a charge point that is not connected: answered offline')
-      o.publish.json(o.topics.error({ cid, type: 4, id: f.id, action: f.action }), gatewayErrorEnvelope(f.id, 'GenericError', 'gateway: the charge point is not connected', { reason: 'offline' }, f.action), o.upstreamQos)
+      o.publish.json(o.topics.error({ cid, version, type: 4, id: f.id, action: f.action }), gatewayErrorEnvelope(f.id, 'GenericError', 'gateway: the charge point is not connected', { reason: 'offline' }, f.action), o.upstreamQos)
       return
     }
     if (!parsed.ok && parsed.error.id !== undefined) {
       const { id, action, message } = parsed.error
       o.metrics.inc('envelopes_invalid_total', 'invalid')
-      o.publish.json(o.topics.error({ cid, type: 4, id, action }), gatewayErrorEnvelope(id, dialects['2.1'].errorCodes.formatViolation, `gateway: invalid envelope (and the charge point is not connected): ${message}`, { reason: 'invalid_envelope' }, action), o.upstreamQos)
+      o.publish.json(o.topics.error({ cid, version, type: 4, id, action }), gatewayErrorEnvelope(id, dialects['2.1'].errorCodes.formatViolation, `gateway: invalid envelope (and the charge point is not connected): ${message}`, { reason: 'invalid_envelope' }, action), o.upstreamQos)
       return
     }
     o.metrics.inc('envelopes_unroutable_total')
     const description = parsed.ok ? 'the charge point is not connected; the message was not delivered' : `the charge point is not connected, and the envelope is invalid: ${parsed.error.message}`
-    o.publish.json(o.topics.gatewayError({ cid, type: 4 }), gatewayReport(cid, 'offline', description, { UniqueId: parsed.ok ? parsed.frame.id : parsed.error.id }), o.eventsQos)
+    o.publish.json(o.topics.gatewayError({ cid, version, type: 4 }), gatewayReport(cid, 'offline', description, { UniqueId: parsed.ok ? parsed.frame.id : parsed.error.id }), o.eventsQos)
   }
 }

@@ -50,9 +50,39 @@ export function compileTopic (template: string): TopicTemplate {
   }
 }
 
-/** The MQTT filter matching every topic of a template: `ocpp/cs/${cid}` -> `ocpp/cs/+`. */
+/**
+ * The MQTT filter matching every topic of a template: `ocpp/cs/${cid}` -> `ocpp/cs/+`. A
+ * level that holds a placeholder anywhere (`cp-${cid}`, `${cid}${version}`) is one `+` as a
+ * whole: a wildcard is a level of its own in MQTT, and `cp-+` would match nothing.
+ */
 export function topicWildcard (template: string): string {
-  return split(template).map((p) => ('text' in p ? p.text : '+')).join('')
+  return template.split('/').map((level) => (level.search(placeholder) === -1 ? level : '+')).join('/')
+}
+
+/**
+ * Reads the placeholders back out of a topic made from `template`: undefined when the topic is
+ * not one of the template's. A placeholder written twice must have the same value both times.
+ */
+export function topicParser (template: string): (topic: string) => Partial<Record<string, string>> | undefined {
+  const names: string[] = []
+  const source = split(template).map((p) => {
+    if ('text' in p) return p.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    names.push(p.name === 'clientid' ? 'cid' : p.name)
+    return '([^/]+)'
+  }).join('')
+  const re = new RegExp(`^${source}$`)
+  return (topic) => {
+    const m = re.exec(topic)
+    if (m === null) return undefined
+    const vars: Partial<Record<string, string>> = {}
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i] as string
+      const value = m[i + 1] as string
+      if (vars[name] !== undefined && vars[name] !== value) return undefined
+      vars[name] = value
+    }
+    return vars
+  }
 }
 
 /**
@@ -60,16 +90,8 @@ export function topicWildcard (template: string): string {
  * not one of the template's, or the template has no `${cid}`/`${clientid}`).
  */
 export function topicCidParser (template: string): (topic: string) => string | undefined {
-  let cidGroup = 0
-  let groups = 0
-  const source = split(template).map((p) => {
-    if ('text' in p) return p.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-    groups++
-    if ((p.name === 'cid' || p.name === 'clientid') && cidGroup === 0) cidGroup = groups
-    return '([^/]+)'
-  }).join('')
-  const re = new RegExp(`^${source}$`)
-  return (topic) => (cidGroup === 0 ? undefined : re.exec(topic)?.[cidGroup])
+  const parse = topicParser(template)
+  return (topic) => parse(topic)?.cid
 }
 
 /** The topics of one gateway, mountpoint included. */
@@ -85,6 +107,8 @@ export interface Topics {
   dnstreamFilter: string
   /** The charge point id of a downstream topic. */
   cidOfDnstream: (topic: string) => string | undefined
+  /** The charge point id and (when the template has it) the version of a downstream topic. */
+  parseDnstream: (topic: string) => { cid: string, version: string | undefined } | undefined
   /** Where each node says which charge points it holds: `{mountpoint}presence/{cid}/{node}`. */
   presencePrefix: string
 }
@@ -109,6 +133,15 @@ export function compileTopics (c: TopicConfig): Topics {
     gatewayError: compileTopic(m + c.events.errorTopic),
     dnstreamFilter: topicWildcard(m + c.dnstream.topic),
     cidOfDnstream: topicCidParser(m + c.dnstream.topic),
+    parseDnstream: dnstreamParser(m + c.dnstream.topic),
     presencePrefix: `${m}presence/`
+  }
+}
+
+function dnstreamParser (template: string): (topic: string) => { cid: string, version: string | undefined } | undefined {
+  const parse = topicParser(template)
+  return (topic) => {
+    const v = parse(topic)
+    return v?.cid === undefined ? undefined : { cid: v.cid, version: v.version }
   }
 }

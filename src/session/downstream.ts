@@ -20,7 +20,10 @@ export function fromBackend (s: Session, frame: Frame): void {
 export function offerCall (s: Session, frame: CallFrame): void {
   const invalid = s.validate('dnstream', 'request', frame.action, frame.payload)
   if (invalid?.decision === 'check') {
-    s.answerBackend(frame, 'invalid_payload', `gateway: not sent, the Call is invalid: ${invalid.failure.message}`, { error: invalid.failure.message, code: s.dialect.errorCodes[invalid.failure.kind] })
+    // The version's code as ErrorCode (README: "gateway CallError with the version's code");
+    // ErrorDetails.code kept for backends written against the earlier envelope.
+    const code = s.dialect.errorCodes[invalid.failure.kind]
+    s.answerBackend(frame, 'invalid_payload', `gateway: not sent, the Call is invalid: ${invalid.failure.message}`, { error: invalid.failure.message, code }, code)
     return
   }
   switch (s.calls.offer(frame)) {

@@ -105,6 +105,11 @@ export class Session {
 
   /** A frame from the backends, already decoded from its envelope. */
   fromBackend (frame: Frame): void {
+    if (this.closed) {
+      // Ended: its owed Calls were answered at the end; a Call now would never be.
+      if (frame.type === 2) this.answerBackend(frame, 'disconnected', 'gateway: the charge point disconnected before the Call could be sent')
+      return
+    }
     fromBackend(this, frame)
   }
 

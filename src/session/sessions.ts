@@ -9,7 +9,7 @@ import type { Session } from './session.js'
 import { CloseCode, type DisconnectReason } from './close-codes.js'
 
 export interface SessionHooks {
-  /** A session was attached; `replaced` is the older one with the same id, closed after. */
+  /** A session was attached; `replaced` is the older one with the same id, already closed (its `disconnected` came first). */
   connected: (session: Session, replaced: Session | undefined) => void
   /**
    * A session ended. `current` is false when a newer connection with the same id had already

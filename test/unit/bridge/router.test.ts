@@ -307,3 +307,12 @@ test('cluster: announce publishes retained presence, and clears it', async () =>
   assert.ok(Math.abs(Date.parse(online.at as string) - Date.now()) < 5000)
   assert.equal(offline, '')
 })
+
+test('offline answers go to the topics of the version the Call was sent on', async () => {
+  const p = parts('embedded', { dnstream: { topic: 'cs/${version}/${cid}' }, upstream: { error_topic: 'cp/${version}/${cid}/Reply' } })
+  const router = routerOf(p)
+  await router.start()
+  p.mqtt.deliver('ocpp/cs/2.0.1/CP-9', reset('v1'))
+  assert.deepEqual(p.mqtt.on('ocpp/cp/2.0.1/CP-9/Reply'), [offlineAnswer('v1', 'Reset')])
+  await router.stop()
+})

@@ -138,3 +138,19 @@ test('cid parser: a template without ${cid} or ${clientid} reads no id', () => {
   assert.equal(parse('ocpp/cs/1.6'), undefined)
   assert.equal(topicCidParser('ocpp/fixed')('ocpp/fixed'), undefined)
 })
+
+test('a level holding a placeholder among other text is one + in the wildcard, and the parser still reads it', () => {
+  assert.equal(topicWildcard('ocpp/cs/cp-${cid}'), 'ocpp/cs/+')
+  assert.equal(topicWildcard('cs/${cid}${version}/x'), 'cs/+/x')
+  const t = compileTopics({ mountpoint: 'ocpp/', upstream: { topic: 'cp/${cid}', topicOverrideMapping: {}, replyTopic: 'cp/${cid}/Reply', errorTopic: 'cp/${cid}/Reply' }, dnstream: { topic: 'cs/cp-${cid}' }, events: { topic: 'e/${cid}', errorTopic: 'x/${cid}' } })
+  assert.equal(t.dnstreamFilter, 'ocpp/cs/+')
+  assert.equal(t.cidOfDnstream('ocpp/cs/cp-A1'), 'A1')
+  assert.equal(t.cidOfDnstream('ocpp/cs/A1'), undefined)
+})
+
+test('parseDnstream reads the version too; a placeholder written twice must agree', () => {
+  const t = compileTopics({ mountpoint: '', upstream: { topic: 'cp/${cid}', topicOverrideMapping: {}, replyTopic: 'cp/${cid}/Reply', errorTopic: 'cp/${cid}/Reply' }, dnstream: { topic: 'cs/${version}/${cid}' }, events: { topic: 'e/${cid}', errorTopic: 'x/${cid}' } })
+  assert.deepEqual(t.parseDnstream('cs/2.0.1/CP-9'), { cid: 'CP-9', version: '2.0.1' })
+  assert.equal(topicCidParser('cs/${cid}/${cid}')('cs/A/B'), undefined)
+  assert.equal(topicCidParser('cs/${cid}/${cid}')('cs/A/A'), 'A')
+})

@@ -74,15 +74,17 @@ describe('downstream: backend Calls', () => {
     if (answer?.kind !== 'answer') return
     assert.deepEqual(answer.to, reset('d1', 'Sideways'))
     assert.equal(answer.description, `gateway: not sent, the Call is invalid: ${error}`)
-    // The version's code is in ErrorDetails.code (ErrorCode itself: see the report).
+    // The version's code as ErrorCode (README), and in ErrorDetails.code as before.
+    assert.equal(answer.code, 'PropertyConstraintViolation')
     assert.deepEqual(answer.details, { reason: 'invalid_payload', error, code: 'PropertyConstraintViolation' })
     assert.equal(metrics.get('validation_failures_total', 'dnstream_check'), 1)
     assert.equal(metrics.get('gateway_answers_total', 'invalid_payload'), 1)
   })
 
-  test('2.0.1, checking on: the invalid Call\'s ErrorDetails.code is the 2.x spelling', () => {
+  test('2.0.1, checking on: the invalid Call\'s ErrorCode is the 2.x spelling', () => {
     const { session, backend } = fakeSession({ version: '2.0.1', config: { message_format_checking: 'all' } })
     session.fromBackend({ type: 2, id: 'd1', action: 'Heartbeat', payload: { extra: 1 } })
+    assert.deepEqual(backend.of('answer').map((r) => r.code), ['FormatViolation'])
     assert.deepEqual(backend.of('answer').map((r) => r.details), [{
       reason: 'invalid_payload', error: '/extra: property is not allowed by the schema (additionalProperties)', code: 'FormatViolation'
     }])

@@ -121,3 +121,11 @@ describe('session end: once, and silent after', () => {
     assert.equal(metrics.get('frames_out_total'), out)
   })
 })
+
+test('a backend Call reaching a session that has ended is answered disconnected, not lost', () => {
+  const { session, socket, backend } = fakeSession()
+  socket.peerClose(1000, 'bye')
+  session.fromBackend({ type: 2, id: 'late-1', action: 'Reset', payload: { type: 'Soft' } })
+  assert.deepEqual(socket.sent, [])
+  assert.deepEqual(backend.of('answer').map((r) => [r.to.id, r.details.reason]), [['late-1', 'disconnected']])
+})
