@@ -179,33 +179,35 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
 
   const t = tree as any
   const listeners: ListenerConfig[] = []
-  for (const type of ['ws', 'wss'] as const) for (const [name, l] of Object.entries((t.listeners[type] ?? {}) as Record<string, any>)) {
-    const key = `listeners.${type}.${name}`
-    if (l.enable === false) continue
-    const sp: unknown = l.websocket.supported_subprotocols
-    const subprotocols = Array.isArray(sp) ? sp.map(String) : String(sp).split(',').map((s) => s.trim())
-    for (const p of subprotocols) {
-      if (!allSubprotocols.includes(p)) throw new ConfigError(`${key}.websocket.supported_subprotocols: unknown sub-protocol "${p}" (supported: ${allSubprotocols.join(', ')})`)
+  for (const type of ['ws', 'wss'] as const) {
+    for (const [name, l] of Object.entries((t.listeners[type] ?? {}) as Record<string, any>)) {
+      const key = `listeners.${type}.${name}`
+      if (l.enable === false) continue
+      const sp: unknown = l.websocket.supported_subprotocols
+      const subprotocols = Array.isArray(sp) ? sp.map(String) : String(sp).split(',').map((s) => s.trim())
+      for (const p of subprotocols) {
+        if (!allSubprotocols.includes(p)) throw new ConfigError(`${key}.websocket.supported_subprotocols: unknown sub-protocol "${p}" (supported: ${allSubprotocols.join(', ')})`)
+      }
+      const { host, port } = parseHostPort(l.bind, `${key}.bind`)
+      listeners.push({
+        name,
+        type,
+        security: buildListenerSecurity(type, l, key),
+        host,
+        port,
+        path: l.websocket.path.replace(/\/+$/, ''),
+        subprotocols,
+        failIfNoSubprotocol: l.websocket.fail_if_no_subprotocol,
+        maxFrameSize: l.websocket.max_frame_size,
+        maxConnections: l.max_connections,
+        handshakeTimeoutMs: durationMs(l.handshake_timeout, `${key}.handshake_timeout`),
+        pingIntervalMs: durationMs(l.websocket.ping_interval, `${key}.websocket.ping_interval`),
+        maxMalformedFrames: l.websocket.max_malformed_frames,
+        malformedWindowMs: durationMs(l.websocket.malformed_window, `${key}.websocket.malformed_window`),
+        highWatermark: l.websocket.high_watermark,
+        slowConsumerTimeoutMs: durationMs(l.websocket.slow_consumer_timeout, `${key}.websocket.slow_consumer_timeout`)
+      })
     }
-    const { host, port } = parseHostPort(l.bind, `${key}.bind`)
-    listeners.push({
-      name,
-      type,
-      security: buildListenerSecurity(type, l, key),
-      host,
-      port,
-      path: l.websocket.path.replace(/\/+$/, ''),
-      subprotocols,
-      failIfNoSubprotocol: l.websocket.fail_if_no_subprotocol,
-      maxFrameSize: l.websocket.max_frame_size,
-      maxConnections: l.max_connections,
-      handshakeTimeoutMs: durationMs(l.handshake_timeout, `${key}.handshake_timeout`),
-      pingIntervalMs: durationMs(l.websocket.ping_interval, `${key}.websocket.ping_interval`),
-      maxMalformedFrames: l.websocket.max_malformed_frames,
-      malformedWindowMs: durationMs(l.websocket.malformed_window, `${key}.websocket.malformed_window`),
-      highWatermark: l.websocket.high_watermark,
-      slowConsumerTimeoutMs: durationMs(l.websocket.slow_consumer_timeout, `${key}.websocket.slow_consumer_timeout`)
-    })
   }
   if (listeners.length === 0) throw new ConfigError('listeners.ws: at least one listener must be enabled')
 

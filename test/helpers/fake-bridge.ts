@@ -80,8 +80,9 @@ export function routerOf (p: Parts): LocalRouter | ClusterRouter {
 
 /** A Bridge on the parts; its sessions' ports are the bridge's own backendFor(). */
 export function bridgeOf (kind: 'embedded' | 'external', layers: Record<string, unknown> = {}): Parts & { bridge: Bridge } {
-  let bridge: Bridge | undefined
-  const p = parts(kind, layers, (cid, version) => (bridge as Bridge).backendFor(cid, version))
-  bridge = new Bridge({ mqtt: p.mqtt, config: p.config, sessions: p.sessions, metrics: p.metrics, log: p.log, nodeId: NODE_ID })
+  // The ports are asked for only once the bridge exists.
+  const ref: { bridge?: Bridge } = {}
+  const p = parts(kind, layers, (cid, version) => (ref.bridge as Bridge).backendFor(cid, version))
+  const bridge = ref.bridge = new Bridge({ mqtt: p.mqtt, config: p.config, sessions: p.sessions, metrics: p.metrics, log: p.log, nodeId: NODE_ID })
   return { ...p, bridge }
 }

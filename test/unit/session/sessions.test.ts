@@ -71,7 +71,7 @@ describe('SessionTable: attach and detach', () => {
 
 describe('SessionTable: takeover (newest wins)', () => {
   test('the old session is closed 4002; its queued Calls move to the new one, the one in flight is answered disconnected', () => {
-    const { t, metrics, hooks } = table()
+    const { t, metrics } = table()
     const a = fakeSession({ cid: 'CP-1' })
     const b = fakeSession({ cid: 'CP-1' })
     t.attach(a.session)
