@@ -1,0 +1,84 @@
+/**
+ * Two gateway nodes sharing one real Mosquitto: each delivers only its own charge points'
+ * traffic, a node never answers "offline" for a charge point the other holds, and a Call to
+ * a charge point nobody holds is answered exactly once.
+ */
+import { test, describe, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { pino } from 'pino'
+import { buildConfig } from '../../src/config/load.js'
+import { startGateway, type Gateway } from '../../src/gateway.js'
+import { startMosquitto, mosquittoSkip, type Mosquitto } from '../helpers/mosquitto.js'
+import { connectBackend, connectChargePoint, type Backend } from '../helpers/clients.js'
+
+const skip = mosquittoSkip()
+
+describe('two gateway nodes on one Mosquitto', { skip }, () => {
+  let mosquitto: Mosquitto
+  let a: Gateway
+  let b: Gateway
+  let backend: Backend
+  const url = (gw: Gateway): string => `ws://127.0.0.1:${gw.listeners[0]?.port ?? 0}/ocpp`
+
+  before(async () => {
+    mosquitto = await startMosquitto()
+    const node = (id: string): Promise<Gateway> => startGateway(buildConfig([{
+      node_id: id,
+      allow_anonymous: true,
+      listeners: { ws: { default: { bind: '127.0.0.1:0' } } },
+      mqtt: { url: mosquitto.url },
+      log: { level: 'silent' }
+    }]), { logger: pino({ level: 'silent' }), sweepPeriodMs: 100, shutdownGraceMs: 500 })
+    a = await node('node-a')
+    b = await node('node-b')
+    backend = await connectBackend(mosquitto.url)
+  })
+  after(async () => {
+    await backend.close()
+    await a.close()
+    await b.close()
+    await mosquitto.stop()
+  })
+
+  test('a Call to a charge point held by one node is delivered once and never answered offline', async () => {
+    const cp = await connectChargePoint(`${url(a)}/held-by-a`)
+    // node b learns of it through the retained presence message
+    await backend.inbox.wait((m) => m.topic === 'ocpp/events/held-by-a' && m.json.event === 'connected')
+    for (let deadline = Date.now() + 5000; b.bridge.presence?.heldElsewhere('held-by-a') !== true;) {
+      assert.ok(Date.now() < deadline, 'node b never learned that node a holds held-by-a')
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    cp.ws.on('message', (d) => { const f = JSON.parse(String(d)) as unknown[]; cp.send([3, f[1], { status: 'Accepted' }]) })
+    for (let i = 0; i < 20; i++) await backend.publish('ocpp/cs/held-by-a', { MessageTypeId: 2, UniqueId: `c${i}`, Action: 'Reset', Payload: { type: 'Soft' } })
+    await backend.inbox.wait(() => backend.inbox.items.filter((m) => m.topic === 'ocpp/cp/held-by-a/Reply').length >= 20, 10_000)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const answers = backend.inbox.items.filter((m) => m.topic === 'ocpp/cp/held-by-a/Reply')
+    assert.equal(answers.length, 20, 'one answer per Call')
+    assert.ok(answers.every((m) => m.json.Origin === undefined), 'all from the charge point, none "offline"')
+    assert.equal(cp.frames.items.length, 20)
+    assert.equal(b.metrics.get('gateway_answers_total', 'offline') + a.metrics.get('gateway_answers_total', 'offline'), 0)
+    await cp.close()
+  })
+
+  test('a Call to a charge point nobody holds is answered offline exactly once', async () => {
+    await backend.publish('ocpp/cs/ghost', { MessageTypeId: 2, UniqueId: 'g1', Action: 'Reset', Payload: { type: 'Soft' } })
+    await backend.inbox.wait((m) => m.topic === 'ocpp/cp/ghost/Reply')
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const answers = backend.inbox.items.filter((m) => m.topic === 'ocpp/cp/ghost/Reply')
+    assert.equal(answers.length, 1)
+    assert.deepEqual(answers[0]?.json.ErrorDetails, { reason: 'offline' })
+  })
+
+  test('after the charge point leaves node a, node b no longer counts it as held', async () => {
+    const cp = await connectChargePoint(`${url(a)}/leaves`)
+    for (let deadline = Date.now() + 5000; b.bridge.presence?.heldElsewhere('leaves') !== true;) {
+      assert.ok(Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    await cp.close()
+    for (let deadline = Date.now() + 5000; b.bridge.presence?.heldElsewhere('leaves') === true;) {
+      assert.ok(Date.now() < deadline, 'presence was not cleared')
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  })
+})
