@@ -14,6 +14,9 @@ import { CredentialsFileAuthenticator } from './credentials-file.js'
 import { HandshakeGuard, type GuardOptions } from './guard.js'
 import { HttpAuthenticator } from './http-authenticator.js'
 import { ConnectionLimits } from './limits.js'
+
+/** How often the limits' tables drop what no longer matters. */
+const LIMITS_SWEEP_MS = 60_000
 import type { Authenticator } from './types.js'
 
 /** The subset of a pino logger used here. */
@@ -67,12 +70,16 @@ export async function openGatewayAuth (cfg: AuthConfig, opts: { log?: AuthLog, o
     onError: (err, name) => log?.error({ authenticator: name, err: (err as Error)?.message ?? String(err) }, 'authenticator failed; denying')
   })
   const limits = new ConnectionLimits({ ...cfg.limits, ...(opts.now !== undefined ? { now: opts.now } : {}) })
+  // Entries that no longer change a decision (full buckets, ended windows and bans) go every
+  // minute, so an idle table shrinks back instead of waiting to fill up to max_tracked.
+  const sweep = setInterval(() => limits.sweep(), LIMITS_SWEEP_MS)
+  sweep.unref()
   const guard = new HandshakeGuard({ chain, limits, unknownCharger: cfg.unknownCharger, ...(opts.onDecision !== undefined ? { onDecision: opts.onDecision } : {}) })
   return {
     chain,
     limits,
     guard,
     describe: (listeners) => describeAuthPolicy({ authenticators, allowAnonymous: cfg.allowAnonymous, listeners }),
-    close: async () => { await chain.close() }
+    close: async () => { clearInterval(sweep); await chain.close() }
   }
 }

@@ -1,6 +1,6 @@
 /**
- * Plain counters and gauges on the hot path (a property increment), exported as a snapshot
- * and in Prometheus text format. Every error path in the gateway increments one of these.
+ * Plain counters and gauges on the hot path (a property increment), exported as a snapshot.
+ * Every error path in the gateway increments one of these.
  */
 export const counterNames = [
   'connections_accepted_total',
@@ -55,15 +55,5 @@ export class Metrics {
 
   snapshot (): Record<string, number> {
     return { ...this.counters, ...Object.fromEntries(this.labelled), sessions: this.sessions }
-  }
-
-  prometheus (prefix = 'ocppgw_'): string {
-    const lines: string[] = []
-    for (const name of counterNames) {
-      lines.push(`# TYPE ${prefix}${name} counter`, `${prefix}${name} ${this.counters[name]}`)
-    }
-    for (const [key, v] of this.labelled) lines.push(`${prefix}${key} ${v}`)
-    lines.push(`# TYPE ${prefix}sessions gauge`, `${prefix}sessions ${this.sessions}`)
-    return lines.join('\n') + '\n'
   }
 }

@@ -10,6 +10,7 @@ import { type ChargePointModel, type OutgoingCall, encodeCall } from './model.js
 import { type ResolvedSimOptions, chargerUrl } from './options.js'
 import { type Profile } from './profiles.js'
 import { type SimStats, bump } from './stats.js'
+import { failureKind } from './failure-kind.js'
 
 /** What the runner shares with all its chargers. */
 export interface ChargerEnv {
@@ -384,27 +385,4 @@ export class Charger {
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.timer = undefined
   }
-}
-
-/** A short stable name for why a connection attempt failed. */
-export function failureKind (err: Error & { code?: string }): string {
-  switch (err.code) {
-    case 'ECONNREFUSED': return 'refused'
-    case 'ECONNRESET': return 'reset'
-    case 'ETIMEDOUT': return 'timeout'
-    case 'EADDRNOTAVAIL': return 'addrNotAvail'
-    case 'EADDRINUSE': return 'addrInUse'
-    case 'EMFILE':
-    case 'ENFILE': return 'tooManyFiles'
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN': return 'dns'
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH': return 'unreachable'
-  }
-  const m = /^Unexpected server response: (\d+)/.exec(err.message)
-  if (m !== null) return `http${m[1]!}`
-  if (err.message.includes('handshake has timed out')) return 'timeout'
-  if (err.message.includes('subprotocol')) return 'subprotocol'
-  if (err.message === 'socket hang up') return 'reset'
-  return 'other'
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { failureKind } from '../../../src/sim/charger.js'
+import { failureKind } from '../../../src/sim/failure-kind.js'
 import { parseSimArgs } from '../../../src/sim/cli-options.js'
 import { SimOptionError, chargerId, chargerUrl, resolveSimOptions } from '../../../src/sim/options.js'
 import { slice } from '../../../src/sim/workers.js'
