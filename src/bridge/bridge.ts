@@ -45,7 +45,7 @@ export class Bridge {
     this.topics = compileTopics(config)
     this.publish = new Publisher(mqtt, metrics, log)
     this.shared = { topics: this.topics, publish: this.publish, upstreamQos: config.upstream.qos, eventsQos: config.events.qos }
-    const routing = { ...o, topics: this.topics, publish: this.publish, dnstream: config.dnstream, upstreamQos: config.upstream.qos, eventsQos: config.events.qos }
+    const routing = { ...o, topics: this.topics, publish: this.publish, dnstream: config.dnstream, upstreamQos: config.upstream.qos, eventsQos: config.events.qos, maxJsonDepth: config.maxJsonDepth }
     // In process there is one node; on an external broker there may be many.
     this.router = mqtt.kind === 'embedded' ? new LocalRouter(routing) : new ClusterRouter(routing)
     this.events = new ConnectionEvents({

@@ -7,13 +7,13 @@ import type { Metrics } from '../observability/metrics.js'
 import type { Session } from '../session/session.js'
 import { envelopeToFrame } from './envelope.js'
 
-export function deliverEnvelope (session: Session, payload: Buffer, maxPayloadSize: number, metrics: Metrics): void {
+export function deliverEnvelope (session: Session, payload: Buffer, maxPayloadSize: number, maxDepth: number, metrics: Metrics): void {
   metrics.inc('mqtt_received_total')
   if (payload.length > maxPayloadSize) {
     rejectEnvelope(session, metrics, undefined, undefined, `envelope of ${payload.length} bytes exceeds dnstream.max_payload_size (${maxPayloadSize})`, 'too_large')
     return
   }
-  const result = envelopeToFrame(payload, session.dialect)
+  const result = envelopeToFrame(payload, session.dialect, maxDepth)
   if (!result.ok) {
     rejectEnvelope(session, metrics, result.error.id, result.error.action, result.error.message, 'invalid')
     return

@@ -12,6 +12,7 @@
  */
 import { type Frame, type JsonObject, isJsonObject, isValidMessageId, MAX_MESSAGE_ID_LENGTH } from '../ocpp/frame.js'
 import type { Dialect } from '../ocpp/dialect.js'
+import { DEFAULT_MAX_JSON_DEPTH, jsonTooDeep } from '../ocpp/json-depth.js'
 
 export function frameToEnvelope (frame: Frame, action?: string): JsonObject {
   switch (frame.type) {
@@ -98,11 +99,27 @@ function bad (message: string, id?: string, action?: string): EnvelopeResult {
   return { ok: false, error: { id, action, message } }
 }
 
+/** A string member of an envelope, read from its text without parsing it (bounded). */
+const member = (name: string): RegExp => new RegExp(`"${name}"\\s*:\\s*"((?:[^"\\\\]|\\\\.){1,${MAX_MESSAGE_ID_LENGTH}})"`)
+const UNIQUE_ID = member('UniqueId')
+const ACTION = member('Action')
+
+function readMember (re: RegExp, text: string): string | undefined {
+  const m = re.exec(text)
+  if (m === null) return undefined
+  try { return JSON.parse(`"${m[1] as string}"`) as string } catch { return undefined }
+}
+
 /** Parse a downstream envelope. Total: never throws. */
-export function envelopeToFrame (payload: Buffer | string, dialect: Dialect): EnvelopeResult {
+export function envelopeToFrame (payload: Buffer | string, dialect: Dialect, maxDepth = DEFAULT_MAX_JSON_DEPTH): EnvelopeResult {
+  const text = typeof payload === 'string' ? payload : payload.toString('utf8')
+  if (jsonTooDeep(text, maxDepth)) {
+    // Refused before parsing; answered on the reply topic when its UniqueId can be read.
+    return bad(`envelope nests deeper than ${maxDepth} levels (max_json_depth)`, readMember(UNIQUE_ID, text), readMember(ACTION, text))
+  }
   let env: unknown
   try {
-    env = JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'))
+    env = JSON.parse(text)
   } catch {
     return bad('envelope is not valid JSON')
   }

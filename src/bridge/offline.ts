@@ -19,6 +19,7 @@ export interface OfflineAnswersOptions {
   log: Logger
   upstreamQos: QoS
   eventsQos: QoS
+  maxJsonDepth: number
   /** Whether a charge point is connected to this node (on any version's topic). */
   connectedHere: (cid: string) => boolean
   /** Whether another node holds it (cluster presence); never, on one node. */
@@ -42,7 +43,7 @@ export class OfflineAnswers {
       return
     }
     // Any version's envelope: the newest dialect knows every message type.
-    const parsed = envelopeToFrame(payload, dialects['2.1'])
+    const parsed = envelopeToFrame(payload, dialects['2.1'], o.maxJsonDepth)
     if (parsed.ok && parsed.frame.type === 2) {
       const f = parsed.frame
       o.metrics.inc('gateway_answers_total', 'offline')

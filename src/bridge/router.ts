@@ -17,6 +17,7 @@ import type { Metrics } from '../observability/metrics.js'
 import type { Logger } from '../observability/logger.js'
 import type { SessionTable } from '../session/sessions.js'
 import type { MessageHandler, MqttPort, QoS } from './adapters/mqtt-port.js'
+import { gatewayReport } from './backend.js'
 import { deliverEnvelope } from './downstream.js'
 import { OfflineAnswers } from './offline.js'
 import { Presence } from './presence.js'
@@ -34,6 +35,8 @@ export interface RouterOptions {
   dnstream: { qos: QoS, offlineAnswer: boolean, shareGroup: string, maxPayloadSize: number }
   upstreamQos: QoS
   eventsQos: QoS
+  /** max_json_depth: deeper envelopes are refused before they are parsed. */
+  maxJsonDepth: number
 }
 
 interface Held {
@@ -78,8 +81,29 @@ export abstract class Router {
   }
 
   protected subscribeWide (filter: string, handler: MessageHandler): Promise<void> {
-    this.wide = { filter, handler }
-    return this.o.mqtt.subscribe(filter, this.o.dnstream.qos, handler)
+    const guarded = this.guard(handler)
+    this.wide = { filter, handler: guarded }
+    return this.o.mqtt.subscribe(filter, this.o.dnstream.qos, guarded)
+  }
+
+  /**
+   * The last-resort guard per MQTT message: whatever one message does wrong costs that message
+   * (a report on the error topic, a log line, a counter), never the process.
+   */
+  protected guard (handler: MessageHandler): MessageHandler {
+    return (topic, payload) => {
+      try {
+        handler(topic, payload)
+      } catch (err) {
+        const { metrics, log, topics, publish, eventsQos } = this.o
+        metrics.inc('internal_errors_total', 'downstream')
+        log.error({ topic, err: (err as Error)?.message ?? String(err), stack: (err as Error)?.stack }, 'internal error on a downstream message: not delivered')
+        try {
+          const where = topics.parseDnstream(topic)
+          if (where !== undefined) publish.json(topics.gatewayError({ cid: where.cid, version: where.version }), gatewayReport(where.cid, 'internal_error', 'gateway: internal error while handling this downstream message; not delivered'), eventsQos)
+        } catch {}
+      }
+    }
   }
 
   protected route (cid: string, payload: Buffer): void {
@@ -89,7 +113,7 @@ export abstract class Router {
       this.o.log.warn({ cid }, 'downstream message for a charge point that is not connected')
       return
     }
-    deliverEnvelope(session, payload, this.o.dnstream.maxPayloadSize, this.o.metrics)
+    deliverEnvelope(session, payload, this.o.dnstream.maxPayloadSize, this.o.maxJsonDepth, this.o.metrics)
   }
 }
 
@@ -148,7 +172,7 @@ export class ClusterRouter extends Router {
     const topic = topics.dnstream({ cid, version })
     let held = this.held.get(topic)
     if (held === undefined) {
-      const handler: MessageHandler = (_t, payload) => this.route(cid, payload)
+      const handler: MessageHandler = this.guard((_t, payload) => this.route(cid, payload))
       const created: Held = held = { cid, refs: 0, handler, ready: mqtt.subscribe(topic, dnstream.qos, handler) }
       this.held.set(topic, created)
       created.ready.catch(() => { if (this.held.get(topic) === created) this.held.delete(topic) })

@@ -78,6 +78,12 @@ export const defaults = deepFreeze({
   message_format_overrides: {},
   /** '' = `<hostname>-<pid>`, made at start (gateway.ts). */
   node_id: '',
+  /**
+   * How deeply a frame or a downstream envelope may nest arrays and objects: deeper ones are
+   * refused before parsing (a CallError, or an invalid-envelope answer), since recursive work
+   * on thousands of levels would overflow the stack. OCPP messages nest about ten levels.
+   */
+  max_json_depth: 64,
   upstream: {
     topic: 'cp/${cid}',
     topic_override_mapping: {},

@@ -38,6 +38,8 @@ export interface ListenerConfig {
 export interface GatewayConfig {
   mountpoint: string
   nodeId: string
+  /** Deepest nesting of a frame or envelope accepted (max_json_depth). */
+  maxJsonDepth: number
   defaultHeartbeatIntervalMs: number
   heartbeatBackoff: number
   idleTimeoutMs: number
@@ -215,6 +217,7 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
   return deepFreeze({
     mountpoint: t.mountpoint,
     nodeId: t.node_id,
+    maxJsonDepth: t.max_json_depth,
     defaultHeartbeatIntervalMs: durationMs(t.default_heartbeat_interval, 'default_heartbeat_interval'),
     heartbeatBackoff: t.heartbeat_checking_times_backoff,
     idleTimeoutMs: durationMs(t.idle_timeout, 'idle_timeout'),

@@ -26,7 +26,9 @@ export const counterNames = [
   'gateway_answers_total',
   'slow_consumers_closed_total',
   'validation_failures_total',
-  'unknown_chargers_total'
+  'unknown_chargers_total',
+  /** A bug met on one message (by direction): answered or reported, the process goes on. */
+  'internal_errors_total'
 ] as const
 export type CounterName = typeof counterNames[number]
 

@@ -3,6 +3,7 @@
  * frame or a typed error carrying the message id when it could be read ("-1" otherwise).
  */
 import { type Dialect, MessageType, type RpcErrorKind } from './dialect.js'
+import { DEFAULT_MAX_JSON_DEPTH, jsonTooDeep } from './json-depth.js'
 
 export type JsonObject = Record<string, unknown>
 
@@ -42,7 +43,18 @@ export function isValidMessageId (id: unknown, maxLength = MAX_MESSAGE_ID_LENGTH
   return typeof id === 'string' && id.length > 0 && id.length <= maxLength
 }
 
-export function decodeFrame (text: string, dialect: Dialect, maxIdLength = MAX_MESSAGE_ID_LENGTH): DecodeResult {
+/** The type and id of a frame, read from the front of its text without parsing the rest. */
+const FRONT = /^\s*\[\s*(\d+)\s*,\s*"((?:[^"\\]|\\.){1,36})"/
+
+export function decodeFrame (text: string, dialect: Dialect, maxIdLength = MAX_MESSAGE_ID_LENGTH, maxDepth = DEFAULT_MAX_JSON_DEPTH): DecodeResult {
+  if (jsonTooDeep(text, maxDepth)) {
+    // Refused before parsing; answered with the id when the front of the frame shows it.
+    const m = FRONT.exec(text)
+    const type = m === null ? undefined : Number(m[1])
+    let id = UNKNOWN_ID
+    try { if (m !== null) id = JSON.parse(`"${m[2] as string}"`) as string } catch {}
+    return fail('formatViolation', `message nests deeper than ${maxDepth} levels (max_json_depth)`, isValidMessageId(id, maxIdLength) ? id : UNKNOWN_ID, type)
+  }
   let value: unknown
   try {
     value = JSON.parse(text)

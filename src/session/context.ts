@@ -8,6 +8,7 @@ export interface SessionConfig {
   /** Keepalive: no text frame within heartbeat interval x this closes the connection. */
   readonly heartbeatBackoff: number
   readonly idleTimeoutMs: number
+  readonly maxJsonDepth: number
   readonly formatChecking: FormatCheckingConfig
   readonly upstream: { readonly awaitingTimeoutMs: number }
   readonly dnstream: { readonly maxMqueueLen: number, readonly awaitingTimeoutMs: number }

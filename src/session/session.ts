@@ -86,7 +86,7 @@ export class Session {
     this.heartbeatIntervalMs = ctx.config.defaultHeartbeatIntervalMs
     this.calls = new CallQueue(ctx.config.dnstream.maxMqueueLen)
     socket.listen({
-      message: (data, isBinary) => fromChargePoint(this, data, isBinary, Date.now()),
+      message: (data, isBinary) => this.onMessage(data, isBinary),
       pong: () => { this.lastActivityAt = Date.now() },
       error: (err) => this.onSocketError(err),
       close: (code, reason) => this.end('closed_by_charger', code, reason)
@@ -96,6 +96,30 @@ export class Session {
   /** This charge point's logger, made on first use: most sessions never log a line. */
   get log (): Logger {
     return (this.logger ??= this.ctx.log.child({ cid: this.cid }))
+  }
+
+  /**
+   * A message from the socket, with the last-resort guard: whatever one message does wrong
+   * costs that message (a CallError or a report, a log line, a counter), never the process.
+   */
+  private onMessage (data: Buffer, isBinary: boolean): void {
+    try {
+      fromChargePoint(this, data, isBinary, Date.now())
+    } catch (err) {
+      this.onInternalError(err, data)
+    }
+  }
+
+  private onInternalError (err: unknown, data: Buffer): void {
+    this.ctx.metrics.inc('internal_errors_total', 'upstream')
+    this.log.error({ err: (err as Error)?.message ?? String(err), stack: (err as Error)?.stack }, 'internal error on a frame from the charge point: answered, not forwarded')
+    try {
+      const front = /^\s*\[\s*2\s*,\s*"([^"\\]{1,36})"/.exec(data.toString('utf8', 0, 64))
+      if (front !== null) this.refuse(front[1] as string, this.dialect.errorCodes.internalError, 'gateway: internal error while handling this message', 'internal_error')
+      else this.backend.report('internal_error', 'gateway: internal error while handling a frame from the charge point; not forwarded', {})
+    } catch (e) {
+      this.log.error({ err: (e as Error)?.message }, 'internal error while answering an internal error')
+    }
   }
 
   /** Called once by the session table: where the session reports its end. */

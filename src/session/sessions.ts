@@ -80,7 +80,15 @@ export class SessionTable {
 
   /** The liveness checks of every session (liveness.ts), at once. */
   sweep (now: number): void {
-    for (const s of this.sessions.values()) s.tick(now)
+    for (const s of this.sessions.values()) {
+      try {
+        s.tick(now)
+      } catch (err) {
+        // One session's bug must not stop the sweep for the others (nor end the process).
+        this.opts.metrics.inc('internal_errors_total', 'liveness')
+        this.opts.log.error({ cid: s.cid, err: (err as Error)?.message ?? String(err) }, 'internal error in the liveness sweep')
+      }
+    }
   }
 
   /** Close every session with 1001 (shutdown); their owed Calls are answered "shutdown". */

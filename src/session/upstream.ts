@@ -26,7 +26,7 @@ export function fromChargePoint (s: Session, data: Buffer, isBinary: boolean, no
   s.receivedFrames++
   metrics.inc('frames_in_total')
   if (config.log.frames) s.log.info({ dir: 'in', frame: text }, 'frame')
-  const result = decodeFrame(text, s.dialect)
+  const result = decodeFrame(text, s.dialect, undefined, config.maxJsonDepth)
   if (!result.ok) {
     onMalformed(s, result.error, text, now)
     return

@@ -73,7 +73,8 @@ export function routerOf (p: Parts): LocalRouter | ClusterRouter {
     nodeId: NODE_ID,
     dnstream: p.config.dnstream,
     upstreamQos: p.config.upstream.qos,
-    eventsQos: p.config.events.qos
+    eventsQos: p.config.events.qos,
+    maxJsonDepth: p.config.maxJsonDepth
   }
   return p.mqtt.kind === 'embedded' ? new LocalRouter(o) : new ClusterRouter(o)
 }

@@ -316,3 +316,34 @@ test('offline answers go to the topics of the version the Call was sent on', asy
   assert.deepEqual(p.mqtt.on('ocpp/cp/2.0.1/CP-9/Reply'), [offlineAnswer('v1', 'Reset')])
   await router.stop()
 })
+
+test('max_json_depth: a deep downstream Call is answered invalid_envelope with its UniqueId, never parsed', async () => {
+  const p = parts('embedded')
+  const router = routerOf(p)
+  await router.start()
+  await router.acquire('CP-1', '1.6')
+  const { session, socket } = p.session('CP-1')
+  p.sessions.attach(session)
+  const deep = '['.repeat(5000) + ']'.repeat(5000)
+  p.mqtt.deliver('ocpp/cs/CP-1', `{"MessageTypeId":2,"UniqueId":"dd-1","Action":"DataTransfer","Payload":{"vendorId":"v","data":${deep}}}`)
+  assert.deepEqual(socket.sent, [])
+  assert.deepEqual(p.mqtt.on('ocpp/cp/CP-1/Reply'), [gatewayErrorEnvelope('dd-1', 'FormationViolation', 'gateway: invalid envelope: envelope nests deeper than 64 levels (max_json_depth)', { reason: 'invalid_envelope' }, 'DataTransfer')])
+  p.sessions.closeAll()
+  await router.stop()
+})
+
+test('the last-resort guard of a downstream message: a bug costs that message a report, not the process', async () => {
+  const p = parts('embedded')
+  const router = routerOf(p)
+  await router.start()
+  await router.acquire('CP-1', '1.6')
+  const { session, socket } = p.session('CP-1')
+  p.sessions.attach(session)
+  socket.send = () => { throw new Error('boom') }
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('g1'))
+  assert.equal(p.metrics.get('internal_errors_total', 'downstream'), 1)
+  const [report] = p.mqtt.on('ocpp/errors/CP-1') as Array<Record<string, unknown>>
+  assert.equal(report?.Error, 'internal_error')
+  p.sessions.closeAll()
+  await router.stop()
+})

@@ -348,3 +348,39 @@ describe('upstream: message_format_checking', () => {
     }])
   })
 })
+
+describe('max_json_depth: frames nested too deep never reach anything recursive', () => {
+  const deep = (n: number): string => '['.repeat(n) + ']'.repeat(n)
+
+  test('a deep Call is answered with its id and the version\'s code, not forwarded', () => {
+    for (const version of ['1.6', '2.0.1'] as const) {
+      const { socket, backend, metrics } = fakeSession({ version })
+      socket.receive(`[2,"d1","DataTransfer",{"vendorId":"v","data":${deep(5000)}}]`)
+      const code = version === '1.6' ? 'FormationViolation' : 'FormatViolation'
+      assert.deepEqual(socket.sent, [[4, 'd1', code, 'message nests deeper than 64 levels (max_json_depth)', {}]])
+      assert.deepEqual(backend.of('forward'), [])
+      assert.equal(metrics.get('frames_malformed_total', 'formatViolation'), 1)
+    }
+  })
+
+  test('a deep CallError answering a backend Call, and a deep 2.1 CALLRESULTERROR, are reported, not forwarded', () => {
+    const { session, socket, backend } = fakeSession({ version: '2.1' })
+    session.fromBackend({ type: 2, id: 'b1', action: 'Reset', payload: { type: 'Immediate' } })
+    socket.receive(`[4,"b1","InternalError","x",{"d":${deep(5000)}}]`)
+    socket.receive(`[5,"b2","InternalError","x",{"d":${deep(5000)}}]`)
+    assert.deepEqual(backend.of('forward'), [])
+    assert.deepEqual(backend.of('report').map((r) => [r.error, r.extra.UniqueId]), [['malformed_frame', 'b1'], ['malformed_frame', 'b2']])
+  })
+})
+
+describe('the last-resort guard of a frame', () => {
+  test('a bug while handling a Call costs that Call an InternalError, not the process', () => {
+    const { socket, backend, metrics } = fakeSession()
+    backend.forward = () => { throw new Error('boom') }
+    socket.receive([2, 'g1', 'Heartbeat', {}])
+    assert.deepEqual(socket.sent, [[4, 'g1', 'InternalError', 'gateway: internal error while handling this message', {}]])
+    assert.equal(metrics.get('internal_errors_total', 'upstream'), 1)
+    socket.receive([3, 'nothing', {}]) // and the session goes on
+    assert.equal(backend.of('report').length, 1)
+  })
+})
