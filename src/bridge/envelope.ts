@@ -99,27 +99,11 @@ function bad (message: string, id?: string, action?: string): EnvelopeResult {
   return { ok: false, error: { id, action, message } }
 }
 
-/** A string member of an envelope, read from its text without parsing it (bounded). */
-const member = (name: string): RegExp => new RegExp(`"${name}"\\s*:\\s*"((?:[^"\\\\]|\\\\.){1,${MAX_MESSAGE_ID_LENGTH}})"`)
-const UNIQUE_ID = member('UniqueId')
-const ACTION = member('Action')
-
-function readMember (re: RegExp, text: string): string | undefined {
-  const m = re.exec(text)
-  if (m === null) return undefined
-  try { return JSON.parse(`"${m[1] as string}"`) as string } catch { return undefined }
-}
-
 /** Parse a downstream envelope. Total: never throws. */
 export function envelopeToFrame (payload: Buffer | string, dialect: Dialect, maxDepth = DEFAULT_MAX_JSON_DEPTH): EnvelopeResult {
-  const text = typeof payload === 'string' ? payload : payload.toString('utf8')
-  if (jsonTooDeep(text, maxDepth)) {
-    // Refused before parsing; answered on the reply topic when its UniqueId can be read.
-    return bad(`envelope nests deeper than ${maxDepth} levels (max_json_depth)`, readMember(UNIQUE_ID, text), readMember(ACTION, text))
-  }
   let env: unknown
   try {
-    env = JSON.parse(text)
+    env = JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'))
   } catch {
     return bad('envelope is not valid JSON')
   }
@@ -128,6 +112,10 @@ export function envelopeToFrame (payload: Buffer | string, dialect: Dialect, max
   const id = isValidMessageId(rawId) ? rawId : undefined
   const action = typeof env.Action === 'string' ? env.Action : undefined
   const type = env.MessageTypeId
+  if (jsonTooDeep(env, maxDepth)) {
+    // Nothing recursive may touch it: refused here, answered when its UniqueId is readable.
+    return bad(`envelope nests deeper than ${maxDepth} levels (max_json_depth)`, id, action)
+  }
   if (id === undefined) {
     return bad(typeof rawId === 'string' ? `UniqueId must be 1 to ${MAX_MESSAGE_ID_LENGTH} characters` : 'UniqueId is missing or not a string', undefined, action)
   }

@@ -43,18 +43,7 @@ export function isValidMessageId (id: unknown, maxLength = MAX_MESSAGE_ID_LENGTH
   return typeof id === 'string' && id.length > 0 && id.length <= maxLength
 }
 
-/** The type and id of a frame, read from the front of its text without parsing the rest. */
-const FRONT = /^\s*\[\s*(\d+)\s*,\s*"((?:[^"\\]|\\.){1,36})"/
-
 export function decodeFrame (text: string, dialect: Dialect, maxIdLength = MAX_MESSAGE_ID_LENGTH, maxDepth = DEFAULT_MAX_JSON_DEPTH): DecodeResult {
-  if (jsonTooDeep(text, maxDepth)) {
-    // Refused before parsing; answered with the id when the front of the frame shows it.
-    const m = FRONT.exec(text)
-    const type = m === null ? undefined : Number(m[1])
-    let id = UNKNOWN_ID
-    try { if (m !== null) id = JSON.parse(`"${m[2] as string}"`) as string } catch {}
-    return fail('formatViolation', `message nests deeper than ${maxDepth} levels (max_json_depth)`, isValidMessageId(id, maxIdLength) ? id : UNKNOWN_ID, type)
-  }
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -67,6 +56,10 @@ export function decodeFrame (text: string, dialect: Dialect, maxIdLength = MAX_M
     return fail('rpcFramework', 'MessageTypeId is not an integer')
   }
   const id: unknown = value[1]
+  if (jsonTooDeep(value, maxDepth)) {
+    // Nothing recursive may touch it: refused here, with its id when that is readable.
+    return fail('formatViolation', `message nests deeper than ${maxDepth} levels (max_json_depth)`, isValidMessageId(id, maxIdLength) ? id : UNKNOWN_ID, type)
+  }
   if (!isValidMessageId(id, maxIdLength)) {
     return fail('rpcFramework', typeof id === 'string'
       ? `MessageId must be 1 to ${maxIdLength} characters`
