@@ -11,6 +11,8 @@ export class FakeMqtt implements MqttPort {
   readonly published: Published[] = []
   /** Subscriptions made at the "broker", in order (topic filters). */
   readonly subscriptions: string[] = []
+  /** Every subscribe call (also those that added a handler to an existing subscription), with its QoS. */
+  readonly subscribeCalls: Array<{ topic: string, qos: QoS }> = []
   readonly unsubscriptions: string[] = []
   /** Set to make the next subscribe fail. */
   failSubscribe: Error | undefined
@@ -26,7 +28,8 @@ export class FakeMqtt implements MqttPort {
     this.published.push({ topic, payload: payload.toString(), qos, retain: false })
   }
 
-  async subscribe (topic: string, _qos: QoS, handler: MessageHandler): Promise<void> {
+  async subscribe (topic: string, qos: QoS, handler: MessageHandler): Promise<void> {
+    this.subscribeCalls.push({ topic, qos })
     const err = this.failSubscribe
     this.failSubscribe = undefined
     if (err !== undefined) throw err
