@@ -42,8 +42,10 @@ export class OfflineAnswers {
       o.log.warn({ cid, topic }, 'downstream message on a topic this charge point is not connected on: not delivered')
       return
     }
-    // Any version's envelope: the newest dialect knows every message type.
-    const parsed = envelopeToFrame(payload, dialects['2.1'], o.maxJsonDepth)
+    // The topic's version when the template has one; else any version's envelope: the newest
+    // dialect knows every message type.
+    const dialect = (version !== undefined ? dialects[version as keyof typeof dialects] : undefined) ?? dialects['2.1']
+    const parsed = envelopeToFrame(payload, dialect, o.maxJsonDepth)
     if (parsed.ok && parsed.frame.type === 2) {
       const f = parsed.frame
       o.metrics.inc('gateway_answers_total', 'offline')
@@ -54,7 +56,7 @@ export class OfflineAnswers {
     if (!parsed.ok && parsed.error.id !== undefined) {
       const { id, action, message } = parsed.error
       o.metrics.inc('envelopes_invalid_total', 'invalid')
-      o.publish.json(o.topics.error({ cid, version, type: 4, id, action }), gatewayErrorEnvelope(id, dialects['2.1'].errorCodes.formatViolation, `gateway: invalid envelope (and the charge point is not connected): ${message}`, { reason: 'invalid_envelope' }, action), o.upstreamQos)
+      o.publish.json(o.topics.error({ cid, version, type: 4, id, action }), gatewayErrorEnvelope(id, dialect.errorCodes.formatViolation, `gateway: invalid envelope (and the charge point is not connected): ${message}`, { reason: 'invalid_envelope' }, action), o.upstreamQos)
       return
     }
     o.metrics.inc('envelopes_unroutable_total')

@@ -15,7 +15,7 @@ const FORMAT_VIOLATION: Record<OcppVersion, string> = { '1.6': 'FormationViolati
 const versions = Object.keys(FORMAT_VIOLATION) as OcppVersion[]
 
 function deliver (s: FakeSession, payload: unknown, max = MAX): void {
-  deliverEnvelope(s.session, Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)), max, s.metrics)
+  deliverEnvelope(s.session, Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)), max, 64, s.metrics)
 }
 
 function counts (s: FakeSession): Record<string, number> {

@@ -37,6 +37,7 @@ function setup (layers: Record<string, unknown> = {}): Setup {
   const offline = new OfflineAnswers({
     topics: compileTopics(config),
     publish: new Publisher(mqtt, metrics, log),
+    maxJsonDepth: config.maxJsonDepth,
     metrics,
     log,
     upstreamQos: config.upstream.qos,

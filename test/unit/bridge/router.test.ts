@@ -347,3 +347,13 @@ test('the last-resort guard of a downstream message: a bug costs that message a 
   p.sessions.closeAll()
   await router.stop()
 })
+
+test('offline, with ${version} in the topic: an invalid envelope on a 1.6 topic gets the 1.6 spelling', async () => {
+  const p = parts('embedded', { dnstream: { topic: 'cs/${version}/${cid}' } })
+  const router = routerOf(p)
+  await router.start()
+  p.mqtt.deliver('ocpp/cs/1.6/CP-9', { MessageTypeId: 2, UniqueId: 'v2', Action: 'Reset' })
+  const [answer] = p.mqtt.on('ocpp/cp/CP-9/Reply') as Array<Record<string, unknown>>
+  assert.equal(answer?.ErrorCode, 'FormationViolation')
+  await router.stop()
+})
