@@ -105,8 +105,6 @@ export interface Topics {
   gatewayError: TopicTemplate
   /** Every downstream topic, as one filter. */
   dnstreamFilter: string
-  /** The charge point id of a downstream topic. */
-  cidOfDnstream: (topic: string) => string | undefined
   /** The charge point id and (when the template has it) the version of a downstream topic. */
   parseDnstream: (topic: string) => { cid: string, version: string | undefined } | undefined
   /** Where each node says which charge points it holds: `{mountpoint}presence/{cid}/{node}`. */
@@ -132,7 +130,6 @@ export function compileTopics (c: TopicConfig): Topics {
     event: compileTopic(m + c.events.topic),
     gatewayError: compileTopic(m + c.events.errorTopic),
     dnstreamFilter: topicWildcard(m + c.dnstream.topic),
-    cidOfDnstream: topicCidParser(m + c.dnstream.topic),
     parseDnstream: dnstreamParser(m + c.dnstream.topic),
     presencePrefix: `${m}presence/`
   }

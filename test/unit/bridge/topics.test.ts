@@ -79,10 +79,10 @@ test('compileTopics: the mountpoint is applied once to every topic, the filter a
   assert.equal(t.gatewayError(vars), 'mp/errors/CP-1')
   assert.equal(t.dnstreamFilter, 'mp/cs/+/+')
   assert.equal(t.presencePrefix, 'mp/presence/')
-  assert.equal(t.cidOfDnstream('mp/cs/2.0.1/CP-1'), 'CP-1')
+  assert.equal(t.parseDnstream('mp/cs/2.0.1/CP-1')?.cid, 'CP-1')
   // Without the mountpoint, the topic is not one of ours.
-  assert.equal(t.cidOfDnstream('cs/2.0.1/CP-1'), undefined)
-  assert.equal(t.cidOfDnstream('mp/mp/cs/2.0.1/CP-1'), undefined)
+  assert.equal(t.parseDnstream('cs/2.0.1/CP-1')?.cid, undefined)
+  assert.equal(t.parseDnstream('mp/mp/cs/2.0.1/CP-1')?.cid, undefined)
 })
 
 test('compileTopics: an empty mountpoint', () => {
@@ -91,7 +91,7 @@ test('compileTopics: an empty mountpoint', () => {
   assert.equal(t.dnstream(vars), 'cs/CP-1')
   assert.equal(t.dnstreamFilter, 'cs/+')
   assert.equal(t.presencePrefix, 'presence/')
-  assert.equal(t.cidOfDnstream('cs/CP-1'), 'CP-1')
+  assert.equal(t.parseDnstream('cs/CP-1')?.cid, 'CP-1')
 })
 
 test('wildcard: each placeholder is one + level, literal text stays', () => {
@@ -144,8 +144,8 @@ test('a level holding a placeholder among other text is one + in the wildcard, a
   assert.equal(topicWildcard('cs/${cid}${version}/x'), 'cs/+/x')
   const t = compileTopics({ mountpoint: 'ocpp/', upstream: { topic: 'cp/${cid}', topicOverrideMapping: {}, replyTopic: 'cp/${cid}/Reply', errorTopic: 'cp/${cid}/Reply' }, dnstream: { topic: 'cs/cp-${cid}' }, events: { topic: 'e/${cid}', errorTopic: 'x/${cid}' } })
   assert.equal(t.dnstreamFilter, 'ocpp/cs/+')
-  assert.equal(t.cidOfDnstream('ocpp/cs/cp-A1'), 'A1')
-  assert.equal(t.cidOfDnstream('ocpp/cs/A1'), undefined)
+  assert.equal(t.parseDnstream('ocpp/cs/cp-A1')?.cid, 'A1')
+  assert.equal(t.parseDnstream('ocpp/cs/A1')?.cid, undefined)
 })
 
 test('parseDnstream reads the version too; a placeholder written twice must agree', () => {
