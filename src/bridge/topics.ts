@@ -16,12 +16,29 @@ export interface TopicVars {
 const placeholder = /\$\{(cid|clientid|id|type|action|version)\}/g
 type Part = string | ((v: TopicVars) => string)
 
+/** Characters a value must not bring into a topic: a level separator, wildcards, NUL, and `%` itself. */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what must not reach a topic
+const UNSAFE = /[%/+#\u0000]/
+// eslint-disable-next-line no-control-regex -- the same
+const UNSAFE_ALL = /[%/+#\u0000]/g
+const ESCAPES: Readonly<Record<string, string>> = { '%': '%25', '/': '%2F', '+': '%2B', '#': '%23', '\u0000': '%00' }
+
+/**
+ * A value from a peer (a message id, an Action) as one topic level: `/`, `+`, `#`, NUL and `%`
+ * percent-encoded. Published as is, `#` or `+` makes a broker drop the gateway's connection
+ * (Mosquitto does), and `/` would move the message to another topic.
+ */
+export function topicLevel (value: string): string {
+  return UNSAFE.test(value) ? value.replace(UNSAFE_ALL, (c) => ESCAPES[c] as string) : value
+}
+
 const getters: Readonly<Record<string, (v: TopicVars) => string>> = {
+  // The id was checked at the handshake (no "/", "+", "#", control characters).
   cid: (v) => v.cid,
   clientid: (v) => v.cid,
-  id: (v) => v.id ?? '',
+  id: (v) => (v.id === undefined ? '' : topicLevel(v.id)),
   type: (v) => (v.type === undefined ? '' : String(v.type)),
-  action: (v) => v.action ?? '',
+  action: (v) => (v.action === undefined ? '' : topicLevel(v.action)),
   version: (v) => v.version ?? ''
 }
 

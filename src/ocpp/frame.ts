@@ -30,6 +30,12 @@ export type DecodeResult = { ok: true, frame: Frame } | { ok: false, error: Fram
 export const MAX_MESSAGE_ID_LENGTH = 36
 export const UNKNOWN_ID = '-1'
 
+/**
+ * An Action as OCPP names them: a bounded identifier (the longest in 2.1 has 33 letters). It
+ * goes into topics, logs and schema look-ups, so nothing else is let through.
+ */
+export const ACTION_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/
+
 export function isJsonObject (v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
@@ -75,6 +81,7 @@ export function decodeFrame (text: string, dialect: Dialect, maxIdLength = MAX_M
       const action: unknown = value[2]
       const payload: unknown = value[3]
       if (typeof action !== 'string' || action.length === 0) return fail('rpcFramework', 'Action is not a non-empty string', id, type)
+      if (!ACTION_PATTERN.test(action)) return fail('rpcFramework', 'Action must be 1 to 64 letters, digits, "_", "-" or "."', id, type)
       if (!isJsonObject(payload)) return fail('formatViolation', 'Payload is not a JSON object', id, type)
       return { ok: true, frame: { type, id, action, payload } }
     }

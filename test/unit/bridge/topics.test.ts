@@ -5,7 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { buildConfig } from '../../../src/config/load.js'
-import { compileTopic, compileTopics, topicCidParser, topicWildcard } from '../../../src/bridge/topics.js'
+import { compileTopic, compileTopics, topicCidParser, topicLevel, topicWildcard } from '../../../src/bridge/topics.js'
 
 const vars = { cid: 'CP-1', id: 'm-42', type: 2, action: 'Heartbeat', version: '2.0.1' }
 
@@ -153,4 +153,12 @@ test('parseDnstream reads the version too; a placeholder written twice must agre
   assert.deepEqual(t.parseDnstream('cs/2.0.1/CP-9'), { cid: 'CP-9', version: '2.0.1' })
   assert.equal(topicCidParser('cs/${cid}/${cid}')('cs/A/B'), undefined)
   assert.equal(topicCidParser('cs/${cid}/${cid}')('cs/A/A'), 'A')
+})
+
+test('values from peers become one safe topic level: / + # NUL and % percent-encoded', () => {
+  assert.equal(topicLevel('Heartbeat'), 'Heartbeat')
+  assert.equal(topicLevel('a/b+c#d\u0000e%f'), 'a%2Fb%2Bc%23d%00e%25f')
+  assert.equal(topicLevel('%2F'), '%252F', 'an encoded-looking value stays distinct from an encoded one')
+  const t = compileTopic('cp/${cid}/${action}/${id}')
+  assert.equal(t({ cid: 'CP', action: '#', id: 'x/+' }), 'cp/CP/%23/x%2F%2B')
 })

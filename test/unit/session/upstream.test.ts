@@ -384,3 +384,14 @@ describe('the last-resort guard of a frame', () => {
     assert.equal(backend.of('report').length, 1)
   })
 })
+
+describe('an Action outside the OCPP grammar never reaches a topic', () => {
+  for (const action of ['#', 'a/+/b', 'Nul\u0000', 'x'.repeat(65), 'Spa ce']) {
+    test(`Action ${JSON.stringify(action.slice(0, 12))} is answered the version's RPC framework error`, () => {
+      const { socket, backend } = fakeSession({ version: '2.0.1' })
+      socket.receive([2, 'a1', action, {}])
+      assert.deepEqual(socket.sent, [[4, 'a1', 'RpcFrameworkError', 'Action must be 1 to 64 letters, digits, "_", "-" or "."', {}]])
+      assert.deepEqual(backend.of('forward'), [])
+    })
+  }
+})
