@@ -9,10 +9,11 @@
 /**
  * Exact, case-sensitive match of a certificate CN against the charge point id: ids are case
  * preserved everywhere else, and no wildcard or prefix matching (a CN of "*" or "CP" must not
- * open "CP1"). Both sides are compared in Unicode NFC so that one text written two ways
- * still matches.
+ * open "CP1"). Byte-exact, with no Unicode normalisation: ids are byte-exact everywhere else
+ * (topics, sessions, credentials), so a CN "Café" (NFC) that also opened "Cafe\u0301" (NFD)
+ * would let one certificate act as two charge points.
  */
 export function cnMatches (cid: string, cn: string | undefined): boolean {
   if (cn === undefined || cn === '' || cid === '') return false
-  return cid.normalize('NFC') === cn.normalize('NFC')
+  return cid === cn
 }

@@ -87,7 +87,8 @@ function onSend (s: Session, frame: SendFrame): void {
 /** OCPP: the interval of an accepted BootNotification becomes the heartbeat interval. */
 function applyBootInterval (s: Session, payload: Record<string, unknown>): void {
   const interval = payload.interval
-  if (payload.status === 'Accepted' && typeof interval === 'number' && Number.isFinite(interval) && interval > 0) {
+  // 0 is kept too: no keepalive check for this charger (liveness.ts), rather than a close.
+  if (payload.status === 'Accepted' && typeof interval === 'number' && Number.isFinite(interval) && interval >= 0) {
     s.heartbeatIntervalMs = interval * 1000
     // Checked first: s.log would make the session's child logger for a line not written.
     if (s.ctx.log.isLevelEnabled('debug')) s.log.debug({ interval }, 'heartbeat interval from BootNotification')

@@ -39,7 +39,13 @@ export function checkLiveness (s: Session, now: number): void {
   } else {
     s.overWatermarkSince = 0
   }
-  if (now - s.lastFrameAt > s.heartbeatIntervalMs * config.heartbeatBackoff) {
+  // Keepalive: closed after (backoff + 1/2) heartbeat intervals without a text frame. EMQX
+  // tolerates between backoff and backoff + 1 intervals of silence depending on where its timer
+  // falls; a charger that keeps its interval must never be closed for a few ms of jitter, so
+  // half an interval of grace. An interval of 0 is no keepalive check (as MQTT's keepalive 0);
+  // the WebSocket ping below still finds dead sockets.
+  const interval = s.heartbeatIntervalMs
+  if (interval > 0 && now - s.lastFrameAt > interval * (config.heartbeatBackoff + 0.5)) {
     metrics.inc('keepalive_timeouts_total')
     s.close(CloseCode.KEEPALIVE_TIMEOUT, 'keepalive timeout', 'keepalive_timeout')
     return

@@ -149,11 +149,11 @@ describe('downstream: backend answers to charger Calls', () => {
     assert.deepEqual(socket.sent, [[3, 'b1', { status: 'Accepted', currentTime: now, interval: 300 }]])
   })
 
-  test('a Rejected, zero or non-numeric BootNotification interval leaves the heartbeat interval', () => {
+  test('a Rejected, negative or non-numeric BootNotification interval leaves the heartbeat interval', () => {
     const { session, socket } = fakeSession()
     const payloads = [
       { status: 'Rejected', currentTime: now, interval: 300 },
-      { status: 'Accepted', currentTime: now, interval: 0 },
+      { status: 'Accepted', currentTime: now, interval: -5 },
       { status: 'Accepted', currentTime: now, interval: '300' }
     ]
     payloads.forEach((payload, i) => {

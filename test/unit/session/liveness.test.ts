@@ -93,16 +93,16 @@ describe('liveness: charger Calls the backend does not answer', () => {
 })
 
 describe('liveness: keepalive and idle timeout', () => {
-  test('no text frame within heartbeat interval x backoff closes with 4001', () => {
+  test('no text frame within heartbeat interval x (backoff + 1/2) closes with 4001', () => {
     const t0 = Date.now()
     const { session, socket, metrics } = fakeSession({
       config: { default_heartbeat_interval: '10s', heartbeat_checking_times_backoff: 2 },
       limits: { pingIntervalMs: 0 }
     })
     const ends = recordEnds(session)
-    session.tick(t0 + 19_000)
+    session.tick(t0 + 24_000) // 10 s x 2.5 = 25 s
     assert.equal(socket.closedWith, undefined)
-    session.tick(t0 + 21_000)
+    session.tick(t0 + 26_000)
     assert.deepEqual(socket.closedWith, { code: 4001, reason: 'keepalive timeout' })
     assert.deepEqual(ends, [{ reason: 'keepalive_timeout', code: 4001, detail: 'keepalive timeout' }])
     assert.equal(metrics.get('keepalive_timeouts_total'), 1)
@@ -116,9 +116,9 @@ describe('liveness: keepalive and idle timeout', () => {
     })
     socket.receive([2, 'b1', 'BootNotification', { chargePointVendor: 'V', chargePointModel: 'M' }])
     session.fromBackend({ type: 3, id: 'b1', payload: { status: 'Accepted', currentTime: '2026-01-01T00:00:00Z', interval: 30 } })
-    session.tick(t0 + 59_000)
+    session.tick(t0 + 74_000) // 30 s x 2.5 = 75 s
     assert.equal(socket.closedWith, undefined)
-    session.tick(t0 + 61_000)
+    session.tick(t0 + 76_000)
     assert.deepEqual(socket.closedWith, { code: 4001, reason: 'keepalive timeout' })
   })
 
@@ -273,4 +273,35 @@ test('a closed session is not checked', () => {
   assert.equal(backend.records.length, records)
   assert.equal(socket.pings, 0)
   assert.deepEqual(socket.closedWith, { code: 1000, reason: 'bye' })
+})
+
+describe('liveness: the keepalive rule (issue 12 item 5)', () => {
+  test('a charger that keeps its interval is never closed for jitter; one interval and a half of silence is', () => {
+    const t0 = Date.now()
+    const { session, socket } = fakeSession({ config: { default_heartbeat_interval: '10s' }, limits: { pingIntervalMs: 0 } })
+    // Heartbeats every 10 s, each up to 2 s late, the sweep checking every 100 ms in between.
+    let last = t0
+    for (let k = 1; k <= 10; k++) {
+      const at = t0 + k * 10_000 + (k % 2 === 0 ? 2000 : -2000)
+      for (let now = last; now < at; now += 100) session.tick(now)
+      session.lastFrameAt = at
+      last = at
+    }
+    assert.equal(socket.closedWith, undefined)
+    session.tick(last + 15_001)
+    assert.deepEqual(socket.closedWith, { code: 4001, reason: 'keepalive timeout' })
+  })
+
+  test('a heartbeat interval of 0 (config or an Accepted BootNotification) is no keepalive check', () => {
+    const t0 = Date.now()
+    const zero = fakeSession({ config: { default_heartbeat_interval: 0 }, limits: { pingIntervalMs: 0 } })
+    zero.session.tick(t0 + 250)
+    zero.session.tick(t0 + 86_400_000)
+    assert.equal(zero.socket.closedWith, undefined)
+    const boot = fakeSession({ limits: { pingIntervalMs: 0 } })
+    boot.socket.receive([2, 'b1', 'BootNotification', { chargePointVendor: 'V', chargePointModel: 'M' }])
+    boot.session.fromBackend({ type: 3, id: 'b1', payload: { status: 'Accepted', currentTime: '2026-01-01T00:00:00Z', interval: 0 } })
+    boot.session.tick(t0 + 86_400_000)
+    assert.equal(boot.socket.closedWith, undefined)
+  })
 })

@@ -148,7 +148,7 @@ describe('SessionTable: sweep and closeAll', () => {
     const b = fakeSession({ cid: 'CP-2' })
     t.attach(a.session)
     t.attach(b.session)
-    t.sweep(Date.now() + 61_000) // default_heartbeat_interval 60 s x 1
+    t.sweep(Date.now() + 91_000) // default_heartbeat_interval 60 s x (1 + 1/2)
     assert.deepEqual(a.socket.closedWith, { code: 4001, reason: 'keepalive timeout' })
     assert.deepEqual(b.socket.closedWith, { code: 4001, reason: 'keepalive timeout' })
     assert.equal(t.size, 0)
