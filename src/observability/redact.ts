@@ -100,3 +100,55 @@ function walk (v: unknown, seen: WeakSet<object>, inHeaders = false): unknown {
   }
   return out
 }
+
+/**
+ * OCPP settings whose value is a secret, by the name a frame carries them under: 1.6
+ * `ChangeConfiguration` / `GetConfiguration` (`{key, value}`), 2.x `SetVariables` /
+ * `GetVariables` (`{variable: {name}, attributeValue}`) and `NotifyReport`
+ * (`{variable: {name}, variableAttribute: [{value}]}`).
+ */
+const SECRET_SETTINGS = new Set(['authorizationkey', 'basicauthpassword'])
+
+/** Deeper than this a frame is not walked (the codec refuses deeper ones anyway). */
+const MAX_FRAME_WALK = 64
+
+/**
+ * A frame's text for `log.frames`, with the secrets OCPP messages carry replaced: Basic-auth
+ * passwords and 1.6 AuthorizationKeys set or reported through configuration messages, values
+ * under secret-looking keys, and the free-text scrubbing of {@link redactText}. Not for the
+ * hot path: only frame logging calls it.
+ */
+export function redactFrame (text: string): string {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return redactText(text)
+  }
+  return JSON.stringify(scrubFrame(value, 0))
+}
+
+function isSecretSetting (name: unknown): boolean {
+  return typeof name === 'string' && SECRET_SETTINGS.has(normalKey(name.split('.').pop() ?? name))
+}
+
+function scrubFrame (v: unknown, depth: number): unknown {
+  if (typeof v === 'string') return redactText(v)
+  if (v === null || typeof v !== 'object') return v
+  if (depth >= MAX_FRAME_WALK) return '[too deep]'
+  if (Array.isArray(v)) return v.map((x) => scrubFrame(x, depth + 1))
+  const o = v as Record<string, unknown>
+  const variable = o.variable as Record<string, unknown> | undefined
+  const secretSetting = isSecretSetting(o.key) || isSecretSetting(typeof variable === 'object' && variable !== null ? variable.name : undefined)
+  const out: Record<string, unknown> = {}
+  for (const [k, x] of Object.entries(o)) {
+    if (secretSetting && (k === 'value' || k === 'attributeValue') && x !== undefined && x !== null) {
+      out[k] = REDACTED
+    } else if (secretSetting && k === 'variableAttribute' && Array.isArray(x)) {
+      out[k] = x.map((a) => (typeof a === 'object' && a !== null && 'value' in a ? { ...(a as object), value: REDACTED } : a))
+    } else {
+      out[k] = isSecretKey(k) && x !== undefined && x !== null && x !== '' ? REDACTED : scrubFrame(x, depth + 1)
+    }
+  }
+  return out
+}

@@ -18,6 +18,7 @@ import { encodeFrame, type CallFrame, type Frame, type JsonObject } from '../ocp
 import type { Dialect } from '../ocpp/dialect.js'
 import type { ChargePointSocket } from '../transport/socket.js'
 import type { Logger } from '../observability/logger.js'
+import { redactFrame } from '../observability/redact.js'
 import { checkDecision, type Direction, type ValidationFailure } from '../schema/index.js'
 import type { AnswerTarget, BackendPort, GatewayErrorReason } from './backend-port.js'
 import type { SessionContext } from './context.js'
@@ -150,7 +151,7 @@ export class Session {
   send (frame: Frame): void {
     if (this.closed) return
     const text = encodeFrame(frame)
-    if (this.ctx.config.log.frames) this.log.info({ dir: 'out', frame: text }, 'frame')
+    if (this.ctx.config.log.frames) this.log.info({ dir: 'out', frame: redactFrame(text) }, 'frame')
     this.ctx.metrics.inc('frames_out_total')
     this.socket.send(text)
     if (this.socket.bufferedAmount > 4 * this.info.limits.highWatermark) {

@@ -4,6 +4,7 @@
  * point (a Call) or reported to the backends (anything that is never answered).
  */
 import { decodeFrame, expectsAnswer, type CallErrorFrame, type CallFrame, type CallResultErrorFrame, type CallResultFrame, type FrameError, type SendFrame } from '../ocpp/frame.js'
+import { redactFrame } from '../observability/redact.js'
 import { CloseCode } from './close-codes.js'
 import { pump } from './downstream.js'
 import type { Session } from './session.js'
@@ -25,7 +26,7 @@ export function fromChargePoint (s: Session, data: Buffer, isBinary: boolean, no
   const { metrics, config } = s.ctx
   s.receivedFrames++
   metrics.inc('frames_in_total')
-  if (config.log.frames) s.log.info({ dir: 'in', frame: text }, 'frame')
+  if (config.log.frames) s.log.info({ dir: 'in', frame: redactFrame(text) }, 'frame')
   const result = decodeFrame(text, s.dialect, undefined, config.maxJsonDepth)
   if (!result.ok) {
     onMalformed(s, result.error, text, now)

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { Writable } from 'node:stream'
 import { describe, test } from 'node:test'
 import { pino } from 'pino'
-import { isSecretKey, pinoRedact, REDACTED, redactConfig, redactText } from '../../../src/observability/redact.js'
+import { isSecretKey, pinoRedact, REDACTED, redactConfig, redactFrame, redactText } from '../../../src/observability/redact.js'
 
 const PEM = '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----'
 
@@ -61,5 +61,34 @@ describe('redaction', () => {
   test('secret key names', () => {
     for (const k of ['password', 'Password', 'key_password', 'client-secret', 'api_key', 'Authorization', 'key', 'passphrase', 'BasicAuthPassword', 'AuthorizationKey']) assert.ok(isSecretKey(k), k)
     for (const k of ['keyfile', 'certfile', 'cacertfile', 'username', 'topic', 'keepalive', 'password_stdin']) assert.ok(!isSecretKey(k), k)
+  })
+})
+
+describe('redactFrame: secrets carried inside OCPP frames (log.frames)', () => {
+  test('2.0.1 SetVariables of SecurityCtrlr.BasicAuthPassword', () => {
+    const text = JSON.stringify([2, 'sv1', 'SetVariables', {
+      setVariableData: [
+        { attributeValue: 'n3w-s3cret', component: { name: 'SecurityCtrlr' }, variable: { name: 'BasicAuthPassword' } },
+        { attributeValue: '300', component: { name: 'OCPPCommCtrlr' }, variable: { name: 'HeartbeatInterval' } }
+      ]
+    }])
+    const out = redactFrame(text)
+    assert.doesNotMatch(out, /n3w-s3cret/)
+    assert.deepEqual(JSON.parse(out)[3].setVariableData.map((d: { attributeValue: string }) => d.attributeValue), [REDACTED, '300'])
+  })
+
+  test('1.6 ChangeConfiguration and GetConfiguration.conf of AuthorizationKey', () => {
+    assert.doesNotMatch(redactFrame('[2,"c1","ChangeConfiguration",{"key":"AuthorizationKey","value":"0102abcdef"}]'), /0102abcdef/)
+    const conf = redactFrame('[3,"g1",{"configurationKey":[{"key":"AuthorizationKey","readonly":false,"value":"k3y"},{"key":"HeartbeatInterval","readonly":false,"value":"60"}]}]')
+    assert.doesNotMatch(conf, /k3y/)
+    assert.match(conf, /"60"/)
+  })
+
+  test('2.x NotifyReport variableAttribute values of a secret variable; other frames unchanged in value', () => {
+    const out = redactFrame(JSON.stringify([2, 'n1', 'NotifyReport', { reportData: [{ component: { name: 'SecurityCtrlr' }, variable: { name: 'BasicAuthPassword' }, variableAttribute: [{ type: 'Actual', value: 'pw-in-report' }] }] }]))
+    assert.doesNotMatch(out, /pw-in-report/)
+    const hb = '[2,"h1","Heartbeat",{}]'
+    assert.equal(redactFrame(hb), hb)
+    assert.equal(redactFrame('[2, "x", not json'), '[2, "x", not json')
   })
 })
