@@ -5,12 +5,14 @@
  */
 import type { Metrics } from '../observability/metrics.js'
 import type { Session } from '../session/session.js'
-import { envelopeToFrame } from './envelope.js'
+import { envelopeToFrame, peekEnvelopeId } from './envelope.js'
 
 export function deliverEnvelope (session: Session, payload: Buffer, maxPayloadSize: number, maxDepth: number, metrics: Metrics): void {
   metrics.inc('mqtt_received_total')
   if (payload.length > maxPayloadSize) {
-    rejectEnvelope(session, metrics, undefined, undefined, `envelope of ${payload.length} bytes exceeds dnstream.max_payload_size (${maxPayloadSize})`, 'too_large')
+    // Not parsed, but answered when its UniqueId can be read: the backend can match the answer.
+    const { id, action } = peekEnvelopeId(payload.toString('utf8'))
+    rejectEnvelope(session, metrics, id, action, `envelope of ${payload.length} bytes exceeds dnstream.max_payload_size (${maxPayloadSize})`, 'too_large')
     return
   }
   const result = envelopeToFrame(payload, session.dialect, maxDepth)

@@ -99,6 +99,23 @@ function bad (message: string, id?: string, action?: string): EnvelopeResult {
   return { ok: false, error: { id, action, message } }
 }
 
+const UNIQUE_ID_MEMBER = new RegExp(`"UniqueId"\\s*:\\s*"((?:[^"\\\\]|\\\\.){1,${MAX_MESSAGE_ID_LENGTH}})"`)
+const ACTION_MEMBER = /"Action"\s*:\s*"([A-Za-z0-9_.-]{1,64})"/
+
+/**
+ * The UniqueId (and Action) of an envelope that is not parsed (too large to be): read from its
+ * text, the first `"UniqueId"` member, bounded, so the backend can still be answered.
+ */
+export function peekEnvelopeId (text: string): { id: string | undefined, action: string | undefined } {
+  const m = UNIQUE_ID_MEMBER.exec(text)
+  let id: string | undefined
+  if (m !== null) {
+    try { id = JSON.parse(`"${m[1] as string}"`) as string } catch { id = undefined }
+    if (!isValidMessageId(id)) id = undefined
+  }
+  return { id, action: ACTION_MEMBER.exec(text)?.[1] }
+}
+
 /** Parse a downstream envelope. Total: never throws. */
 export function envelopeToFrame (payload: Buffer | string, dialect: Dialect, maxDepth = DEFAULT_MAX_JSON_DEPTH): EnvelopeResult {
   let env: unknown

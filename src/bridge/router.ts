@@ -80,6 +80,13 @@ export abstract class Router {
     await this.presence?.stop()
   }
 
+  protected ignoreRetained (cid: string): void {
+    const { metrics, log, topics, publish, eventsQos } = this.o
+    metrics.inc('envelopes_retained_ignored_total')
+    log.warn({ cid }, 'retained downstream message replayed by the broker: not delivered (publish downstream messages without retain)')
+    publish.json(topics.gatewayError({ cid }), gatewayReport(cid, 'retained_ignored', 'a retained message on the downstream topic was replayed by the broker and not delivered; publish downstream messages without the retain flag, and clear the retained one'), eventsQos)
+  }
+
   protected subscribeWide (filter: string, handler: MessageHandler): Promise<void> {
     const guarded = this.guard(handler)
     this.wide = { filter, handler: guarded }
@@ -91,9 +98,9 @@ export abstract class Router {
    * (a report on the error topic, a log line, a counter), never the process.
    */
   protected guard (handler: MessageHandler): MessageHandler {
-    return (topic, payload) => {
+    return (topic, payload, retained) => {
       try {
-        handler(topic, payload)
+        handler(topic, payload, retained)
       } catch (err) {
         const { metrics, log, topics, publish, eventsQos } = this.o
         metrics.inc('internal_errors_total', 'downstream')
@@ -106,7 +113,13 @@ export abstract class Router {
     }
   }
 
-  protected route (cid: string, payload: Buffer): void {
+  protected route (cid: string, payload: Buffer, retained = false): void {
+    if (retained) {
+      // A stored retained message replayed on (re)subscription: a Call sent again to a charger
+      // that reconnects hours later. Downstream messages are never retained deliveries.
+      this.ignoreRetained(cid)
+      return
+    }
     const session = this.o.sessions.get(cid)
     if (session === undefined || session.closed) {
       this.o.metrics.inc('envelopes_unroutable_total')
@@ -161,9 +174,10 @@ export class ClusterRouter extends Router {
     await this.presence?.start()
     if (!dnstream.offlineAnswer) return
     // Shared across nodes: one of them sees each message for a charge point no node holds.
-    await this.subscribeWide(`$share/${dnstream.shareGroup}/${topics.dnstreamFilter}`, (topic, payload) => {
-      // A topic held here is delivered by its own subscription.
-      if (!this.held.has(topic)) this.offline.answer(topic, payload)
+    await this.subscribeWide(`$share/${dnstream.shareGroup}/${topics.dnstreamFilter}`, (topic, payload, retained) => {
+      // A topic held here is delivered by its own subscription; a replayed retained message is
+      // answered by nobody (its Call is old) and reported once by the charger's own subscription.
+      if (!this.held.has(topic) && retained !== true) this.offline.answer(topic, payload)
     })
   }
 
@@ -172,7 +186,7 @@ export class ClusterRouter extends Router {
     const topic = topics.dnstream({ cid, version })
     let held = this.held.get(topic)
     if (held === undefined) {
-      const handler: MessageHandler = this.guard((_t, payload) => this.route(cid, payload))
+      const handler: MessageHandler = this.guard((_t, payload, retained) => this.route(cid, payload, retained))
       const created: Held = held = { cid, refs: 0, handler, ready: mqtt.subscribe(topic, dnstream.qos, handler) }
       this.held.set(topic, created)
       created.ready.catch(() => { if (this.held.get(topic) === created) this.held.delete(topic) })

@@ -91,7 +91,12 @@ export const defaults = deepFreeze({
     error_topic: 'cp/${cid}/Reply',
     qos: 2,
     /** Off, as in EMQX: the backend may take its time. */
-    awaiting_timeout: 'infinity'
+    awaiting_timeout: 'infinity',
+    /**
+     * Calls from one charge point that may await the backend's answer at once. OCPP-J allows
+     * one; firmware that does not wait gets a CallError for each Call past this many.
+     */
+    max_pending_calls: 32
   },
   dnstream: {
     topic: 'cs/${cid}',

@@ -46,7 +46,7 @@ export interface GatewayConfig {
   messageFormatChecking: 'all' | 'upstream_only' | 'dnstream_only' | 'disable'
   /** The policy of src/schema/policy.ts: mode, warn-only, per-Action overrides. */
   formatChecking: { mode: 'all' | 'upstream_only' | 'dnstream_only' | 'disable', warn_only: boolean, overrides: Record<string, 'check' | 'skip' | 'warn'> }
-  upstream: { topic: string, topicOverrideMapping: Record<string, string>, replyTopic: string, errorTopic: string, qos: 0 | 1 | 2, awaitingTimeoutMs: number }
+  upstream: { topic: string, topicOverrideMapping: Record<string, string>, replyTopic: string, errorTopic: string, qos: 0 | 1 | 2, awaitingTimeoutMs: number, maxPendingCalls: number }
   dnstream: { topic: string, qos: 0 | 1 | 2, maxMqueueLen: number, maxPayloadSize: number, awaitingTimeoutMs: number, offlineAnswer: boolean, shareGroup: string }
   events: { enable: boolean, topic: string, errorTopic: string, qos: 0 | 1 | 2 }
   listeners: ListenerConfig[]
@@ -229,7 +229,8 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
       replyTopic: t.upstream.reply_topic,
       errorTopic: t.upstream.error_topic,
       qos: t.upstream.qos,
-      awaitingTimeoutMs: durationMs(t.upstream.awaiting_timeout, 'upstream.awaiting_timeout')
+      awaitingTimeoutMs: durationMs(t.upstream.awaiting_timeout, 'upstream.awaiting_timeout'),
+      maxPendingCalls: t.upstream.max_pending_calls
     },
     dnstream: {
       topic: t.dnstream.topic,

@@ -76,7 +76,8 @@ export const configSchema = {
         reply_topic: { ...topic, default: defaults.upstream.reply_topic },
         error_topic: { ...topic, default: defaults.upstream.error_topic },
         qos: { ...qos, default: defaults.upstream.qos },
-        awaiting_timeout: { ...duration, default: defaults.upstream.awaiting_timeout }
+        awaiting_timeout: { ...duration, default: defaults.upstream.awaiting_timeout },
+        max_pending_calls: { type: 'integer', minimum: 1, maximum: 10000, default: defaults.upstream.max_pending_calls }
       }
     },
     dnstream: {

@@ -28,7 +28,9 @@ export const counterNames = [
   'validation_failures_total',
   'unknown_chargers_total',
   /** A bug met on one message (by direction): answered or reported, the process goes on. */
-  'internal_errors_total'
+  'internal_errors_total',
+  /** Retained downstream messages replayed by the broker: never delivered to a charge point. */
+  'envelopes_retained_ignored_total'
 ] as const
 export type CounterName = typeof counterNames[number]
 

@@ -10,7 +10,7 @@ export interface SessionConfig {
   readonly idleTimeoutMs: number
   readonly maxJsonDepth: number
   readonly formatChecking: FormatCheckingConfig
-  readonly upstream: { readonly awaitingTimeoutMs: number }
+  readonly upstream: { readonly awaitingTimeoutMs: number, readonly maxPendingCalls: number }
   readonly dnstream: { readonly maxMqueueLen: number, readonly awaitingTimeoutMs: number }
   readonly log: { readonly frames: boolean }
 }

@@ -23,7 +23,7 @@ import { checkDecision, type Direction, type ValidationFailure } from '../schema
 import type { AnswerTarget, BackendPort, GatewayErrorReason } from './backend-port.js'
 import type { SessionContext } from './context.js'
 import { CallQueue } from './call-queue.js'
-import { type DisconnectReason } from './close-codes.js'
+import { CloseCode, type DisconnectReason } from './close-codes.js'
 import { fromChargePoint } from './upstream.js'
 import { fromBackend, offerCall } from './downstream.js'
 import { checkLiveness } from './liveness.js'
@@ -57,6 +57,12 @@ const socketErrorReasons: Readonly<Record<string, DisconnectReason>> = Object.fr
   WS_ERR_INVALID_UTF8: 'invalid_utf8'
 })
 
+/** The close code ws sends for each of those (RFC 6455 §7.4.1). */
+const socketErrorCodes: Readonly<Partial<Record<DisconnectReason, number>>> = Object.freeze({
+  frame_too_large: CloseCode.MESSAGE_TOO_BIG,
+  invalid_utf8: CloseCode.INVALID_PAYLOAD
+})
+
 export class Session {
   readonly cid: string
   readonly dialect: Dialect
@@ -79,6 +85,8 @@ export class Session {
   overWatermarkSince = 0
   private logger: Logger | undefined
   private endReason: DisconnectReason | undefined
+  /** The close code ws sent itself after a protocol error (it reports 1006 on the close event). */
+  private endCode: number | undefined
   private onEnd: EndListener | undefined
 
   constructor (readonly socket: ChargePointSocket, readonly info: SessionInfo, readonly backend: BackendPort, readonly ctx: SessionContext) {
@@ -199,6 +207,7 @@ export class Session {
     this.ctx.metrics.inc('frames_malformed_total', reason)
     this.log.warn({ err: err.message, code: err.code }, 'websocket error')
     this.endReason ??= reason
+    this.endCode ??= socketErrorCodes[reason]
   }
 
   /** Close with a code and record why; the disconnect event carries the reason. */
@@ -225,6 +234,6 @@ export class Session {
     for (const f of this.calls.drain()) {
       this.answerBackend(f, why === 'shutdown' ? 'shutdown' : 'disconnected', `gateway: the charge point disconnected (${why}) before answering`)
     }
-    this.onEnd?.(this, why, code, detail)
+    this.onEnd?.(this, why, this.endCode ?? code, detail)
   }
 }

@@ -9,9 +9,6 @@ import { CloseCode } from './close-codes.js'
 import { pump } from './downstream.js'
 import type { Session } from './session.js'
 
-/** Charge point Calls remembered while the backend answers; one is the rule (OCPP-J §4.1.1). */
-export const MAX_PENDING_UP = 32
-
 /** A message from the socket. */
 export function fromChargePoint (s: Session, data: Buffer, isBinary: boolean, now: number): void {
   s.lastActivityAt = now
@@ -53,7 +50,13 @@ function onCall (s: Session, frame: CallFrame, text: string, now: number): void 
     s.refuse(frame.id, s.dialect.errorCodes[invalid.failure.kind], invalid.failure.message)
     return
   }
-  if (s.pendingUp.size >= MAX_PENDING_UP) s.pendingUp.delete(s.pendingUp.keys().next().value as string)
+  const max = s.ctx.config.upstream.maxPendingCalls
+  if (s.pendingUp.size >= max && !s.pendingUp.has(frame.id)) {
+    // Answered, not forgotten: dropping the oldest would refuse its backend answer later.
+    s.log.warn({ id: frame.id, action: frame.action, max }, 'too many Calls awaiting the backend: refused')
+    s.refuse(frame.id, 'GenericError', `gateway: ${max} Calls from this charge point already await the backend's answer (upstream.max_pending_calls); OCPP-J allows one at a time`, 'too_many_pending')
+    return
+  }
   s.pendingUp.set(frame.id, { action: frame.action, at: now })
   s.backend.forward(frame, text, frame.action, invalid?.failure.message)
 }

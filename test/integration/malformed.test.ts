@@ -56,6 +56,7 @@ describe('malformed frames', () => {
     assert.equal((await cp.closed).code, 1009)
     const ev = await t.backend.inbox.wait((m) => m.topic === 'ocpp/events/mal-big' && m.json.event === 'disconnected')
     assert.equal(ev.json.reason, 'frame_too_large')
+    assert.equal(ev.json.code, 1009, 'the event says the code the gateway sent, not 1006')
   })
 
   test('a binary frame is closed with 1003', async () => {

@@ -23,8 +23,8 @@ export class ExternalBroker implements MqttPort {
   private readonly handlers = new HandlerTable()
 
   private constructor (readonly client: MqttClient, private readonly logger: Logger) {
-    client.on('message', (topic, payload) => {
-      this.handlers.dispatch(topic, payload)
+    client.on('message', (topic, payload, packet) => {
+      this.handlers.dispatch(topic, payload, packet.retain)
     })
   }
 

@@ -5,7 +5,13 @@
  */
 export type QoS = 0 | 1 | 2
 
-export type MessageHandler = (topic: string, payload: Buffer) => void
+/**
+ * A delivered message. `retained`: the broker replays a stored retained message because a
+ * subscription was (re)made (MQTT-3.3.1-8); a live message to an existing subscription is never
+ * marked (MQTT-3.3.1-9). The embedded adapter never marks: aedes hands in-process subscribers
+ * live messages only.
+ */
+export type MessageHandler = (topic: string, payload: Buffer, retained?: boolean) => void
 
 export interface MqttPort {
   readonly kind: 'embedded' | 'external'
@@ -68,16 +74,16 @@ export class HandlerTable {
   }
 
   /** Deliver to the handlers of one subscription (the embedded broker knows which). */
-  dispatchTo (subscription: string, topic: string, payload: Buffer): void {
+  dispatchTo (subscription: string, topic: string, payload: Buffer, retained = false): void {
     const set = this.byTopic.get(subscription)
-    if (set !== undefined) for (const h of set) h(topic, payload)
+    if (set !== undefined) for (const h of set) h(topic, payload, retained)
   }
 
   /** Deliver to every subscription matching the topic (an external broker says only the topic). */
-  dispatch (topic: string, payload: Buffer): void {
-    if (!this.filters.has(topic)) this.dispatchTo(topic, topic, payload)
+  dispatch (topic: string, payload: Buffer, retained = false): void {
+    if (!this.filters.has(topic)) this.dispatchTo(topic, topic, payload, retained)
     for (const [sub, plain] of this.filters) {
-      if (topicMatches(plain, topic)) this.dispatchTo(sub, topic, payload)
+      if (topicMatches(plain, topic)) this.dispatchTo(sub, topic, payload, retained)
     }
   }
 

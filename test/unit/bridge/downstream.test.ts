@@ -39,7 +39,7 @@ test('a valid Call reaches the charge point as a frame; counted received, nothin
   }
 })
 
-test('an envelope at dnstream.max_payload_size is delivered, one byte over reported too_large', () => {
+test('an envelope at dnstream.max_payload_size is delivered, one byte over answered too_large with its UniqueId', () => {
   const text = JSON.stringify(reset('c1'))
   const s = fakeSession()
   deliver(s, text, text.length)
@@ -47,10 +47,11 @@ test('an envelope at dnstream.max_payload_size is delivered, one byte over repor
   deliver(s, JSON.stringify(reset('c2')), text.length - 1)
   assert.equal(s.socket.sent.length, 1, 'not delivered')
   assert.deepEqual(s.backend.records, [{
-    kind: 'report',
-    error: 'invalid_envelope',
-    description: `envelope of ${text.length} bytes exceeds dnstream.max_payload_size (${text.length - 1})`,
-    extra: { ErrorCode: 'FormationViolation' }
+    kind: 'answer',
+    to: { id: 'c2', action: 'Reset' },
+    code: 'FormationViolation',
+    description: `gateway: invalid envelope: envelope of ${text.length} bytes exceeds dnstream.max_payload_size (${text.length - 1})`,
+    details: { reason: 'invalid_envelope' }
   }])
   assert.deepEqual(counts(s), { received: 2, invalid: 1, tooLarge: 1, badEnvelope: 0 })
 })
@@ -62,17 +63,18 @@ test('the size is in bytes, not characters', () => {
   const s = fakeSession()
   deliver(s, text, text.length)
   assert.deepEqual(s.socket.sent, [])
-  assert.deepEqual(s.backend.records.map((r) => r.kind === 'report' && r.description), [`envelope of ${bytes} bytes exceeds dnstream.max_payload_size (${text.length})`])
+  assert.deepEqual(s.backend.records.map((r) => r.kind === 'answer' && r.description), [`gateway: invalid envelope: envelope of ${bytes} bytes exceeds dnstream.max_payload_size (${text.length})`])
 })
 
-test('too large: reported (never answered, though its UniqueId is readable) with the version\'s FormatViolation', () => {
+test('too large: answered with its UniqueId read from the text (bounded), reported when none can be read, with the version\'s FormatViolation', () => {
   for (const version of versions) {
     const s = fakeSession({ version })
     deliver(s, reset('c1'), 10)
+    deliver(s, { MessageTypeId: 2, Action: 'Reset', Payload: { big: 'x'.repeat(50) } }, 10)
     assert.deepEqual(s.socket.sent, [], version)
-    assert.deepEqual(s.backend.of('answer'), [], version)
+    assert.deepEqual(s.backend.of('answer').map((r) => [r.to, r.code, r.details]), [[{ id: 'c1', action: 'Reset' }, FORMAT_VIOLATION[version], { reason: 'invalid_envelope' }]], version)
     assert.deepEqual(s.backend.of('report').map((r) => [r.error, r.extra]), [['invalid_envelope', { ErrorCode: FORMAT_VIOLATION[version] }]], version)
-    assert.deepEqual(counts(s), { received: 1, invalid: 1, tooLarge: 1, badEnvelope: 0 }, version)
+    assert.deepEqual(counts(s), { received: 2, invalid: 2, tooLarge: 2, badEnvelope: 0 }, version)
   }
 })
 

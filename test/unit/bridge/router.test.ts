@@ -130,7 +130,7 @@ test('local: another version\'s topic of a connected charge point is unroutable,
   p.sessions.closeAll()
 })
 
-test('local: an envelope over dnstream.max_payload_size is reported; one at the limit delivered', async () => {
+test('local: an envelope over dnstream.max_payload_size is answered with its UniqueId; one at the limit delivered', async () => {
   const p = parts('embedded', { dnstream: { max_payload_size: 100 } })
   const router = routerOf(p)
   await router.start()
@@ -145,14 +145,8 @@ test('local: an envelope over dnstream.max_payload_size is reported; one at the 
   const over = text.slice(0, -1) + ' '.repeat(101 - text.length) + '}'
   p.mqtt.deliver('ocpp/cs/CP-1', over)
   assert.equal(socket.sent.length, 1)
-  assert.deepEqual(p.mqtt.published.map((m) => [m.topic, m.qos]), [['ocpp/errors/CP-1', 1]])
-  assert.deepEqual(p.mqtt.on('ocpp/errors/CP-1'), [{
-    Origin: 'gateway',
-    Error: 'invalid_envelope',
-    ErrorDescription: 'envelope of 101 bytes exceeds dnstream.max_payload_size (100)',
-    cid: 'CP-1',
-    ErrorCode: 'FormationViolation'
-  }])
+  assert.deepEqual(p.mqtt.published.map((m) => [m.topic, m.qos]), [['ocpp/cp/CP-1/Reply', 2]])
+  assert.deepEqual(p.mqtt.on('ocpp/cp/CP-1/Reply'), [gatewayErrorEnvelope('c1', 'FormationViolation', 'gateway: invalid envelope: envelope of 101 bytes exceeds dnstream.max_payload_size (100)', { reason: 'invalid_envelope' }, 'Reset')])
   assert.equal(p.metrics.get('envelopes_invalid_total', 'too_large'), 1)
   assert.equal(p.metrics.get('mqtt_received_total'), 2)
   p.sessions.closeAll()

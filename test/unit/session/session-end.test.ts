@@ -129,3 +129,13 @@ test('a backend Call reaching a session that has ended is answered disconnected,
   assert.deepEqual(socket.sent, [])
   assert.deepEqual(backend.of('answer').map((r) => [r.to.id, r.details.reason]), [['late-1', 'disconnected']])
 })
+
+test('the end reports the close code ws sent after a protocol error, not the 1006 of its close event', () => {
+  for (const [code, sent] of [['WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 1009], ['WS_ERR_INVALID_UTF8', 1007]] as const) {
+    const { session, socket } = fakeSession()
+    const ends = recordEnds(session)
+    socket.error(code)
+    socket.peerClose(1006, '')
+    assert.deepEqual(ends.map((e) => e.code), [sent])
+  }
+})

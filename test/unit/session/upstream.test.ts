@@ -2,7 +2,6 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { fakeSession, recordEnds } from '../../helpers/fake-backend.js'
-import { MAX_PENDING_UP } from '../../../src/session/upstream.js'
 import type { CallFrame } from '../../../src/ocpp/frame.js'
 
 const reset = (id: string, type = 'Hard'): CallFrame => ({ type: 2, id, action: 'Reset', payload: { type } })
@@ -70,21 +69,25 @@ describe('upstream: Calls and SENDs', () => {
     assert.deepEqual(socket.sent, [])
   })
 
-  test(`at most MAX_PENDING_UP (${MAX_PENDING_UP}) charger Calls are remembered: the oldest is dropped`, () => {
+  test('past upstream.max_pending_calls (32) a charger Call is answered, and every remembered one keeps its answer', () => {
+    const MAX = 32
     const { session, socket, backend, metrics } = fakeSession()
-    for (let i = 0; i <= MAX_PENDING_UP; i++) socket.receive([2, `m${i}`, 'Heartbeat', {}])
-    assert.equal(backend.of('forward').length, MAX_PENDING_UP + 1)
-    assert.equal(session.pendingUp.size, MAX_PENDING_UP)
-    assert.equal(session.pendingUp.has('m0'), false)
-    assert.equal(session.pendingUp.has('m1'), true)
-    assert.equal(session.pendingUp.has(`m${MAX_PENDING_UP}`), true)
-    assert.equal(metrics.get('calls_concurrent_from_charger_total'), MAX_PENDING_UP)
-    // The dropped one's answer is no longer sent; the newest one's is.
+    for (let i = 0; i <= MAX; i++) socket.receive([2, `m${i}`, 'Heartbeat', {}])
+    assert.equal(backend.of('forward').length, MAX, 'the one past the limit is not forwarded')
+    assert.equal(session.pendingUp.size, MAX)
+    assert.deepEqual(socket.sent, [[4, `m${MAX}`, 'GenericError', `gateway: ${MAX} Calls from this charge point already await the backend's answer (upstream.max_pending_calls); OCPP-J allows one at a time`, {}]])
+    assert.equal(metrics.get('calls_answered_with_error_total', 'too_many_pending'), 1)
+    // The oldest is still remembered: its answer goes out (it used to be dropped).
     session.fromBackend({ type: 3, id: 'm0', payload: { currentTime: '2026-01-01T00:00:00Z' } })
-    assert.deepEqual(socket.sent, [])
-    assert.equal(metrics.get('envelopes_unmatched_total'), 1)
-    session.fromBackend({ type: 3, id: `m${MAX_PENDING_UP}`, payload: { currentTime: '2026-01-01T00:00:00Z' } })
-    assert.deepEqual(socket.sent, [[3, `m${MAX_PENDING_UP}`, { currentTime: '2026-01-01T00:00:00Z' }]])
+    assert.deepEqual(socket.last, [3, 'm0', { currentTime: '2026-01-01T00:00:00Z' }])
+    assert.equal(metrics.get('envelopes_unmatched_total'), 0)
+  })
+
+  test('upstream.max_pending_calls is a key', () => {
+    const { socket, backend } = fakeSession({ config: { upstream: { max_pending_calls: 2 } } })
+    for (let i = 0; i < 3; i++) socket.receive([2, `k${i}`, 'Heartbeat', {}])
+    assert.equal(backend.of('forward').length, 2)
+    assert.equal((socket.last as unknown[])[1], 'k2')
   })
 })
 
