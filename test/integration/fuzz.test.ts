@@ -55,6 +55,19 @@ test(`fuzz (seed ${seed}): every message accounted for`, { timeout: 90_000 }, as
       })
       cps.push(cp)
     }
+    // Depth and width extremes (max_json_depth is 64; max_frame_size 256 KiB).
+    const deep = (n: number): string => '['.repeat(n) + ']'.repeat(n)
+    const wide = (n: number): string => '[' + Array(n).fill('0').join(',') + ']'
+    const extremes = (id: string): string[] => [
+      `[2,"${id}","DataTransfer",{"vendorId":"v","data":${deep(5000)}}]`,
+      `[2,"${id}","DataTransfer",{"vendorId":"v","data":${deep(65)}}]`,
+      `[2,"${id}","DataTransfer",{"vendorId":"v","data":${deep(60)}}]`,
+      `[2,"${id}","DataTransfer",{"vendorId":"v","data":${wide(20000)}}]`,
+      `[2,"${id}","DataTransfer",{${Array.from({ length: 3000 }, (_, k) => `"k${k}":${k}`).join(',')}}]`,
+      `[4,"zz","InternalError","x",{"d":${deep(5000)}}]`,
+      `[5,"zz","InternalError","x",{"d":${deep(5000)}}]`,
+      `[3,"zz",{"d":${wide(20000)}}]`
+    ]
     const actions = ['Heartbeat', 'BootNotification', 'StatusNotification', 'MeterValues', 'Authorize', 'DataTransfer', 'NoSuchThing']
     const expectAnswer: number[] = new Array(CHARGERS).fill(0)
     const mutate = (text: string): string => {
@@ -72,8 +85,9 @@ test(`fuzz (seed ${seed}): every message accounted for`, { timeout: 90_000 }, as
         const valid = JSON.stringify([2, id, pick(actions), rnd() < 0.5 ? {} : { connectorId: Math.floor(rnd() * 3), status: 'Available', errorCode: 'NoError' }])
         const r = rnd()
         let frame: string
-        if (r < 0.4) frame = valid
-        else if (r < 0.8) frame = mutate(valid)
+        if (r < 0.35) frame = valid
+        else if (r < 0.72) frame = mutate(valid)
+        else if (r < 0.8) frame = pick(extremes(id))
         else frame = pick(['', '[]', '{}', 'null', '[2]', '[3,"zz",{}]', '[4,"zz","X","y",{}]', '[5,"q","X","",{}]', '[6,"s","A",{}]', '[2,"' + 'i'.repeat(40) + '","Heartbeat",{}]', '"str"', '[2,"a","b",[]]', String(rnd())])
         // Does the gateway owe this frame a publish or a CallError? A Call (or unreadable type)
         // yes; an answer (3/4/5) or a SEND never gets a CallError.
@@ -97,8 +111,16 @@ test(`fuzz (seed ${seed}): every message accounted for`, { timeout: 90_000 }, as
       if (r < 0.6) {
         payload = JSON.stringify({ MessageTypeId: 2, UniqueId: id, Action: pick(['Reset', 'DataTransfer', 'TriggerMessage', 'Bogus']), Payload: rnd() < 0.5 ? { type: 'Soft' } : {} })
         backendCalls.add(`${cid}/${id}`)
-      } else if (r < 0.8) {
+      } else if (r < 0.7) {
         payload = pick(['{', 'null', '[]', '{"MessageTypeId":2}', '{"UniqueId":7}', JSON.stringify({ MessageTypeId: 3, UniqueId: 'nope', Payload: {} })])
+      } else if (r < 0.8) {
+        // Depth and width extremes, each with a readable UniqueId: answered like any other.
+        payload = pick([
+          `{"MessageTypeId":2,"UniqueId":"${id}","Action":"DataTransfer","Payload":{"vendorId":"v","data":${deep(5000)}}}`,
+          `{"MessageTypeId":2,"UniqueId":"${id}","Action":"Reset","Payload":{"type":"Soft","x":${wide(20000)}}}`,
+          `{"MessageTypeId":2,"UniqueId":"${id}","Action":"DataTransfer","Payload":{"vendorId":"v","data":${deep(65)}}}`
+        ])
+        backendCalls.add(`${cid}/${id}`)
       } else {
         payload = JSON.stringify({ MessageTypeId: 2, UniqueId: id, Action: 'Reset', Payload: 'not an object' })
         backendCalls.add(`${cid}/${id}`)
