@@ -4,7 +4,7 @@
  * It returns either a slot to release when the connection ends, or a refusal to send as an
  * HTTP response: a generic body (nothing that helps an attacker), headers the status needs
  * (`WWW-Authenticate` on 401 so clients that only send credentials when challenged do so,
- * `Retry-After` on 429/503), and a stable `code` for the log line and the counter.
+ * `Retry-After` on 429/503, `overloaded` included), and a stable `code` for the log line and the counter.
  *
  * Run it BEFORE anything that affects another connection with the same id (takeover): a
  * second connection for an id replaces the first only once it has authenticated.
@@ -49,6 +49,9 @@ export interface GuardOptions {
   /** Every decision, for logging and counting (never gets the password). */
   onDecision?: (req: Omit<GuardRequest, 'password'>, result: GuardResult) => void
 }
+
+/** Seconds a refused-while-overloaded charger is asked to wait. */
+const OVERLOAD_RETRY_S = 1
 
 const BODY: Record<401 | 403 | 429 | 503, string> = {
   401: 'Unauthorized',
@@ -103,7 +106,8 @@ export class HandshakeGuard {
     }
     release()
     if (countsAsFailure(d)) this.limits?.recordFailure(req.address, req.cid)
-    return this.refuse(d.status, d.reason, req)
+    // 503 overloaded: the hash queue was full a moment ago; it drains in well under a second.
+    return this.refuse(d.status, d.reason, req, d.status === 503 ? { 'Retry-After': String(OVERLOAD_RETRY_S) } : {})
   }
 
   private refuse (status: 401 | 403 | 429 | 503, code: AuthReason | LimitReason, req: GuardRequest, headers: Record<string, string> = {}): GuardResult {

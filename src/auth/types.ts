@@ -32,7 +32,7 @@ export interface AuthRequest {
  */
 export type AuthDecision =
   | { ok: true, reason?: AuthReason }
-  | { ok: false, status: 401 | 403, reason: AuthReason, ignore?: true }
+  | { ok: false, status: 401 | 403 | 503, reason: AuthReason, ignore?: true }
 
 export interface Authenticator {
   readonly name: string
@@ -66,8 +66,10 @@ export const AUTH_REASONS = {
   cert_cn_mismatch: { status: 403, lockout: true },
   auth_unavailable: { status: 403, lockout: false }, // HTTP authenticator down / timeout / 5xx
   auth_bad_response: { status: 403, lockout: false }, // HTTP authenticator answered nonsense
-  authenticator_error: { status: 403, lockout: false } // an authenticator threw
-} as const satisfies Record<string, { status: 200 | 401 | 403, lockout: boolean }>
+  authenticator_error: { status: 403, lockout: false }, // an authenticator threw
+  // 503: try again later
+  overloaded: { status: 503, lockout: false } // too many password hashes waiting (HashLimiter)
+} as const satisfies Record<string, { status: 200 | 401 | 403 | 503, lockout: boolean }>
 
 export type AuthReason = keyof typeof AUTH_REASONS
 

@@ -62,7 +62,18 @@ export const defaults = deepFreeze({
     /** Connections over all listeners, handshakes included; 0 = no limit. */
     max_connections: 0,
     /** Keys per limits table: bounds the memory an address scan can take. */
-    max_tracked: 100000
+    max_tracked: 100000,
+    /**
+     * scrypt checks running at once; 0 = one per core (os.availableParallelism()). Each takes a
+     * core for tens of ms: more at once only makes every one of them slower.
+     */
+    max_concurrent_hashes: 0,
+    /**
+     * Checks waiting for one of those; a handshake that would be the next one is refused at
+     * once with 503 `overloaded` + Retry-After. 100 at ~50 ms on 2 cores is ~2.5 s of waiting,
+     * well inside the 10 s handshake_timeout.
+     */
+    max_queued_hashes: 100
   },
 
   // --- OCPP and topics (EMQX's gateway.ocpp.* defaults) ---
