@@ -16,7 +16,7 @@
  */
 import type { AuthChain } from './chain.js'
 import type { ConnectionLimits, LimitReason } from './limits.js'
-import { countsAsFailure, type AuthDecision, type AuthReason, type AuthRequest } from './types.js'
+import { countsAsFailure, refundsAttempt, type AuthDecision, type AuthReason, type AuthRequest } from './types.js'
 
 export interface GuardRequest extends AuthRequest {
   /** Bare remote IP address (no port) for the per-address limits. */
@@ -87,12 +87,14 @@ export class HandshakeGuard {
 
   private async decide (req: GuardRequest): Promise<GuardResult> {
     let release = (): void => {}
+    let refund = (): void => {}
     if (this.limits !== undefined) {
       const adm = this.limits.admit(req.address, req.cid)
       if (!adm.ok) {
         return this.refuse(adm.status, adm.reason, req, { 'Retry-After': String(Math.ceil(adm.retryAfterMs / 1000)) })
       }
       release = adm.release
+      refund = adm.refund
     }
     let d: AuthDecision
     try {
@@ -100,7 +102,12 @@ export class HandshakeGuard {
     } catch {
       d = { ok: false, status: 403, reason: 'authenticator_error' }
     }
-    if (d.ok) return { ok: true, reason: d.reason ?? 'authenticated', release }
+    if (d.ok) {
+      // Attempts count against failures: a charger that proved who it is gives its token
+      // back, so a fleet behind one NAT or load balancer is not held to burst + rate.
+      if (refundsAttempt(d)) refund()
+      return { ok: true, reason: d.reason ?? 'authenticated', release }
+    }
     if (this.acceptUnknown && (d.reason === 'unknown_id' || d.reason === 'ignored')) {
       return { ok: true, reason: 'unknown_accepted', release }
     }

@@ -49,7 +49,8 @@ export const defaults = deepFreeze({
     /**
      * Attempts per address: `burst` at once, refilled at `rate` per second. Generous because
      * chargers behind one NAT (cellular CGNAT) or a load balancer share an address, and a site
-     * that lost power reconnects all at once.
+     * that lost power reconnects all at once. A handshake that authenticates gives its token
+     * back (guard.ts): the bucket counts failures, not a fleet reconnecting.
      */
     conn_rate_per_address: { enable: true, burst: 60, rate: 10 },
     /** Failed authentications per address within `window_time`, then banned for `ban_time`. */
