@@ -137,7 +137,16 @@ export const defaults = deepFreeze({
     max_connections: 1024000,
     /** The upgrade request and the TLS handshake must finish within it (408). */
     handshake_timeout: '10s',
+    /**
+     * TCP peers (CIDRs or addresses) whose `websocket.proxy_address_header` is believed. None by
+     * default: from anyone else the header is ignored, since anyone can send one.
+     */
+    trusted_proxies: [],
+    /** EMQX's key. Not supported yet: true is refused at start (docs/security.md). */
+    proxy_protocol: false,
     websocket: {
+      /** EMQX's key and default; read only from `trusted_proxies`. */
+      proxy_address_header: 'x-forwarded-for',
       path: '/ocpp',
       /** Every version we speak, in order of preference. */
       supported_subprotocols: ['ocpp1.6', 'ocpp2.0.1', 'ocpp2.1'],

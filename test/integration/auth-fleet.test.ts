@@ -125,3 +125,42 @@ describe('a burst of wrong passwords', () => {
     }
   })
 })
+
+describe('trusted proxies', () => {
+  async function recorder (extra: Record<string, unknown>): Promise<{ listener: WsListener, seen: Array<{ address: string, peer: string }>, url: string }> {
+    const lc = buildConfig([{ listeners: { ws: { default: { bind: '127.0.0.1:0', ...extra } } } }]).listeners[0]
+    assert.ok(lc !== undefined)
+    const seen: Array<{ address: string, peer: string }> = []
+    const listener = new WsListener(lc, silent, new Metrics(), {
+      prepare: async (info) => { seen.push({ address: info.address, peer: info.peer }); return { status: 403, reason: 'Forbidden', code: 'forbidden' } },
+      abort: () => {},
+      connect: () => {}
+    })
+    await listener.listen()
+    return { listener, seen, url: `ws://127.0.0.1:${listener.port}/ocpp/CP001` }
+  }
+
+  async function via (url: string, header: Record<string, string>): Promise<void> {
+    const ws = new WebSocket(url, 'ocpp1.6', { headers: header })
+    await new Promise<void>(resolve => { ws.on('unexpected-response', (_q, res: IncomingMessage) => { res.resume(); resolve() }); ws.on('error', () => resolve()) })
+  }
+
+  test('from a trusted proxy the limits see the charger; from anyone else the header is ignored', async () => {
+    const trusted = await recorder({ trusted_proxies: ['127.0.0.0/8'] })
+    const untrusted = await recorder({ trusted_proxies: ['10.0.0.0/8'] })
+    const other = await recorder({ trusted_proxies: ['127.0.0.1'], websocket: { proxy_address_header: 'X-Real-Chain' } })
+    try {
+      await via(trusted.url, { 'x-forwarded-for': '1.1.1.1, 203.0.113.9' })
+      await via(trusted.url, {})
+      await via(untrusted.url, { 'x-forwarded-for': '203.0.113.9' })
+      await via(other.url, { 'x-forwarded-for': '203.0.113.1', 'x-real-chain': '203.0.113.2' })
+      assert.deepEqual(trusted.seen[0], { address: '203.0.113.9', peer: '203.0.113.9' })
+      assert.equal(trusted.seen[1]?.address, '127.0.0.1')
+      assert.equal(untrusted.seen[0]?.address, '127.0.0.1', 'spoofed header from an untrusted peer')
+      assert.match(untrusted.seen[0]?.peer ?? '', /^127\.0\.0\.1:\d+$/)
+      assert.equal(other.seen[0]?.address, '203.0.113.2', 'the configured header, not X-Forwarded-For')
+    } finally {
+      for (const r of [trusted, untrusted, other]) await r.listener.stopAccepting()
+    }
+  })
+})
