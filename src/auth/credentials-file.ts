@@ -14,6 +14,7 @@ import { resolve } from 'node:path'
 import { watchFiles, type FileWatch } from '../util/watch-files.js'
 import { parseCredentials, type CredentialsTable } from './credentials-format.js'
 import { DEFAULT_SCRYPT, verifyParsed, type ParsedHash } from './password-hash.js'
+import type { HashLimiter } from './hash-limiter.js'
 import { allow, deny, type AuthDecision, type AuthRequest, type Authenticator } from './types.js'
 import { defaults } from '../config/defaults.js'
 import { GatewayError } from '../errors.js'
@@ -29,6 +30,11 @@ export interface CredentialsFileOptions {
   pollIntervalMs?: number
   /** Largest file accepted, in bytes (default 16 MiB). */
   maxFileBytes?: number
+  /**
+   * Bounds the scrypt checks running at once (shared by every authenticator of a gateway);
+   * when its queue is full the answer is 503 `overloaded`, without hashing. None: unbounded.
+   */
+  hashLimiter?: HashLimiter
   onReload?: (info: { entries: number }) => void
   onError?: (err: Error) => void
 }
@@ -90,13 +96,17 @@ export class CredentialsFileAuthenticator implements Authenticator {
     const entry = this.table.get(req.cid)
     if (entry === undefined || req.password.length > MAX_PASSWORD_LENGTH) {
       // Same work as a real check, so timing does not tell which ids exist.
-      await verifyParsed(req.password.slice(0, MAX_PASSWORD_LENGTH), this.dummyHash())
+      const done = await this.hash(req.password.slice(0, MAX_PASSWORD_LENGTH), this.dummyHash())
+      if (done === undefined) return deny('overloaded')
       return entry === undefined ? deny('unknown_id', true) : deny('bad_password')
     }
     const tag = createHmac('sha256', this.hmacKey).update(req.password).digest()
     const seen = this.verified.get(req.cid)
+    // Before the limiter: a charger that got in before is let in while guesses are refused.
     if (seen !== undefined && seen.hash === entry.hash && timingSafeEqual(seen.tag, tag)) return allow()
-    if (!await verifyParsed(req.password, entry.parsed)) return deny('bad_password')
+    const match = await this.hash(req.password, entry.parsed)
+    if (match === undefined) return deny('overloaded')
+    if (!match) return deny('bad_password')
     // The table may have been reloaded during the check; only remember what still holds.
     if (this.table.get(req.cid)?.hash === entry.hash) this.verified.set(req.cid, { hash: entry.hash, tag })
     return allow()
@@ -123,6 +133,20 @@ export class CredentialsFileAuthenticator implements Authenticator {
     this.closed = true
     this.watcher?.close()
     this.watcher = undefined
+  }
+
+  /** One scrypt check within the hash limiter; undefined when it refused (queue full). */
+  private async hash (password: string, h: ParsedHash): Promise<boolean | undefined> {
+    const limiter = this.opts.hashLimiter
+    if (limiter === undefined) return await verifyParsed(password, h)
+    const slot = limiter.acquire()
+    if (slot === undefined) return undefined
+    const release = await slot
+    try {
+      return await verifyParsed(password, h)
+    } finally {
+      release()
+    }
   }
 
   /** A hash nothing matches, with the cost of the table's entries (the first one's). */

@@ -4,7 +4,7 @@
  * It returns either a slot to release when the connection ends, or a refusal to send as an
  * HTTP response: a generic body (nothing that helps an attacker), headers the status needs
  * (`WWW-Authenticate` on 401 so clients that only send credentials when challenged do so,
- * `Retry-After` on 429/503), and a stable `code` for the log line and the counter.
+ * `Retry-After` on 429/503, `overloaded` included), and a stable `code` for the log line and the counter.
  *
  * Run it BEFORE anything that affects another connection with the same id (takeover): a
  * second connection for an id replaces the first only once it has authenticated.
@@ -16,7 +16,7 @@
  */
 import type { AuthChain } from './chain.js'
 import type { ConnectionLimits, LimitReason } from './limits.js'
-import { countsAsFailure, type AuthDecision, type AuthReason, type AuthRequest } from './types.js'
+import { countsAsFailure, refundsAttempt, type AuthDecision, type AuthReason, type AuthRequest } from './types.js'
 
 export interface GuardRequest extends AuthRequest {
   /** Bare remote IP address (no port) for the per-address limits. */
@@ -49,6 +49,9 @@ export interface GuardOptions {
   /** Every decision, for logging and counting (never gets the password). */
   onDecision?: (req: Omit<GuardRequest, 'password'>, result: GuardResult) => void
 }
+
+/** Seconds a refused-while-overloaded charger is asked to wait. */
+const OVERLOAD_RETRY_S = 1
 
 const BODY: Record<401 | 403 | 429 | 503, string> = {
   401: 'Unauthorized',
@@ -84,12 +87,14 @@ export class HandshakeGuard {
 
   private async decide (req: GuardRequest): Promise<GuardResult> {
     let release = (): void => {}
+    let refund = (): void => {}
     if (this.limits !== undefined) {
       const adm = this.limits.admit(req.address, req.cid)
       if (!adm.ok) {
         return this.refuse(adm.status, adm.reason, req, { 'Retry-After': String(Math.ceil(adm.retryAfterMs / 1000)) })
       }
       release = adm.release
+      refund = adm.refund
     }
     let d: AuthDecision
     try {
@@ -97,13 +102,19 @@ export class HandshakeGuard {
     } catch {
       d = { ok: false, status: 403, reason: 'authenticator_error' }
     }
-    if (d.ok) return { ok: true, reason: d.reason ?? 'authenticated', release }
+    if (d.ok) {
+      // Attempts count against failures: a charger that proved who it is gives its token
+      // back, so a fleet behind one NAT or load balancer is not held to burst + rate.
+      if (refundsAttempt(d)) refund()
+      return { ok: true, reason: d.reason ?? 'authenticated', release }
+    }
     if (this.acceptUnknown && (d.reason === 'unknown_id' || d.reason === 'ignored')) {
       return { ok: true, reason: 'unknown_accepted', release }
     }
     release()
     if (countsAsFailure(d)) this.limits?.recordFailure(req.address, req.cid)
-    return this.refuse(d.status, d.reason, req)
+    // 503 overloaded: the hash queue was full a moment ago; it drains in well under a second.
+    return this.refuse(d.status, d.reason, req, d.status === 503 ? { 'Retry-After': String(OVERLOAD_RETRY_S) } : {})
   }
 
   private refuse (status: 401 | 403 | 429 | 503, code: AuthReason | LimitReason, req: GuardRequest, headers: Record<string, string> = {}): GuardResult {

@@ -1,6 +1,8 @@
 /**
  * Abuse limits for the handshake, pure (no timers, no I/O) with an injectable clock:
- *  - per-address connection-attempt rate (token bucket),
+ *  - per-address connection-attempt rate (token bucket): a token is taken at admission, so at
+ *    most `burst` handshakes per address are in progress at once; the guard gives it back
+ *    (`refund`) when the charger authenticated, so only failed and unproved attempts spend it,
  *  - failed-authentication lockout per address and per charge point id (fixed window from
  *    the first failure; reaching the count bans for a while),
  *  - maximum concurrent connections (a slot is held from admission until the socket closes,
@@ -44,7 +46,13 @@ export const LIMIT_STATUS: Readonly<Record<LimitReason, 403 | 429 | 503>> = Obje
 })
 
 export type LimitDecision =
-  | { ok: true, release: () => void }
+  | {
+    ok: true
+    /** Give the connection slot back (idempotent). */
+    release: () => void
+    /** Give the attempt token back (idempotent): the attempt turned out to be a charger that authenticated. */
+    refund: () => void
+  }
   | { ok: false, status: 403 | 429 | 503, reason: LimitReason, retryAfterMs: number }
 
 interface Bucket { tokens: number, at: number }
@@ -98,7 +106,12 @@ export class ConnectionLimits {
     if (this.maxConnections > 0 && this.open >= this.maxConnections) return refuse('too_many_connections', 1000)
     this.open++
     let held = true
-    return { ok: true, release: () => { if (held) { held = false; this.open-- } } }
+    let spent = this.rate !== false
+    return {
+      ok: true,
+      release: () => { if (held) { held = false; this.open-- } },
+      refund: () => { if (spent) { spent = false; this.giveBack(addr) } }
+    }
   }
 
   /** Is this id locked out right now? ms left, 0 when not (for checks after the id is parsed). */
@@ -142,6 +155,16 @@ export class ConnectionLimits {
     }
     if (b.tokens >= 1) { b.tokens -= 1; return 0 }
     return Math.ceil((1 - b.tokens) * 1000 / rate.perSecond)
+  }
+
+  /** One token back into the bucket of `key` (capped at burst); a bucket forgotten meanwhile starts full anyway. */
+  private giveBack (key: string): void {
+    const rate = this.rate
+    const b = this.buckets.get(key)
+    if (rate === false || b === undefined) return
+    const now = this.now()
+    b.tokens = Math.min(rate.burst, b.tokens + Math.max(0, now - b.at) * rate.perSecond / 1000 + 1)
+    b.at = now
   }
 
   private banLeft (map: Map<string, Failures>, key: string, now: number): number {

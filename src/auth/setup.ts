@@ -14,6 +14,7 @@ import { CredentialsFileAuthenticator } from './credentials-file.js'
 import { HandshakeGuard, type GuardOptions } from './guard.js'
 import { HttpAuthenticator } from './http-authenticator.js'
 import { ConnectionLimits } from './limits.js'
+import { HashLimiter } from './hash-limiter.js'
 
 /** How often the limits' tables drop what no longer matters. */
 const LIMITS_SWEEP_MS = 60_000
@@ -29,6 +30,8 @@ export interface AuthLog {
 export interface GatewayAuth {
   readonly chain: AuthChain
   readonly limits: ConnectionLimits
+  /** Bounds the scrypt checks of every credentials file together. */
+  readonly hashes: HashLimiter
   readonly guard: HandshakeGuard
   /** Start-up lines, one per listener, saying who may connect. */
   describe: (listeners: readonly ListenerSummary[]) => string[]
@@ -38,6 +41,8 @@ export interface GatewayAuth {
 export async function openGatewayAuth (cfg: AuthConfig, opts: { log?: AuthLog, onDecision?: GuardOptions['onDecision'], now?: () => number } = {}): Promise<GatewayAuth> {
   const log = opts.log
   const authenticators: Authenticator[] = []
+  // One for the gateway: the cores are shared, so is the bound.
+  const hashes = new HashLimiter(cfg.hashes)
   try {
     for (const a of cfg.authentication) {
       if (a.backend === 'file') {
@@ -46,6 +51,7 @@ export async function openGatewayAuth (cfg: AuthConfig, opts: { log?: AuthLog, o
           // The chain checks the user-id for every authenticator.
           allowUsernameMismatch: true,
           pollIntervalMs: a.pollIntervalMs,
+          hashLimiter: hashes,
           onReload: ({ entries }) => log?.info({ authenticator: 'file', path: a.path, entries }, 'credentials file loaded'),
           onError: (err) => log?.error({ authenticator: 'file', err: err.message }, 'credentials file not reloaded')
         }))
@@ -78,6 +84,7 @@ export async function openGatewayAuth (cfg: AuthConfig, opts: { log?: AuthLog, o
   return {
     chain,
     limits,
+    hashes,
     guard,
     describe: (listeners) => describeAuthPolicy({ authenticators, allowAnonymous: cfg.allowAnonymous, listeners }),
     close: async () => { clearInterval(sweep); await chain.close() }

@@ -32,7 +32,7 @@ export interface AuthRequest {
  */
 export type AuthDecision =
   | { ok: true, reason?: AuthReason }
-  | { ok: false, status: 401 | 403, reason: AuthReason, ignore?: true }
+  | { ok: false, status: 401 | 403 | 503, reason: AuthReason, ignore?: true }
 
 export interface Authenticator {
   readonly name: string
@@ -43,14 +43,19 @@ export interface Authenticator {
 /**
  * Stable reason codes. The status each one maps to is fixed here so that every layer
  * answers the same way; `lockout` says whether it counts as a failed guess for the
- * failed-auth lockout (a down auth server is not the charger's fault).
+ * failed-auth lockout (a down auth server is not the charger's fault); `refund` whether the
+ * per-address attempt token taken at admission is given back (docs/security.md, "Attempts
+ * count against failures"): only when the charger proved who it is, so a fleet behind one
+ * address reconnects at the speed of its own handshakes while guesses still pay.
  */
 export const AUTH_REASONS = {
   // allowed
-  authenticated: { status: 200, lockout: false },
+  authenticated: { status: 200, lockout: false, refund: true },
+  // Not refunded: nothing was proved, so on an anonymous or unknown-accepting listener the
+  // per-address rate stays the brake on connection churn.
   anonymous: { status: 200, lockout: false },
   unverified: { status: 200, lockout: false }, // credentials sent, no authenticator, allow_anonymous
-  client_certificate: { status: 200, lockout: false },
+  client_certificate: { status: 200, lockout: false, refund: true },
   unknown_accepted: { status: 200, lockout: false }, // unknown id, unknown_charger: accept
   // 401: bad or missing credentials
   missing_credentials: { status: 401, lockout: false },
@@ -66,8 +71,10 @@ export const AUTH_REASONS = {
   cert_cn_mismatch: { status: 403, lockout: true },
   auth_unavailable: { status: 403, lockout: false }, // HTTP authenticator down / timeout / 5xx
   auth_bad_response: { status: 403, lockout: false }, // HTTP authenticator answered nonsense
-  authenticator_error: { status: 403, lockout: false } // an authenticator threw
-} as const satisfies Record<string, { status: 200 | 401 | 403, lockout: boolean }>
+  authenticator_error: { status: 403, lockout: false }, // an authenticator threw
+  // 503: try again later
+  overloaded: { status: 503, lockout: false } // too many password hashes waiting (HashLimiter)
+} as const satisfies Record<string, { status: 200 | 401 | 403 | 503, lockout: boolean, refund?: true }>
 
 export type AuthReason = keyof typeof AUTH_REASONS
 
@@ -79,6 +86,13 @@ export function deny (reason: Exclude<AuthReason, 'authenticated' | 'anonymous' 
 
 export function allow (reason: AuthReason = 'authenticated'): AuthDecision {
   return { ok: true, reason }
+}
+
+/** Whether an admission gives its per-address attempt token back: an allow that proved the charger's identity. */
+export function refundsAttempt (d: AuthDecision): boolean {
+  if (!d.ok) return false
+  const r = AUTH_REASONS[d.reason ?? 'authenticated']
+  return 'refund' in r && r.refund
 }
 
 /** Whether a denial counts as a failed guess for the lockout window. */

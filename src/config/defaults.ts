@@ -49,7 +49,8 @@ export const defaults = deepFreeze({
     /**
      * Attempts per address: `burst` at once, refilled at `rate` per second. Generous because
      * chargers behind one NAT (cellular CGNAT) or a load balancer share an address, and a site
-     * that lost power reconnects all at once.
+     * that lost power reconnects all at once. A handshake that authenticates gives its token
+     * back (guard.ts): the bucket counts failures, not a fleet reconnecting.
      */
     conn_rate_per_address: { enable: true, burst: 60, rate: 10 },
     /** Failed authentications per address within `window_time`, then banned for `ban_time`. */
@@ -62,7 +63,18 @@ export const defaults = deepFreeze({
     /** Connections over all listeners, handshakes included; 0 = no limit. */
     max_connections: 0,
     /** Keys per limits table: bounds the memory an address scan can take. */
-    max_tracked: 100000
+    max_tracked: 100000,
+    /**
+     * scrypt checks running at once; 0 = one per core (os.availableParallelism()). Each takes a
+     * core for tens of ms: more at once only makes every one of them slower.
+     */
+    max_concurrent_hashes: 0,
+    /**
+     * Checks waiting for one of those; a handshake that would be the next one is refused at
+     * once with 503 `overloaded` + Retry-After. 100 at ~50 ms on 2 cores is ~2.5 s of waiting,
+     * well inside the 10 s handshake_timeout.
+     */
+    max_queued_hashes: 100
   },
 
   // --- OCPP and topics (EMQX's gateway.ocpp.* defaults) ---
@@ -130,7 +142,16 @@ export const defaults = deepFreeze({
     max_connections: 1024000,
     /** The upgrade request and the TLS handshake must finish within it (408). */
     handshake_timeout: '10s',
+    /**
+     * TCP peers (CIDRs or addresses) whose `websocket.proxy_address_header` is believed. None by
+     * default: from anyone else the header is ignored, since anyone can send one.
+     */
+    trusted_proxies: [],
+    /** EMQX's key. Not supported yet: true is refused at start (docs/security.md). */
+    proxy_protocol: false,
     websocket: {
+      /** EMQX's key and default; read only from `trusted_proxies`. */
+      proxy_address_header: 'x-forwarded-for',
       path: '/ocpp',
       /** Every version we speak, in order of preference. */
       supported_subprotocols: ['ocpp1.6', 'ocpp2.0.1', 'ocpp2.1'],

@@ -13,6 +13,7 @@ import { buildAuthConfig, buildListenerSecurity, type AuthConfig, type ListenerS
 import { ConfigError } from './config-error.js'
 import { deepFreeze } from './freeze.js'
 import { redactConfig } from '../observability/redact.js'
+import { trustedProxies } from '../util/cidr.js'
 
 export { ConfigError }
 
@@ -28,6 +29,10 @@ export interface ListenerConfig {
   maxFrameSize: number
   maxConnections: number
   handshakeTimeoutMs: number
+  /** CIDRs whose `proxyAddressHeader` gives the client's address (src/transport/client-address.ts). */
+  trustedProxies: string[]
+  /** Lower-case header name, e.g. x-forwarded-for. */
+  proxyAddressHeader: string
   pingIntervalMs: number
   maxMalformedFrames: number
   malformedWindowMs: number
@@ -191,6 +196,14 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
         if (!allSubprotocols.includes(p)) throw new ConfigError(`${key}.websocket.supported_subprotocols: unknown sub-protocol "${p}" (supported: ${allSubprotocols.join(', ')})`)
       }
       const { host, port } = parseHostPort(l.bind, `${key}.bind`)
+      if (l.proxy_protocol === true) {
+        throw new ConfigError(`${key}.proxy_protocol: PROXY protocol is not supported yet; put the proxy in ${key}.trusted_proxies and let it send ${l.websocket.proxy_address_header}`)
+      }
+      try {
+        trustedProxies(l.trusted_proxies)
+      } catch (err) {
+        throw new ConfigError(`${key}.trusted_proxies: ${(err as Error).message}`)
+      }
       listeners.push({
         name,
         type,
@@ -203,6 +216,8 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
         maxFrameSize: l.websocket.max_frame_size,
         maxConnections: l.max_connections,
         handshakeTimeoutMs: durationMs(l.handshake_timeout, `${key}.handshake_timeout`),
+        trustedProxies: [...l.trusted_proxies],
+        proxyAddressHeader: String(l.websocket.proxy_address_header).toLowerCase(),
         pingIntervalMs: durationMs(l.websocket.ping_interval, `${key}.websocket.ping_interval`),
         maxMalformedFrames: l.websocket.max_malformed_frames,
         malformedWindowMs: durationMs(l.websocket.malformed_window, `${key}.websocket.malformed_window`),

@@ -26,11 +26,15 @@ const listenerSchema = (type: 'ws' | 'wss'): Record<string, unknown> => ({
     ...listenerSecuritySchemaProperties,
     max_connections: { type: 'integer', minimum: 1, default: d.max_connections },
     handshake_timeout: { ...duration, default: d.handshake_timeout },
+    trusted_proxies: { type: 'array', items: { type: 'string', minLength: 1 }, default: d.trusted_proxies },
+    proxy_protocol: { type: 'boolean', default: d.proxy_protocol },
     websocket: {
       type: 'object',
       additionalProperties: false,
       default: {},
       properties: {
+        // An HTTP header name (RFC 9110 §5.1 token).
+        proxy_address_header: { type: 'string', pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", default: w.proxy_address_header },
         path: { type: 'string', pattern: '^/', default: w.path },
         supported_subprotocols: {
           anyOf: [

@@ -28,6 +28,8 @@
  *     auth_failure_per_address: { enable: true, max_count: 30, window_time: 1m, ban_time: 1m }
  *     auth_failure_per_cid:     { enable: true, max_count: 5,  window_time: 1m, ban_time: 1m }
  *     max_connections: 0                                              # all listeners; 0 = no limit
+ *     max_concurrent_hashes: 0                                        # scrypt checks at once; 0 = one per core
+ *     max_queued_hashes: 100                                          # waiting behind them, then 503 overloaded
  *
  * Per listener (listeners.ws.<name> / listeners.wss.<name>):
  *
@@ -161,7 +163,9 @@ export const authSchemaProperties = {
       auth_failure_per_address: lockout(limitDefaults.auth_failure_per_address),
       auth_failure_per_cid: lockout(limitDefaults.auth_failure_per_cid),
       max_connections: { type: 'integer', minimum: 0, default: limitDefaults.max_connections },
-      max_tracked: { type: 'integer', minimum: 1, default: limitDefaults.max_tracked }
+      max_tracked: { type: 'integer', minimum: 1, default: limitDefaults.max_tracked },
+      max_concurrent_hashes: { type: 'integer', minimum: 0, maximum: 1024, default: limitDefaults.max_concurrent_hashes },
+      max_queued_hashes: { type: 'integer', minimum: 0, default: limitDefaults.max_queued_hashes }
     }
   }
 } as const
@@ -197,7 +201,11 @@ export interface AuthConfig {
   allowUsernameMismatch: boolean
   authentication: AuthenticatorConfig[]
   limits: LimitsOptions
+  /** The HashLimiter of the credentials files (src/auth/hash-limiter.ts); maxConcurrent 0 = one per core. */
+  hashes: HashLimits
 }
+
+export interface HashLimits { maxConcurrent: number, maxQueued: number }
 
 export interface ListenerSecurity {
   profile: SecurityProfile
@@ -242,8 +250,17 @@ export function buildAuthConfig (t: Tree): AuthConfig {
     allowUsernameMismatch: t.allow_username_mismatch === true,
     unknownCharger: t.unknown_charger === 'accept' ? 'accept' : 'reject',
     authentication,
-    limits: buildLimits(t.handshake_limits ?? {})
+    limits: buildLimits(t.handshake_limits ?? {}),
+    hashes: buildHashLimits(t.handshake_limits ?? {})
   })
+}
+
+/** The options of HashLimiter from a validated `handshake_limits` tree. */
+export function buildHashLimits (hl: Tree): HashLimits {
+  return {
+    maxConcurrent: hl.max_concurrent_hashes ?? limitDefaults.max_concurrent_hashes,
+    maxQueued: hl.max_queued_hashes ?? limitDefaults.max_queued_hashes
+  }
 }
 
 /**

@@ -17,6 +17,7 @@ import type { ChargePointSocket } from './socket.js'
 import { loadTlsOptionsSync, TlsReloader } from './tls-context.js'
 import { peerCertificateCN, tlsRejection } from './tls-errors.js'
 import { wsSocket } from './ws-socket.js'
+import { clientAddress, trustedProxies, type TrustedProxies } from './client-address.js'
 
 export interface UpgradeInfo {
   cid: string
@@ -26,7 +27,10 @@ export interface UpgradeInfo {
   peer: string
   listener: ListenerConfig
   request: IncomingMessage
-  /** Bare remote IP (no port), for per-address limits. */
+  /**
+   * Bare IP (no port) of the charger, for per-address limits: the TCP peer, or from a trusted
+   * proxy the address its `proxy_address_header` names (client-address.ts).
+   */
   address: string
   /** Subject CN of the verified client certificate (profile 3). */
   certCN: string | undefined
@@ -62,11 +66,13 @@ export class WsListener {
   private connections = 0
   private pendingUpgrades = 0
   private readonly tlsReloader: TlsReloader | undefined
+  private readonly trusted: TrustedProxies
 
   constructor (readonly config: ListenerConfig, private readonly log: Logger, private readonly metrics: Metrics, private readonly handler: ConnectionHandler) {
     const onRequest: RequestListener = (_req, res) => {
       res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' }).end(`OCPP-J endpoint: open a WebSocket to ${config.path}/{chargePointId}\n`)
     }
+    this.trusted = trustedProxies(config.trustedProxies)
     const tls = config.security.tls
     // Handshake timeout: a client that does not finish its TLS handshake or its upgrade
     // request in time is dropped (slowloris), checked every second rather than Node's 30 s.
@@ -117,7 +123,8 @@ export class WsListener {
 
   private reject (socket: Duplex, status: number, reason: string, code: string, req: IncomingMessage, headers?: Record<string, string>): void {
     this.metrics.inc('connections_rejected_total', code)
-    this.log.info({ listener: this.config.name, url: req.url, peer: peerOf(req), status, code, reason }, 'connection rejected')
+    const via = this.clientOf(req)
+    this.log.info({ listener: this.config.name, url: req.url, peer: via.peer, ...(via.proxy !== undefined ? { proxy: via.proxy } : {}), status, code, reason }, 'connection rejected')
     rejectUpgrade(socket, status, reason, headers)
   }
 
@@ -140,16 +147,17 @@ export class WsListener {
       return
     }
     const creds = parseBasicAuth(req.headers.authorization)
+    const via = this.clientOf(req)
     ;(req as RequestWithChoice).ocppSubprotocol = proto.value.subprotocol
     const info: UpgradeInfo = {
       cid: id.value,
       choice: proto.value,
       username: creds?.username,
       password: creds?.password,
-      peer: peerOf(req),
+      peer: via.peer,
       listener: cfg,
       request: req,
-      address: req.socket.remoteAddress ?? '',
+      address: via.address,
       certCN: cfg.security.profile === 3 ? peerCertificateCN(req.socket as TLSSocket) : undefined
     }
     this.pendingUpgrades++
@@ -180,6 +188,17 @@ export class WsListener {
       this.log.error({ err: err.message, cid: info.cid }, 'connection preparation failed')
       this.reject(socket, 503, 'gateway not ready, retry later', 'prepare_failed', req)
     })
+  }
+
+  /**
+   * Who the connection is from: the TCP peer, or through a trusted proxy the client it names
+   * (then `peer` is the bare client address, its port unknown, and `proxy` the TCP peer).
+   */
+  private clientOf (req: IncomingMessage): { address: string, peer: string, proxy?: string } {
+    const tcp = req.socket.remoteAddress ?? ''
+    const address = clientAddress(tcp, req.headers[this.config.proxyAddressHeader], this.trusted)
+    if (address === tcp) return { address, peer: peerOf(req) }
+    return { address, peer: address.includes(':') ? `[${address}]` : address, proxy: peerOf(req) }
   }
 
   /**

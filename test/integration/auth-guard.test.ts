@@ -212,13 +212,17 @@ describe('profile 1 through the gateway listener', () => {
     }
   })
 
-  test('per-address attempt rate: 429 with Retry-After once the burst is spent', async () => {
+  test('per-address attempt rate: successful handshakes do not spend it; failed ones do, then 429 with Retry-After', async () => {
     let now = 5_000_000
     const auth = await makeAuth({ handshake_limits: { conn_rate_per_address: { burst: 2, rate: 0.5 } } }, () => now)
     const { listener, url, decisions } = await profile1Listener(auth)
     try {
-      isOpen(await attempt(url('CP001'), { auth: basic('CP001', 'right-pw') })).close()
+      // Chargers that authenticate give their token back: more than the burst get in.
+      for (let i = 0; i < 5; i++) isOpen(await attempt(url('CP001'), { auth: basic('CP001', 'right-pw') })).close()
       isOpen(await attempt(url('CP002'), { auth: basic('CP002', 'other-pw') })).close()
+      // Two wrong passwords spend the burst; then even the right one waits.
+      assert.equal(statusOf(await attempt(url('CP001'), { auth: basic('CP001', 'guess1') })), 401)
+      assert.equal(statusOf(await attempt(url('CP002'), { auth: basic('CP002', 'guess2') })), 401)
       assert.equal(statusOf(await attempt(url('CP001'), { auth: basic('CP001', 'right-pw') })), 429)
       const last = decisions.at(-1)
       assert.ok(last !== undefined && !last.ok)

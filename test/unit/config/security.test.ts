@@ -32,6 +32,7 @@ describe('auth config', () => {
       maxConnections: 0,
       maxTracked: 100000
     })
+    assert.deepEqual(c.hashes, { maxConcurrent: 0, maxQueued: 100 })
     assert.ok(Object.isFrozen(c))
   })
 
@@ -104,6 +105,30 @@ describe('listener security', () => {
     ]
     for (const [type, tree, re] of cases) {
       assert.throws(() => buildListenerSecurity(type, listener(tree), 'listeners.x'), re, JSON.stringify(tree))
+    }
+  })
+})
+
+describe('trusted proxies and hashing in the gateway config', () => {
+  test('defaults: no trusted proxy, X-Forwarded-For; a CIDR list and a header are normalised', async () => {
+    const { buildConfig } = await import('../../../src/config/load.js')
+    const d = buildConfig([]).listeners[0]
+    assert.deepEqual([d?.trustedProxies, d?.proxyAddressHeader], [[], 'x-forwarded-for'])
+    const c = buildConfig([{ listeners: { ws: { default: { trusted_proxies: ['10.0.0.0/8', '::1'], websocket: { proxy_address_header: 'X-Real-IP' } } } } }]).listeners[0]
+    assert.deepEqual([c?.trustedProxies, c?.proxyAddressHeader], [['10.0.0.0/8', '::1'], 'x-real-ip'])
+    const h = buildConfig([{ handshake_limits: { max_concurrent_hashes: 3, max_queued_hashes: 0 } }]).auth.hashes
+    assert.deepEqual(h, { maxConcurrent: 3, maxQueued: 0 })
+  })
+
+  test('a bad CIDR, a bad header name and proxy_protocol: true are refused naming the key', async () => {
+    const { buildConfig, ConfigError } = await import('../../../src/config/load.js')
+    for (const [layer, message] of [
+      [{ listeners: { ws: { default: { trusted_proxies: ['10.0.0.0/33'] } } } }, /listeners\.ws\.default\.trusted_proxies: "10\.0\.0\.0\/33"/],
+      [{ listeners: { ws: { default: { websocket: { proxy_address_header: 'X Forwarded' } } } } }, /proxy_address_header/],
+      [{ listeners: { ws: { default: { proxy_protocol: true } } } }, /listeners\.ws\.default\.proxy_protocol: PROXY protocol is not supported yet/],
+      [{ handshake_limits: { max_concurrent_hashes: -1 } }, /max_concurrent_hashes/]
+    ] as Array<[Record<string, unknown>, RegExp]>) {
+      assert.throws(() => buildConfig([layer]), (err: Error) => err instanceof ConfigError && message.test(err.message), JSON.stringify(layer))
     }
   })
 })
