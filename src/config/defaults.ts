@@ -161,8 +161,15 @@ export const defaults = deepFreeze({
     /** Seconds. */
     keepalive: 30,
     embedded: {
-      bind: '0.0.0.0:1883',
-      ws_bind: '0.0.0.0:8083'
+      /**
+       * Loopback only: a broker without users would give anyone who reaches the port every
+       * charger's traffic and the power to send them Calls. Open it (`0.0.0.0:1883`) together
+       * with `users_file` (docs/security.md).
+       */
+      bind: '127.0.0.1:1883',
+      ws_bind: '127.0.0.1:8083',
+      /** Without users_file a non-loopback bind fails the start unless this is true (said loudly). */
+      allow_anonymous: false
     }
   },
 

@@ -61,7 +61,12 @@ export interface GatewayConfig {
     key?: string
     rejectUnauthorized: boolean
     keepalive: number
-    embedded: { bind?: { host: string, port: number }, wsBind?: { host: string, port: number } }
+    embedded: {
+      bind?: { host: string, port: number }
+      wsBind?: { host: string, port: number }
+      /** Clients without credentials are let in; needed to bind a non-loopback address without users. */
+      allowAnonymous: boolean
+    }
   }
   log: { level: string, frames: boolean }
   /**
@@ -255,7 +260,8 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
       keepalive: mqtt.keepalive,
       embedded: {
         bind: optionalBind(mqtt.embedded.bind, 'mqtt.embedded.bind'),
-        wsBind: optionalBind(mqtt.embedded.ws_bind, 'mqtt.embedded.ws_bind')
+        wsBind: optionalBind(mqtt.embedded.ws_bind, 'mqtt.embedded.ws_bind'),
+        allowAnonymous: mqtt.embedded.allow_anonymous
       }
     },
     log: { level: t.log.level, frames: t.log.frames },

@@ -137,7 +137,8 @@ export const configSchema = {
           default: {},
           properties: {
             bind: { type: 'string', default: defaults.mqtt.embedded.bind },
-            ws_bind: { type: 'string', default: defaults.mqtt.embedded.ws_bind }
+            ws_bind: { type: 'string', default: defaults.mqtt.embedded.ws_bind },
+            allow_anonymous: { type: 'boolean', default: defaults.mqtt.embedded.allow_anonymous }
           }
         }
       }

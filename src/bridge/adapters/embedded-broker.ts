@@ -12,10 +12,13 @@ import { HandlerTable, stripShare, type MessageHandler, type MqttPort, type QoS 
 import { tuneMqttSocket } from './coalesce-writes.js'
 import type { Logger } from '../../observability/logger.js'
 import { listenOrExplain } from '../../transport/listen.js'
+import { checkExposure } from './exposure.js'
 
 export interface EmbeddedBrokerOptions {
   bind?: { host: string, port: number }
   wsBind?: { host: string, port: number }
+  /** Let clients in without credentials; needed for a non-loopback bind without users (./exposure.ts). */
+  allowAnonymous?: boolean
   logger: Logger
 }
 
@@ -32,6 +35,15 @@ export class EmbeddedBroker implements MqttPort {
   private constructor (readonly aedes: Aedes, private readonly logger: Logger) {}
 
   static async start (opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+    // Before anything listens: a broker open to the network without users is refused here.
+    const note = checkExposure({
+      binds: [
+        { key: 'mqtt.embedded.bind', what: 'TCP', bind: opts.bind },
+        { key: 'mqtt.embedded.ws_bind', what: 'WebSocket', bind: opts.wsBind }
+      ],
+      authenticated: false,
+      allowAnonymous: opts.allowAnonymous === true
+    })
     const aedes = await Aedes.createBroker()
     const broker = new EmbeddedBroker(aedes, opts.logger)
     aedes.on('clientError', (client, err) => opts.logger.debug({ client: client.id, err: err.message }, 'mqtt client error'))
@@ -62,6 +74,7 @@ export class EmbeddedBroker implements MqttPort {
       await broker.close()
       throw err
     }
+    if (note !== undefined) opts.logger[note.level](note.message)
     return broker
   }
 
