@@ -169,7 +169,13 @@ export const defaults = deepFreeze({
       bind: '127.0.0.1:1883',
       ws_bind: '127.0.0.1:8083',
       /** Without users_file a non-loopback bind fails the start unless this is true (said loudly). */
-      allow_anonymous: false
+      allow_anonymous: false,
+      /**
+       * Role per MQTT user of `users_file` (no default file: without one, clients need no
+       * credentials and the broker stays on loopback). A user not listed is an `observer`:
+       * the right to send Calls to chargers is granted, never assumed.
+       */
+      roles: {}
     }
   },
 

@@ -66,6 +66,9 @@ export interface GatewayConfig {
       wsBind?: { host: string, port: number }
       /** Clients without credentials are let in; needed to bind a non-loopback address without users. */
       allowAnonymous: boolean
+      /** MQTT users (the charge points' credentials format); undefined = none. */
+      usersFile?: string
+      roles: Readonly<Record<string, 'backend' | 'observer'>>
     }
   }
   log: { level: string, frames: boolean }
@@ -261,7 +264,9 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
       embedded: {
         bind: optionalBind(mqtt.embedded.bind, 'mqtt.embedded.bind'),
         wsBind: optionalBind(mqtt.embedded.ws_bind, 'mqtt.embedded.ws_bind'),
-        allowAnonymous: mqtt.embedded.allow_anonymous
+        allowAnonymous: mqtt.embedded.allow_anonymous,
+        usersFile: mqtt.embedded.users_file,
+        roles: mqtt.embedded.roles
       }
     },
     log: { level: t.log.level, frames: t.log.frames },

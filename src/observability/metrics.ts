@@ -27,6 +27,8 @@ export const counterNames = [
   'slow_consumers_closed_total',
   'validation_failures_total',
   'unknown_chargers_total',
+  /** Embedded broker: CONNECTs refused, by reason (bad_password, unknown_id, missing_credentials…). */
+  'mqtt_auth_failures_total',
   /** A bug met on one message (by direction): answered or reported, the process goes on. */
   'internal_errors_total'
 ] as const

@@ -13,13 +13,21 @@ import { tuneMqttSocket } from './coalesce-writes.js'
 import type { Logger } from '../../observability/logger.js'
 import { listenOrExplain } from '../../transport/listen.js'
 import { checkExposure } from './exposure.js'
+import { EmbeddedAuth } from './embedded-auth.js'
+import type { MqttRole } from '../mqtt-acl.js'
+import type { Metrics } from '../../observability/metrics.js'
 
 export interface EmbeddedBrokerOptions {
   bind?: { host: string, port: number }
   wsBind?: { host: string, port: number }
   /** Let clients in without credentials; needed for a non-loopback bind without users (./exposure.ts). */
   allowAnonymous?: boolean
+  /** MQTT users (credentials file); without it clients need no credentials. */
+  usersFile?: string
+  /** Role per user of usersFile; one not listed is an observer. */
+  roles?: Readonly<Record<string, MqttRole>>
   logger: Logger
+  metrics?: Metrics
 }
 
 type Deliver = (packet: AedesPublishPacket, cb: () => void) => void
@@ -32,7 +40,7 @@ export class EmbeddedBroker implements MqttPort {
   private http?: HttpServer
   private wss?: WebSocketServer
 
-  private constructor (readonly aedes: Aedes, private readonly logger: Logger) {}
+  private constructor (readonly aedes: Aedes, private readonly logger: Logger, private readonly auth: EmbeddedAuth) {}
 
   static async start (opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
     // Before anything listens: a broker open to the network without users is refused here.
@@ -41,11 +49,27 @@ export class EmbeddedBroker implements MqttPort {
         { key: 'mqtt.embedded.bind', what: 'TCP', bind: opts.bind },
         { key: 'mqtt.embedded.ws_bind', what: 'WebSocket', bind: opts.wsBind }
       ],
-      authenticated: false,
+      authenticated: opts.usersFile !== undefined,
       allowAnonymous: opts.allowAnonymous === true
     })
-    const aedes = await Aedes.createBroker()
-    const broker = new EmbeddedBroker(aedes, opts.logger)
+    const self: { broker?: EmbeddedBroker } = {}
+    // A user removed from the file is closed at once: its connection must not outlive its right.
+    const auth = await EmbeddedAuth.open({
+      usersFile: opts.usersFile,
+      roles: opts.roles ?? {},
+      allowAnonymous: opts.allowAnonymous === true,
+      logger: opts.logger,
+      metrics: opts.metrics
+    }, () => self.broker?.closeRevoked())
+    let aedes: Aedes
+    try {
+      aedes = await Aedes.createBroker({ authenticate: auth.authenticate })
+    } catch (err) {
+      auth.close()
+      throw err
+    }
+    const broker = self.broker = new EmbeddedBroker(aedes, opts.logger, auth)
+    aedes.on('clientDisconnect', (client) => auth.forget(client))
     aedes.on('clientError', (client, err) => opts.logger.debug({ client: client.id, err: err.message }, 'mqtt client error'))
     try {
       if (opts.bind !== undefined) {
@@ -111,7 +135,15 @@ export class EmbeddedBroker implements MqttPort {
     return new Promise((resolve) => this.aedes.unsubscribe(stripShare(topic), deliver, () => resolve()))
   }
 
+  private closeRevoked (): void {
+    for (const client of this.auth.revoked()) {
+      this.logger.info({ client: client.id, username: this.auth.identity(client)?.username }, 'MQTT user removed from the users file: closing its connection')
+      client.close()
+    }
+  }
+
   async close (): Promise<void> {
+    this.auth.close()
     // Give QoS 1/2 exchanges with connected backends time to complete (MQTT.js emits a QoS 2
     // message only at PUBREL): the last events and gateway answers of a shutdown get through.
     if (this.aedes.connectedClients > 0) await new Promise((resolve) => setTimeout(resolve, 200))
