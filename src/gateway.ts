@@ -15,6 +15,7 @@ import type { MqttPort } from './bridge/adapters/mqtt-port.js'
 import { EmbeddedBroker } from './bridge/adapters/embedded-broker.js'
 import { ExternalBroker } from './bridge/adapters/external-broker.js'
 import { Bridge } from './bridge/bridge.js'
+import { compileAcl } from './bridge/mqtt-acl.js'
 import { createLogger, type Logger } from './observability/logger.js'
 import { Metrics } from './observability/metrics.js'
 import { SessionTable } from './session/sessions.js'
@@ -151,7 +152,7 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
 
 function openMqtt (config: GatewayConfig, nodeId: string, log: Logger, metrics: Metrics): Promise<MqttPort> {
   const logger = log.child({ component: 'mqtt' })
-  if (config.mqtt.url === '') return EmbeddedBroker.start({ ...config.mqtt.embedded, logger, metrics })
+  if (config.mqtt.url === '') return EmbeddedBroker.start({ ...config.mqtt.embedded, acl: compileAcl(config), logger, metrics })
   return ExternalBroker.connect({
     ...config.mqtt,
     clientId: config.mqtt.clientId !== '' ? config.mqtt.clientId : `ocpp-gateway-${nodeId}`,

@@ -29,6 +29,10 @@ export const counterNames = [
   'unknown_chargers_total',
   /** Embedded broker: CONNECTs refused, by reason (bad_password, unknown_id, missing_credentials…). */
   'mqtt_auth_failures_total',
+  /** Embedded broker: PUBLISHes refused by role (the client is disconnected, MQTT 3.1.1 §3.3.5). */
+  'mqtt_publish_denied_total',
+  /** Embedded broker: subscriptions refused by role (SUBACK 0x80). */
+  'mqtt_subscribe_denied_total',
   /** A bug met on one message (by direction): answered or reported, the process goes on. */
   'internal_errors_total'
 ] as const

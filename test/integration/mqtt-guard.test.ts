@@ -14,8 +14,9 @@ import { isGatewayError } from '../../src/errors.js'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { accepts, tryConnect, writeUsersFile } from './mqtt-guard-helpers.js'
-import { waitFor } from '../helpers/clients.js'
+import type { MqttClient } from 'mqtt'
+import { accepts, inboxOf, tryConnect, writeUsersFile } from './mqtt-guard-helpers.js'
+import { connectChargePoint, waitFor, type Inbox, type Message } from '../helpers/clients.js'
 
 /** A logger whose lines a test can read. */
 function capture (): { logger: Logger, lines: Array<Record<string, any>> } {
@@ -151,6 +152,117 @@ describe('embedded broker authentication', () => {
       assert.ok(fresh.client?.connected)
       await fresh.client?.endAsync()
       assert.deepEqual(await tryConnect(g.mqttUrl, { username: 'nobody', password: 'n-secret' }), { refused: 4 })
+    } finally {
+      await g.stop()
+    }
+  })
+})
+
+describe('embedded broker authorization by role', () => {
+  /** A client of `user`, subscribed to `filters`, with its inbox. */
+  async function client (g: Guarded, user: keyof typeof USERS, filters: string[] = []): Promise<{ c: MqttClient, inbox: Inbox<Message>, granted: number[] }> {
+    const { client: c } = await tryConnect(g.mqttUrl, { username: user, password: USERS[user] })
+    assert.ok(c !== undefined)
+    const inbox = inboxOf(c)
+    // MQTT.js rejects a SUBACK holding 0x80; the packet it carries has every return code.
+    const granted = filters.length === 0
+      ? []
+      : await c.subscribeAsync(filters, { qos: 1 }).then((subs) => subs.map((s) => s.qos), (err: Error & { packet?: { granted?: number[] } }) => {
+        if (err.packet?.granted === undefined) throw err
+        return err.packet.granted
+      })
+    return { c, inbox, granted }
+  }
+  const closedOf = (c: MqttClient): Promise<void> => new Promise((resolve) => c.once('close', () => resolve()))
+  const settle = (ms = 300): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+  test("a backend's Call reaches the charger and its reply comes back (the normal path with auth on)", async () => {
+    const g = await startGuarded()
+    try {
+      const b = await client(g, 'backend1', ['ocpp/#'])
+      assert.deepEqual(b.granted, [1])
+      const cp = await connectChargePoint(`${g.cpUrl}/CP1`, ['ocpp1.6'])
+      await b.inbox.wait((m) => m.topic === 'ocpp/events/CP1' && m.json?.event === 'connected')
+      cp.send([2, 'up-1', 'Heartbeat', {}])
+      await b.inbox.wait((m) => m.topic === 'ocpp/cp/CP1' && m.json?.UniqueId === 'up-1')
+      await b.c.publishAsync('ocpp/cs/CP1', JSON.stringify({ MessageTypeId: 2, UniqueId: 'dn-1', Action: 'Reset', Payload: { type: 'Soft' } }), { qos: 1 })
+      const call = await cp.frames.wait((f) => f[1] === 'dn-1')
+      assert.deepEqual(call, [2, 'dn-1', 'Reset', { type: 'Soft' }])
+      cp.send([3, 'dn-1', { status: 'Accepted' }])
+      const reply = await b.inbox.wait((m) => m.topic === 'ocpp/cp/CP1/Reply' && m.json?.UniqueId === 'dn-1')
+      assert.deepEqual(reply.json.Payload, { status: 'Accepted' })
+      assert.equal(b.inbox.items.some((m) => m.topic.startsWith('ocpp/cs/')), false, 'downstream traffic is not readable')
+      await cp.close()
+      await b.c.endAsync()
+    } finally {
+      await g.stop()
+    }
+  })
+
+  test('an observer cannot publish to ocpp/cs/X: the charger never receives it, the observer is disconnected', async () => {
+    const g = await startGuarded()
+    try {
+      const cp = await connectChargePoint(`${g.cpUrl}/CP1`, ['ocpp1.6'])
+      for (const user of ['watcher', 'nobody'] as const) {
+        const o = await client(g, user)
+        const closed = closedOf(o.c)
+        o.c.publish('ocpp/cs/CP1', JSON.stringify({ MessageTypeId: 2, UniqueId: `evil-${user}`, Action: 'Reset', Payload: { type: 'Hard' } }), { qos: 1 })
+        await closed
+        o.c.end(true)
+      }
+      await settle()
+      assert.deepEqual(cp.frames.items, [], 'the charger got nothing')
+      assert.equal(g.gw.metrics.get('mqtt_publish_denied_total', 'observer'), 2)
+      assert.ok(g.lines.some((l) => l.msg.startsWith('MQTT publish refused') && l.topic === 'ocpp/cs/CP1' && l.username === 'watcher'))
+      await cp.close()
+    } finally {
+      await g.stop()
+    }
+  })
+
+  test('a backend cannot forge ocpp/cp/X, events or a retained message: subscribers never see them', async () => {
+    const g = await startGuarded()
+    try {
+      const o = await client(g, 'watcher', ['#'])
+      assert.deepEqual(o.granted, [1])
+      for (const [topic, retain] of [['ocpp/cp/CP1', false], ['ocpp/events/CP1', true], ['ocpp/cp/CP1/Reply', false]] as const) {
+        const b = await client(g, 'backend1')
+        const closed = closedOf(b.c)
+        b.c.publish(topic, JSON.stringify({ MessageTypeId: 2, UniqueId: 'forged', Action: 'BootNotification', Payload: {} }), { qos: 1, retain })
+        await closed
+        b.c.end(true)
+      }
+      await settle()
+      assert.deepEqual(o.inbox.items, [])
+      // A late subscriber gets no forged retained event either.
+      const late = await client(g, 'watcher', ['ocpp/events/+'])
+      await settle()
+      assert.deepEqual(late.inbox.items, [])
+      assert.equal(g.gw.metrics.get('mqtt_publish_denied_total', 'backend'), 3)
+      await o.c.endAsync()
+      await late.c.endAsync()
+    } finally {
+      await g.stop()
+    }
+  })
+
+  test('subscriptions: # granted but filtered to readable topics; downstream, presence, $SYS and foreign filters get 0x80', async () => {
+    const g = await startGuarded()
+    try {
+      const o = await client(g, 'watcher', ['#', 'ocpp/cs/+', 'ocpp/presence/#', '$SYS/#', 'elsewhere/#'])
+      assert.deepEqual(o.granted, [1, 128, 128, 128, 128])
+      assert.equal(g.gw.metrics.get('mqtt_subscribe_denied_total', 'observer'), 4)
+      const b = await client(g, 'backend1')
+      const cp = await connectChargePoint(`${g.cpUrl}/CP1`, ['ocpp1.6'])
+      cp.send([2, 'u1', 'Heartbeat', {}])
+      await o.inbox.wait((m) => m.topic === 'ocpp/cp/CP1')
+      await b.c.publishAsync('ocpp/cs/CP1', JSON.stringify({ MessageTypeId: 3, UniqueId: 'u1', Payload: { currentTime: '2024-01-01T00:00:00Z' } }), { qos: 1 })
+      await cp.frames.wait((f) => f[1] === 'u1')
+      await settle()
+      assert.deepEqual([...new Set(o.inbox.items.map((m) => m.topic))].sort(), ['ocpp/cp/CP1', 'ocpp/events/CP1'])
+      await cp.close()
+      await o.c.endAsync()
+      await b.c.endAsync()
     } finally {
       await g.stop()
     }

@@ -14,7 +14,8 @@ import type { Logger } from '../../observability/logger.js'
 import { listenOrExplain } from '../../transport/listen.js'
 import { checkExposure } from './exposure.js'
 import { EmbeddedAuth } from './embedded-auth.js'
-import type { MqttRole } from '../mqtt-acl.js'
+import type { MqttAcl, MqttRole } from '../mqtt-acl.js'
+import { aclHooks } from './embedded-acl.js'
 import type { Metrics } from '../../observability/metrics.js'
 
 export interface EmbeddedBrokerOptions {
@@ -26,6 +27,8 @@ export interface EmbeddedBrokerOptions {
   usersFile?: string
   /** Role per user of usersFile; one not listed is an observer. */
   roles?: Readonly<Record<string, MqttRole>>
+  /** What each role may read and publish (../mqtt-acl.ts); undefined = no rules (tests of the port alone). */
+  acl?: MqttAcl
   logger: Logger
   metrics?: Metrics
 }
@@ -63,7 +66,7 @@ export class EmbeddedBroker implements MqttPort {
     }, () => self.broker?.closeRevoked())
     let aedes: Aedes
     try {
-      aedes = await Aedes.createBroker({ authenticate: auth.authenticate })
+      aedes = await Aedes.createBroker({ authenticate: auth.authenticate, ...(opts.acl === undefined ? {} : aclHooks(opts.acl, auth, opts.logger, opts.metrics)) })
     } catch (err) {
       auth.close()
       throw err
