@@ -175,7 +175,14 @@ export const defaults = deepFreeze({
        * credentials and the broker stays on loopback). A user not listed is an `observer`:
        * the right to send Calls to chargers is granted, never assumed.
        */
-      roles: {}
+      roles: {},
+      /**
+       * Bytes (1 MiB) of one MQTT packet from a client: a larger one closes that client as soon
+       * as its header announces it (a downstream envelope is at most dnstream.max_payload_size).
+       */
+      max_packet_size: 1048576,
+      /** Connections to the embedded broker (TCP and WebSocket together); over it a new one is closed at once. */
+      max_clients: 1000
     }
   },
 

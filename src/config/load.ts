@@ -69,6 +69,10 @@ export interface GatewayConfig {
       /** MQTT users (the charge points' credentials format); undefined = none. */
       usersFile?: string
       roles: Readonly<Record<string, 'backend' | 'observer'>>
+      /** Largest MQTT packet from a client, bytes. */
+      maxPacketSize: number
+      /** Connections to the embedded broker, TCP and WebSocket together. */
+      maxClients: number
     }
   }
   log: { level: string, frames: boolean }
@@ -266,7 +270,9 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
         wsBind: optionalBind(mqtt.embedded.ws_bind, 'mqtt.embedded.ws_bind'),
         allowAnonymous: mqtt.embedded.allow_anonymous,
         usersFile: mqtt.embedded.users_file,
-        roles: mqtt.embedded.roles
+        roles: mqtt.embedded.roles,
+        maxPacketSize: mqtt.embedded.max_packet_size,
+        maxClients: mqtt.embedded.max_clients
       }
     },
     log: { level: t.log.level, frames: t.log.frames },

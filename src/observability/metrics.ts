@@ -33,6 +33,10 @@ export const counterNames = [
   'mqtt_publish_denied_total',
   /** Embedded broker: subscriptions refused by role (SUBACK 0x80). */
   'mqtt_subscribe_denied_total',
+  /** Embedded broker: clients closed for a packet over mqtt.embedded.max_packet_size. */
+  'mqtt_packets_too_large_total',
+  /** Embedded broker: connections closed at once, mqtt.embedded.max_clients reached. */
+  'mqtt_clients_refused_total',
   /** A bug met on one message (by direction): answered or reported, the process goes on. */
   'internal_errors_total'
 ] as const

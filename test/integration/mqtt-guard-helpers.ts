@@ -20,6 +20,8 @@ export async function tryConnect (url: string, opts: { username?: string, passwo
   const client = mqtt.connect(url, { reconnectPeriod: 0, clientId: `t-${Math.random().toString(16).slice(2)}`, ...opts })
   return await new Promise((resolve, reject) => {
     client.once('connect', () => resolve({ client }))
+    // Closed without a CONNACK (e.g. max_clients): no 'error' comes, only 'close'.
+    client.once('close', () => { if (!client.connected) reject(new Error('closed before CONNACK')) })
     client.once('error', (err: Error & { code?: number }) => {
       client.end(true)
       if (typeof err.code === 'number') resolve({ refused: err.code })

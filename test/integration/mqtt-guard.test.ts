@@ -15,6 +15,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
+import mqttPacket from 'mqtt-packet'
+import { connect } from 'node:net'
 import { accepts, inboxOf, tryConnect, writeUsersFile } from './mqtt-guard-helpers.js'
 import { connectChargePoint, waitFor, type Inbox, type Message } from '../helpers/clients.js'
 
@@ -263,6 +265,70 @@ describe('embedded broker authorization by role', () => {
       await cp.close()
       await o.c.endAsync()
       await b.c.endAsync()
+    } finally {
+      await g.stop()
+    }
+  })
+})
+
+describe('embedded broker bounds', () => {
+  test('a packet over max_packet_size closes that client at its header; the gateway and its other clients go on', async () => {
+    const g = await startGuarded({ max_packet_size: 65536 })
+    try {
+      const b = await tryConnect(g.mqttUrl, { username: 'backend1', password: 'b-secret' })
+      assert.ok(b.client !== undefined)
+      const inbox = inboxOf(b.client)
+      await b.client.subscribeAsync('ocpp/#', { qos: 1 })
+      const rssBefore = process.memoryUsage().rss
+      for (let round = 0; round < 3; round++) {
+        // A raw client: CONNECT, then a PUBLISH announcing 200 MB, then its body in 64 KiB chunks.
+        const s = connect(g.gw.mqttPort ?? 0, '127.0.0.1')
+        s.on('error', () => {}) // the reset of the refused socket
+        await new Promise((resolve) => s.once('connect', resolve))
+        s.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: `big-${round}`, keepalive: 30, username: 'backend1', password: Buffer.from('b-secret') }))
+        await new Promise((resolve) => s.once('data', resolve)) // CONNACK
+        const closed = new Promise<void>((resolve) => s.once('close', () => resolve()))
+        s.write(Buffer.from([0x30, 0x80, 0x80, 0x80, 0x64])) // PUBLISH, Remaining Length 200 MiB
+        let sent = 0
+        const chunk = Buffer.alloc(65536)
+        while (!s.destroyed && sent < 200 * 1024 * 1024) {
+          if (!s.write(chunk)) await Promise.race([new Promise((resolve) => s.once('drain', resolve)), closed])
+          sent += chunk.length
+        }
+        await closed
+        assert.ok(sent < 64 * 1024 * 1024, `closed after ${sent} bytes`)
+      }
+      const grown = process.memoryUsage().rss - rssBefore
+      assert.ok(grown < 100 * 1024 * 1024, `RSS grew by ${Math.round(grown / 1048576)} MiB`)
+      assert.equal(g.gw.metrics.get('mqtt_packets_too_large_total'), 3)
+      // The others keep working: a Call and its reply through the same broker.
+      const cp = await connectChargePoint(`${g.cpUrl}/CP1`, ['ocpp1.6'])
+      await inbox.wait((m) => m.topic === 'ocpp/events/CP1')
+      await b.client.publishAsync('ocpp/cs/CP1', JSON.stringify({ MessageTypeId: 2, UniqueId: 'after', Action: 'Reset', Payload: { type: 'Soft' } }), { qos: 1 })
+      await cp.frames.wait((f) => f[1] === 'after')
+      cp.send([3, 'after', { status: 'Accepted' }])
+      await inbox.wait((m) => m.topic === 'ocpp/cp/CP1/Reply' && m.json?.UniqueId === 'after')
+      await cp.close()
+      await b.client.endAsync()
+    } finally {
+      await g.stop()
+    }
+  })
+
+  test('max_clients: the connection over it is closed at once and counted', async () => {
+    const g = await startGuarded({ max_clients: 2 })
+    try {
+      const a = await tryConnect(g.mqttUrl, { username: 'watcher', password: 'w-secret' })
+      const b = await tryConnect(g.mqttUrl, { username: 'watcher', password: 'w-secret' })
+      await assert.rejects(tryConnect(g.mqttUrl, { username: 'watcher', password: 'w-secret' }))
+      assert.equal(g.gw.metrics.get('mqtt_clients_refused_total'), 1)
+      await a.client?.endAsync()
+      await waitFor(() => !(a.client?.connected ?? false))
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      const c = await tryConnect(g.mqttUrl, { username: 'watcher', password: 'w-secret' })
+      assert.ok(c.client?.connected, 'a slot freed by a close is usable again')
+      await b.client?.endAsync()
+      await c.client?.endAsync()
     } finally {
       await g.stop()
     }
