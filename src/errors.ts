@@ -20,6 +20,7 @@ export const errorCodes = Object.freeze({
   OCPPGW_ERR_PORT_DENIED: 'listening on a port is not allowed',
   OCPPGW_ERR_LISTEN: 'a listener cannot listen',
   OCPPGW_ERR_MQTT_CONNECT: 'the external MQTT broker cannot be reached',
+  OCPPGW_ERR_MQTT_OPEN: 'the embedded MQTT broker would be reachable from other hosts without authentication',
   OCPPGW_ERR_SIM_OPTION: 'an option of the charge point simulator is invalid'
 } as const)
 

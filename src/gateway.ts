@@ -15,6 +15,7 @@ import type { MqttPort } from './bridge/adapters/mqtt-port.js'
 import { EmbeddedBroker } from './bridge/adapters/embedded-broker.js'
 import { ExternalBroker } from './bridge/adapters/external-broker.js'
 import { Bridge } from './bridge/bridge.js'
+import { compileAcl } from './bridge/mqtt-acl.js'
 import { createLogger, type Logger } from './observability/logger.js'
 import { Metrics } from './observability/metrics.js'
 import { SessionTable } from './session/sessions.js'
@@ -64,7 +65,7 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
   // What has been opened so far, undone in reverse if a later step fails.
   const opened: Undo[] = []
   try {
-    const mqtt = await openMqtt(config, nodeId, log)
+    const mqtt = await openMqtt(config, nodeId, log, metrics)
     opened.push(() => mqtt.close())
     const sessions = new SessionTable({ metrics, log, sweepPeriodMs: opts.sweepPeriodMs ?? 1000 })
     opened.push(() => sessions.closeAll())
@@ -149,9 +150,9 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
   }
 }
 
-function openMqtt (config: GatewayConfig, nodeId: string, log: Logger): Promise<MqttPort> {
+function openMqtt (config: GatewayConfig, nodeId: string, log: Logger, metrics: Metrics): Promise<MqttPort> {
   const logger = log.child({ component: 'mqtt' })
-  if (config.mqtt.url === '') return EmbeddedBroker.start({ ...config.mqtt.embedded, logger })
+  if (config.mqtt.url === '') return EmbeddedBroker.start({ ...config.mqtt.embedded, acl: compileAcl(config), logger, metrics })
   return ExternalBroker.connect({
     ...config.mqtt,
     clientId: config.mqtt.clientId !== '' ? config.mqtt.clientId : `ocpp-gateway-${nodeId}`,

@@ -53,7 +53,7 @@ export const usage = `Usage: ocpp-gateway [options]
 
 OCPP-J charge points (1.6, 2.0.1, 2.1) <-> MQTT, EMQX-compatible topics and envelopes.
 With no options: OCPP-J on ws://0.0.0.0:33033/ocpp/{id}, embedded MQTT broker on
-tcp 0.0.0.0:1883 and ws 0.0.0.0:8083.
+tcp 127.0.0.1:1883 and ws 127.0.0.1:8083 (loopback only until MQTT users are configured).
 
 Options (each also a config-file key, see README "Configuration"):
   -c, --config FILE             YAML or JSON config file (EMQX gateway.ocpp.* keys)
@@ -67,8 +67,8 @@ Options (each also a config-file key, see README "Configuration"):
       --mqtt-ca FILE            CA / client cert / key (PEM) for mqtts://
       --mqtt-cert FILE
       --mqtt-key FILE
-      --mqtt-bind HOST:PORT     embedded broker TCP listener   [0.0.0.0:1883] ("off" disables)
-      --mqtt-ws-bind HOST:PORT  embedded broker WebSocket      [0.0.0.0:8083] ("off" disables)
+      --mqtt-bind HOST:PORT     embedded broker TCP listener   [127.0.0.1:1883] ("off" disables)
+      --mqtt-ws-bind HOST:PORT  embedded broker WebSocket      [127.0.0.1:8083] ("off" disables)
       --mountpoint PREFIX       topic prefix                   [ocpp/]
       --message-format-checking MODE   all|upstream_only|dnstream_only|disable
       --log-level LEVEL         trace|debug|info|warn|error|silent [info]

@@ -187,8 +187,28 @@ export const defaults = deepFreeze({
     /** Seconds. */
     keepalive: 30,
     embedded: {
-      bind: '0.0.0.0:1883',
-      ws_bind: '0.0.0.0:8083'
+      /**
+       * Loopback only: a broker without users would give anyone who reaches the port every
+       * charger's traffic and the power to send them Calls. Open it (`0.0.0.0:1883`) together
+       * with `users_file` (docs/security.md).
+       */
+      bind: '127.0.0.1:1883',
+      ws_bind: '127.0.0.1:8083',
+      /** Without users_file a non-loopback bind fails the start unless this is true (said loudly). */
+      allow_anonymous: false,
+      /**
+       * Role per MQTT user of `users_file` (no default file: without one, clients need no
+       * credentials and the broker stays on loopback). A user not listed is an `observer`:
+       * the right to send Calls to chargers is granted, never assumed.
+       */
+      roles: {},
+      /**
+       * Bytes (1 MiB) of one MQTT packet from a client: a larger one closes that client as soon
+       * as its header announces it (a downstream envelope is at most dnstream.max_payload_size).
+       */
+      max_packet_size: 1048576,
+      /** Connections to the embedded broker (TCP and WebSocket together); over it a new one is closed at once. */
+      max_clients: 1000
     }
   },
 

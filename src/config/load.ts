@@ -66,7 +66,19 @@ export interface GatewayConfig {
     key?: string
     rejectUnauthorized: boolean
     keepalive: number
-    embedded: { bind?: { host: string, port: number }, wsBind?: { host: string, port: number } }
+    embedded: {
+      bind?: { host: string, port: number }
+      wsBind?: { host: string, port: number }
+      /** Clients without credentials are let in; needed to bind a non-loopback address without users. */
+      allowAnonymous: boolean
+      /** MQTT users (the charge points' credentials format); undefined = none. */
+      usersFile?: string
+      roles: Readonly<Record<string, 'backend' | 'observer'>>
+      /** Largest MQTT packet from a client, bytes. */
+      maxPacketSize: number
+      /** Connections to the embedded broker, TCP and WebSocket together. */
+      maxClients: number
+    }
   }
   log: { level: string, frames: boolean }
   /**
@@ -271,7 +283,12 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
       keepalive: mqtt.keepalive,
       embedded: {
         bind: optionalBind(mqtt.embedded.bind, 'mqtt.embedded.bind'),
-        wsBind: optionalBind(mqtt.embedded.ws_bind, 'mqtt.embedded.ws_bind')
+        wsBind: optionalBind(mqtt.embedded.ws_bind, 'mqtt.embedded.ws_bind'),
+        allowAnonymous: mqtt.embedded.allow_anonymous,
+        usersFile: mqtt.embedded.users_file,
+        roles: mqtt.embedded.roles,
+        maxPacketSize: mqtt.embedded.max_packet_size,
+        maxClients: mqtt.embedded.max_clients
       }
     },
     log: { level: t.log.level, frames: t.log.frames },

@@ -142,7 +142,12 @@ export const configSchema = {
           default: {},
           properties: {
             bind: { type: 'string', default: defaults.mqtt.embedded.bind },
-            ws_bind: { type: 'string', default: defaults.mqtt.embedded.ws_bind }
+            ws_bind: { type: 'string', default: defaults.mqtt.embedded.ws_bind },
+            allow_anonymous: { type: 'boolean', default: defaults.mqtt.embedded.allow_anonymous },
+            users_file: { type: 'string', minLength: 1 },
+            roles: { type: 'object', additionalProperties: { enum: ['backend', 'observer'] }, default: defaults.mqtt.embedded.roles },
+            max_packet_size: { type: 'integer', minimum: 1024, maximum: 268435455, default: defaults.mqtt.embedded.max_packet_size },
+            max_clients: { type: 'integer', minimum: 1, default: defaults.mqtt.embedded.max_clients }
           }
         }
       }

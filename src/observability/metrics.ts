@@ -27,6 +27,16 @@ export const counterNames = [
   'slow_consumers_closed_total',
   'validation_failures_total',
   'unknown_chargers_total',
+  /** Embedded broker: CONNECTs refused, by reason (bad_password, unknown_id, missing_credentials…). */
+  'mqtt_auth_failures_total',
+  /** Embedded broker: PUBLISHes refused by role (the client is disconnected, MQTT 3.1.1 §3.3.5). */
+  'mqtt_publish_denied_total',
+  /** Embedded broker: subscriptions refused by role (SUBACK 0x80). */
+  'mqtt_subscribe_denied_total',
+  /** Embedded broker: clients closed for a packet over mqtt.embedded.max_packet_size. */
+  'mqtt_packets_too_large_total',
+  /** Embedded broker: connections closed at once, mqtt.embedded.max_clients reached. */
+  'mqtt_clients_refused_total',
   /** A bug met on one message (by direction): answered or reported, the process goes on. */
   'internal_errors_total',
   /** Retained downstream messages replayed by the broker: never delivered to a charge point. */

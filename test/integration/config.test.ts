@@ -30,8 +30,10 @@ describe('config', () => {
     assert.equal(c.heartbeatBackoff, 1)
     assert.deepEqual(c.listeners.map((l) => [l.host, l.port, l.path]), [['0.0.0.0', 33033, '/ocpp']])
     assert.deepEqual(c.listeners[0]?.subprotocols, ['ocpp1.6', 'ocpp2.0.1', 'ocpp2.1'])
-    assert.deepEqual(c.mqtt.embedded.bind, { host: '0.0.0.0', port: 1883 })
-    assert.deepEqual(c.mqtt.embedded.wsBind, { host: '0.0.0.0', port: 8083 })
+    // Not EMQX's: loopback until MQTT users are configured (docs/security.md).
+    assert.deepEqual(c.mqtt.embedded.bind, { host: '127.0.0.1', port: 1883 })
+    assert.deepEqual(c.mqtt.embedded.wsBind, { host: '127.0.0.1', port: 8083 })
+    assert.equal(c.mqtt.embedded.allowAnonymous, false)
   })
 
   test('file < environment < flags', () => {

@@ -12,11 +12,32 @@ import { HandlerTable, stripShare, type MessageHandler, type MqttPort, type QoS 
 import { tuneMqttSocket } from './coalesce-writes.js'
 import type { Logger } from '../../observability/logger.js'
 import { listenOrExplain } from '../../transport/listen.js'
+import { checkExposure } from './exposure.js'
+import { EmbeddedAuth } from './embedded-auth.js'
+import type { MqttAcl, MqttRole } from '../mqtt-acl.js'
+import { aclHooks } from './embedded-acl.js'
+import { packetSizeGuard } from './packet-size.js'
+import { defaults } from '../../config/defaults.js'
+import type { Duplex } from 'node:stream'
+import type { Metrics } from '../../observability/metrics.js'
 
 export interface EmbeddedBrokerOptions {
   bind?: { host: string, port: number }
   wsBind?: { host: string, port: number }
+  /** Let clients in without credentials; needed for a non-loopback bind without users (./exposure.ts). */
+  allowAnonymous?: boolean
+  /** MQTT users (credentials file); without it clients need no credentials. */
+  usersFile?: string
+  /** Role per user of usersFile; one not listed is an observer. */
+  roles?: Readonly<Record<string, MqttRole>>
+  /** What each role may read and publish (../mqtt-acl.ts); undefined = no rules (tests of the port alone). */
+  acl?: MqttAcl
+  /** Largest packet from a client, bytes (default 1 MiB). */
+  maxPacketSize?: number
+  /** Connections, TCP and WebSocket together (default 1000). */
+  maxClients?: number
   logger: Logger
+  metrics?: Metrics
 }
 
 type Deliver = (packet: AedesPublishPacket, cb: () => void) => void
@@ -28,19 +49,50 @@ export class EmbeddedBroker implements MqttPort {
   private tcp?: Server
   private http?: HttpServer
   private wss?: WebSocketServer
+  /** Open client connections, TCP and WebSocket, CONNECT or not: what max_clients bounds. */
+  private connections = 0
 
-  private constructor (readonly aedes: Aedes, private readonly logger: Logger) {}
+  private constructor (readonly aedes: Aedes, private readonly logger: Logger, private readonly auth: EmbeddedAuth) {}
 
   static async start (opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
-    const aedes = await Aedes.createBroker()
-    const broker = new EmbeddedBroker(aedes, opts.logger)
+    // Before anything listens: a broker open to the network without users is refused here.
+    const note = checkExposure({
+      binds: [
+        { key: 'mqtt.embedded.bind', what: 'TCP', bind: opts.bind },
+        { key: 'mqtt.embedded.ws_bind', what: 'WebSocket', bind: opts.wsBind }
+      ],
+      authenticated: opts.usersFile !== undefined,
+      allowAnonymous: opts.allowAnonymous === true
+    })
+    const maxPacketSize = opts.maxPacketSize ?? defaults.mqtt.embedded.max_packet_size
+    const maxClients = opts.maxClients ?? defaults.mqtt.embedded.max_clients
+    const self: { broker?: EmbeddedBroker } = {}
+    // A user removed from the file is closed at once: its connection must not outlive its right.
+    const auth = await EmbeddedAuth.open({
+      usersFile: opts.usersFile,
+      roles: opts.roles ?? {},
+      allowAnonymous: opts.allowAnonymous === true,
+      logger: opts.logger,
+      metrics: opts.metrics
+    }, () => self.broker?.closeRevoked())
+    let aedes: Aedes
+    try {
+      aedes = await Aedes.createBroker({ authenticate: auth.authenticate, ...(opts.acl === undefined ? {} : aclHooks(opts.acl, auth, opts.logger, opts.metrics)) })
+    } catch (err) {
+      auth.close()
+      throw err
+    }
+    const broker = self.broker = new EmbeddedBroker(aedes, opts.logger, auth)
+    aedes.on('clientDisconnect', (client) => auth.forget(client))
     aedes.on('clientError', (client, err) => opts.logger.debug({ client: client.id, err: err.message }, 'mqtt client error'))
     try {
       if (opts.bind !== undefined) {
         broker.tcp = createServer((socket) => {
+          if (!broker.admit(socket, maxClients, opts)) { socket.destroy(); return }
           // MQTT packets are small and latency-bound: no Nagle delay; and the packets of one
           // event-loop turn (every charge point's Calls to a backend) go out in one write.
           tuneMqttSocket(socket)
+          limitPackets(socket, maxPacketSize, () => broker.tooLarge(socket, opts))
           aedes.handle(socket)
         })
         await listenOrExplain(broker.tcp, opts.bind, 'embedded MQTT broker (TCP)', 'mqtt.embedded.bind / --mqtt-bind, or use an existing broker with --mqtt-url')
@@ -49,11 +101,16 @@ export class EmbeddedBroker implements MqttPort {
         broker.http = createHttpServer((_req, res) => { res.writeHead(426).end('MQTT over WebSocket only\n') })
         broker.wss = new WebSocketServer({
           server: broker.http,
+          // A WebSocket message carries one MQTT packet or a few: bound what ws buffers too
+          // (its own default is 100 MiB), with room for packets sent together.
+          maxPayload: 2 * maxPacketSize,
           handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false)
         })
         broker.wss.on('connection', (ws, req) => {
+          if (!broker.admit(ws, maxClients, opts)) { ws.close(1013, 'too many clients'); return }
           const stream = createWebSocketStream(ws)
           stream.on('error', () => stream.destroy())
+          limitPackets(stream, maxPacketSize, () => broker.tooLarge(stream, opts))
           aedes.handle(stream as any, req)
         })
         await listenOrExplain(broker.http, opts.wsBind, 'embedded MQTT broker (WebSocket)', 'mqtt.embedded.ws_bind / --mqtt-ws-bind')
@@ -62,6 +119,7 @@ export class EmbeddedBroker implements MqttPort {
       await broker.close()
       throw err
     }
+    if (note !== undefined) opts.logger[note.level](note.message)
     return broker
   }
 
@@ -98,7 +156,33 @@ export class EmbeddedBroker implements MqttPort {
     return new Promise((resolve) => this.aedes.unsubscribe(stripShare(topic), deliver, () => resolve()))
   }
 
+  /** Counts a new connection; false when max_clients are already open. */
+  private admit (conn: { once: (e: 'close', f: () => void) => unknown }, max: number, opts: EmbeddedBrokerOptions): boolean {
+    if (this.connections >= max) {
+      opts.metrics?.inc('mqtt_clients_refused_total')
+      this.logger.warn({ max }, 'MQTT connection refused: mqtt.embedded.max_clients reached')
+      return false
+    }
+    this.connections++
+    conn.once('close', () => { this.connections-- })
+    return true
+  }
+
+  private tooLarge (conn: { destroy: () => void }, opts: EmbeddedBrokerOptions): void {
+    opts.metrics?.inc('mqtt_packets_too_large_total')
+    this.logger.warn({ max: opts.maxPacketSize ?? defaults.mqtt.embedded.max_packet_size }, 'MQTT client closed: packet over mqtt.embedded.max_packet_size')
+    conn.destroy()
+  }
+
+  private closeRevoked (): void {
+    for (const client of this.auth.revoked()) {
+      this.logger.info({ client: client.id, username: this.auth.identity(client)?.username }, 'MQTT user removed from the users file: closing its connection')
+      client.close()
+    }
+  }
+
   async close (): Promise<void> {
+    this.auth.close()
     // Give QoS 1/2 exchanges with connected backends time to complete (MQTT.js emits a QoS 2
     // message only at PUBREL): the last events and gateway answers of a shutdown get through.
     if (this.aedes.connectedClients > 0) await new Promise((resolve) => setTimeout(resolve, 200))
@@ -108,6 +192,23 @@ export class EmbeddedBroker implements MqttPort {
     if (this.http?.listening === true) { this.http.close(); this.http.closeAllConnections(); closing.push(once(this.http, 'close')) }
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()))
     await Promise.all(closing)
+  }
+}
+
+/**
+ * Checks every byte a client sends against the packet-size bound before aedes parses it. aedes
+ * pulls its input with conn.read() in paused mode (lib/client.js, nextBatch), so wrapping
+ * read() on our own connection object sees every chunk first, costs nothing per packet beyond
+ * the header arithmetic, and needs no extra stream on the hot path.
+ */
+function limitPackets (conn: Duplex, max: number, onTooLarge: () => void): void {
+  const feed = packetSizeGuard(max)
+  const read = conn.read.bind(conn)
+  conn.read = (size?: number) => {
+    const chunk = read(size) as Buffer | null
+    if (chunk === null || feed(chunk)) return chunk
+    onTooLarge()
+    return null
   }
 }
 
