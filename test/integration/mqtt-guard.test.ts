@@ -17,7 +17,7 @@ import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
 import mqttPacket from 'mqtt-packet'
 import { connect } from 'node:net'
-import { accepts, inboxOf, tryConnect, writeUsersFile } from './mqtt-guard-helpers.js'
+import { accepts, inboxOf, tryConnect, writeUsersFile } from '../helpers/mqtt-guard.js'
 import { connectChargePoint, waitFor, type Inbox, type Message } from '../helpers/clients.js'
 
 /** A logger whose lines a test can read. */

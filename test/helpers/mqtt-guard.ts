@@ -2,7 +2,7 @@
 import { connect } from 'node:net'
 import { writeFile } from 'node:fs/promises'
 import mqtt, { type MqttClient } from 'mqtt'
-import { Inbox, type Message } from '../helpers/clients.js'
+import { Inbox, type Message } from './clients.js'
 import { FILE_HEADER, upsertEntry } from '../../src/auth/credentials-format.js'
 import { hashPassword } from '../../src/auth/password-hash.js'
 
