@@ -147,7 +147,10 @@ export const defaults = deepFreeze({
      * default: from anyone else the header is ignored, since anyone can send one.
      */
     trusted_proxies: [],
-    /** EMQX's key. Not supported yet: true is refused at start (docs/security.md). */
+    /**
+     * EMQX's key: every connection starts with a PROXY protocol v1/v2 header (a TCP load
+     * balancer in front); only from `trusted_proxies` when that is set.
+     */
     proxy_protocol: false,
     websocket: {
       /** EMQX's key and default; read only from `trusted_proxies`. */

@@ -31,6 +31,8 @@ export interface ListenerConfig {
   handshakeTimeoutMs: number
   /** CIDRs whose `proxyAddressHeader` gives the client's address (src/transport/client-address.ts). */
   trustedProxies: string[]
+  /** A PROXY protocol v1/v2 header precedes every connection (from trustedProxies, when set). */
+  proxyProtocol: boolean
   /** Lower-case header name, e.g. x-forwarded-for. */
   proxyAddressHeader: string
   pingIntervalMs: number
@@ -208,9 +210,6 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
         if (!allSubprotocols.includes(p)) throw new ConfigError(`${key}.websocket.supported_subprotocols: unknown sub-protocol "${p}" (supported: ${allSubprotocols.join(', ')})`)
       }
       const { host, port } = parseHostPort(l.bind, `${key}.bind`)
-      if (l.proxy_protocol === true) {
-        throw new ConfigError(`${key}.proxy_protocol: PROXY protocol is not supported yet; put the proxy in ${key}.trusted_proxies and let it send ${l.websocket.proxy_address_header}`)
-      }
       try {
         trustedProxies(l.trusted_proxies)
       } catch (err) {
@@ -229,6 +228,7 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
         maxConnections: l.max_connections,
         handshakeTimeoutMs: durationMs(l.handshake_timeout, `${key}.handshake_timeout`),
         trustedProxies: [...l.trusted_proxies],
+        proxyProtocol: l.proxy_protocol === true,
         proxyAddressHeader: String(l.websocket.proxy_address_header).toLowerCase(),
         pingIntervalMs: durationMs(l.websocket.ping_interval, `${key}.websocket.ping_interval`),
         maxMalformedFrames: l.websocket.max_malformed_frames,

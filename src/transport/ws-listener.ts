@@ -7,6 +7,7 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
 import { once } from 'node:events'
+import { createServer as createNetServer, type Server as NetServer } from 'node:net'
 import { WebSocketServer } from 'ws'
 import type { ListenerConfig } from '../config/load.js'
 import type { Logger } from '../observability/logger.js'
@@ -18,6 +19,8 @@ import { loadTlsOptionsSync, TlsReloader } from './tls-context.js'
 import { peerCertificateCN, tlsRejection } from './tls-errors.js'
 import { wsSocket } from './ws-socket.js'
 import { clientAddress, trustedProxies, type TrustedProxies } from './client-address.js'
+import { ProxiedPeers } from './proxy-protocol.js'
+import { unmap } from '../util/cidr.js'
 
 export interface UpgradeInfo {
   cid: string
@@ -67,6 +70,10 @@ export class WsListener {
   private pendingUpgrades = 0
   private readonly tlsReloader: TlsReloader | undefined
   private readonly trusted: TrustedProxies
+  /** With proxy_protocol: the TCP server in front that reads the header, and what it read. */
+  private readonly front: NetServer | undefined
+  private readonly proxied: ProxiedPeers | undefined
+  private accepting = false
 
   constructor (readonly config: ListenerConfig, private readonly log: Logger, private readonly metrics: Metrics, private readonly handler: ConnectionHandler) {
     const onRequest: RequestListener = (_req, res) => {
@@ -101,6 +108,25 @@ export class WsListener {
       // The choice was made before the upgrade (see onUpgrade); ws only asks when offered.
       handleProtocols: (_offered, req) => (req as RequestWithChoice).ocppSubprotocol ?? false
     })
+    if (config.proxyProtocol) {
+      const proxied = this.proxied = new ProxiedPeers()
+      const server = this.server
+      this.front = createNetServer({ pauseOnConnect: true }, (socket) => {
+        const from = unmap(socket.remoteAddress ?? '')
+        socket.on('error', destroySocket)
+        if (this.trusted.size > 0 && !this.trusted.has(from)) {
+          // Anyone else could claim any address in a header.
+          this.metrics.inc('connections_rejected_total', 'proxy_untrusted')
+          log.info({ listener: config.name, peer: from }, 'connection rejected: PROXY protocol listener, peer not in trusted_proxies')
+          socket.destroy()
+          return
+        }
+        proxied.accept(socket, server, config.handshakeTimeoutMs, (message) => {
+          this.metrics.inc('connections_rejected_total', 'proxy_header')
+          log.info({ listener: config.name, peer: from, err: message }, 'connection rejected: bad PROXY protocol header')
+        })
+      })
+    }
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head))
     this.server.on('clientError', (err: Error & { code?: string }, socket) => {
       const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
@@ -111,13 +137,17 @@ export class WsListener {
   }
 
   async listen (): Promise<void> {
-    await listenOrExplain(this.server, this.config, `OCPP listener "${this.config.name}"`, `listeners.ws.${this.config.name}.bind / --bind`)
-    const a = this.server.address()
+    await listenOrExplain(this.front ?? this.server, this.config, `OCPP listener "${this.config.name}"`, `listeners.ws.${this.config.name}.bind / --bind`)
+    // Behind the PROXY-protocol front the HTTP server never listens itself; its handshake and
+    // request timeouts start with its 'listening' event, so it gets one.
+    if (this.front !== undefined) this.server.emit('listening')
+    this.accepting = true
+    const a = (this.front ?? this.server).address()
     this.log.info({ listener: this.config.name, address: typeof a === 'object' && a !== null ? `${a.address}:${a.port}` : a, path: this.config.path, subprotocols: this.config.subprotocols }, 'OCPP-J listener ready')
   }
 
   get port (): number {
-    const a = this.server.address()
+    const a = (this.front ?? this.server).address()
     return typeof a === 'object' && a !== null ? a.port : 0
   }
 
@@ -167,7 +197,7 @@ export class WsListener {
         this.reject(socket, refusal.status, refusal.reason, refusal.code, req, refusal.headers)
         return
       }
-      if (socket.destroyed || !this.server.listening) {
+      if (socket.destroyed || !this.accepting) {
         this.handler.abort(info)
         socket.destroy()
         return
@@ -195,6 +225,13 @@ export class WsListener {
    * (then `peer` is the bare client address, its port unknown, and `proxy` the TCP peer).
    */
   private clientOf (req: IncomingMessage): { address: string, peer: string, proxy?: string } {
+    const p = this.proxied?.get(req.socket.remoteAddress, req.socket.remotePort)
+    if (p !== undefined) {
+      // The PROXY header's client, then X-Forwarded-For from it only if it too is trusted.
+      const address = clientAddress(unmap(p.address), req.headers[this.config.proxyAddressHeader], this.trusted)
+      const peer = address === p.address ? (address.includes(':') ? `[${address}]:${p.port}` : `${address}:${p.port}`) : (address.includes(':') ? `[${address}]` : address)
+      return { address, peer, proxy: peerOf(req) }
+    }
     const tcp = req.socket.remoteAddress ?? ''
     const address = clientAddress(tcp, req.headers[this.config.proxyAddressHeader], this.trusted)
     if (address === tcp) return { address, peer: peerOf(req) }
@@ -213,6 +250,17 @@ export class WsListener {
   /** Stop accepting new connections; existing sockets stay until closed or terminated. */
   stopAccepting (): Promise<void> {
     this.tlsReloader?.close()
+    this.accepting = false
+    const front = this.front
+    if (front !== undefined) {
+      if (!front.listening) return Promise.resolve()
+      // The front counts the sockets (it accepted them): its close waits for them, as the
+      // HTTP server's does without it. The HTTP server's close stops its timeout checks.
+      const closed = once(front, 'close').then(() => undefined)
+      front.close()
+      this.server.close(() => {})
+      return closed
+    }
     if (!this.server.listening) return Promise.resolve()
     const closed = once(this.server, 'close').then(() => undefined)
     this.server.close()
