@@ -211,7 +211,17 @@ export const defaults = deepFreeze({
        */
       max_packet_size: 1048576,
       /** Connections to the embedded broker (TCP and WebSocket together); over it a new one is closed at once. */
-      max_clients: 1000
+      max_clients: 1000,
+      /**
+       * QoS 1/2 messages waiting for one client (a persistent session that went away, or a
+       * connected client that does not acknowledge); past it messages for that client are
+       * dropped and counted (mqtt_messages_dropped_total). Mosquitto's max_queued_messages.
+       */
+      max_queued_messages: 1000,
+      /** Bytes (8 MiB) written to one client and not yet sent: past it the client, which does not read, is closed. */
+      max_buffered_bytes: 8388608,
+      /** How long a persistent session (clean=false) that went away keeps its subscriptions and queue. */
+      session_expiry: '2h'
     }
   },
 

@@ -80,6 +80,12 @@ export interface GatewayConfig {
       maxPacketSize: number
       /** Connections to the embedded broker, TCP and WebSocket together. */
       maxClients: number
+      /** QoS 1/2 messages waiting for one client. */
+      maxQueuedMessages: number
+      /** Unsent bytes for one client connection. */
+      maxBufferedBytes: number
+      /** Kept state of a persistent session that went away, ms (Infinity = kept). */
+      sessionExpiryMs: number
     }
   }
   log: { level: string, frames: boolean }
@@ -288,7 +294,10 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
         usersFile: mqtt.embedded.users_file,
         roles: mqtt.embedded.roles,
         maxPacketSize: mqtt.embedded.max_packet_size,
-        maxClients: mqtt.embedded.max_clients
+        maxClients: mqtt.embedded.max_clients,
+        maxQueuedMessages: mqtt.embedded.max_queued_messages,
+        maxBufferedBytes: mqtt.embedded.max_buffered_bytes,
+        sessionExpiryMs: durationMs(mqtt.embedded.session_expiry, 'mqtt.embedded.session_expiry')
       }
     },
     log: { level: t.log.level, frames: t.log.frames },

@@ -147,7 +147,10 @@ export const configSchema = {
             users_file: { type: 'string', minLength: 1 },
             roles: { type: 'object', additionalProperties: { enum: ['backend', 'observer'] }, default: defaults.mqtt.embedded.roles },
             max_packet_size: { type: 'integer', minimum: 1024, maximum: 268435455, default: defaults.mqtt.embedded.max_packet_size },
-            max_clients: { type: 'integer', minimum: 1, default: defaults.mqtt.embedded.max_clients }
+            max_clients: { type: 'integer', minimum: 1, default: defaults.mqtt.embedded.max_clients },
+            max_queued_messages: { type: 'integer', minimum: 1, default: defaults.mqtt.embedded.max_queued_messages },
+            max_buffered_bytes: { type: 'integer', minimum: 65536, default: defaults.mqtt.embedded.max_buffered_bytes },
+            session_expiry: { ...duration, default: defaults.mqtt.embedded.session_expiry }
           }
         }
       }

@@ -40,7 +40,11 @@ export const counterNames = [
   /** A bug met on one message (by direction): answered or reported, the process goes on. */
   'internal_errors_total',
   /** Retained downstream messages replayed by the broker: never delivered to a charge point. */
-  'envelopes_retained_ignored_total'
+  'envelopes_retained_ignored_total',
+  /** Embedded broker bounds: messages not queued for a full client, clients closed for not reading, persistent sessions expired. */
+  'mqtt_messages_dropped_total',
+  'mqtt_slow_clients_closed_total',
+  'mqtt_sessions_expired_total'
 ] as const
 export type CounterName = typeof counterNames[number]
 

@@ -118,7 +118,9 @@ export class ProxiedPeers {
         return
       }
     }
+    // A peer that goes before its header (a balancer's TCP health check) is no bad header.
     socket.on('error', () => { clearTimeout(timer) })
+    socket.once('close', () => { clearTimeout(timer) })
     socket.on('readable', onReadable)
   }
 

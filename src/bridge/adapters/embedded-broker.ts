@@ -17,7 +17,9 @@ import { EmbeddedAuth } from './embedded-auth.js'
 import type { MqttAcl, MqttRole } from '../mqtt-acl.js'
 import { aclHooks } from './embedded-acl.js'
 import { packetSizeGuard } from './packet-size.js'
+import { boundedPersistence, type BoundedPersistence } from './bounded-persistence.js'
 import { defaults } from '../../config/defaults.js'
+import { durationMs } from '../../config/duration.js'
 import type { Duplex } from 'node:stream'
 import type { Metrics } from '../../observability/metrics.js'
 
@@ -36,6 +38,12 @@ export interface EmbeddedBrokerOptions {
   maxPacketSize?: number
   /** Connections, TCP and WebSocket together (default 1000). */
   maxClients?: number
+  /** QoS 1/2 messages waiting for one client, at most (default 1000); more are dropped, counted. */
+  maxQueuedMessages?: number
+  /** Unsent bytes for one connection, at most (default 8 MiB); over it the client is closed. */
+  maxBufferedBytes?: number
+  /** How long the state of a persistent session that went away is kept, ms (default 2 h). */
+  sessionExpiryMs?: number
   logger: Logger
   metrics?: Metrics
 }
@@ -51,6 +59,9 @@ export class EmbeddedBroker implements MqttPort {
   private wss?: WebSocketServer
   /** Open client connections, TCP and WebSocket, CONNECT or not: what max_clients bounds. */
   private connections = 0
+  /** Persistent sessions that went away, by client id: dropped when their expiry comes. */
+  private readonly expiring = new Map<string, NodeJS.Timeout>()
+  private bounded?: BoundedPersistence
 
   private constructor (readonly aedes: Aedes, private readonly logger: Logger, private readonly auth: EmbeddedAuth) {}
 
@@ -66,6 +77,7 @@ export class EmbeddedBroker implements MqttPort {
     })
     const maxPacketSize = opts.maxPacketSize ?? defaults.mqtt.embedded.max_packet_size
     const maxClients = opts.maxClients ?? defaults.mqtt.embedded.max_clients
+    const maxBuffered = opts.maxBufferedBytes ?? defaults.mqtt.embedded.max_buffered_bytes
     const self: { broker?: EmbeddedBroker } = {}
     // A user removed from the file is closed at once: its connection must not outlive its right.
     const auth = await EmbeddedAuth.open({
@@ -75,15 +87,27 @@ export class EmbeddedBroker implements MqttPort {
       logger: opts.logger,
       metrics: opts.metrics
     }, () => self.broker?.closeRevoked())
+    const maxQueued = opts.maxQueuedMessages ?? defaults.mqtt.embedded.max_queued_messages
+    const bounded = boundedPersistence(maxQueued, (clientId) => {
+      opts.metrics?.inc('mqtt_messages_dropped_total')
+      // Checked first: one line per dropped message would flood the log of a slow client.
+      if (opts.logger.isLevelEnabled('debug')) opts.logger.debug({ client: clientId, max: maxQueued }, 'MQTT message not queued: mqtt.embedded.max_queued_messages reached for this client')
+    })
     let aedes: Aedes
     try {
-      aedes = await Aedes.createBroker({ authenticate: auth.authenticate, ...(opts.acl === undefined ? {} : aclHooks(opts.acl, auth, opts.logger, opts.metrics)) })
+      aedes = await Aedes.createBroker({ persistence: bounded.persistence as never, authenticate: auth.authenticate, ...(opts.acl === undefined ? {} : aclHooks(opts.acl, auth, opts.logger, opts.metrics)) })
     } catch (err) {
       auth.close()
       throw err
     }
     const broker = self.broker = new EmbeddedBroker(aedes, opts.logger, auth)
-    aedes.on('clientDisconnect', (client) => auth.forget(client))
+    broker.bounded = bounded
+    const expiryMs = opts.sessionExpiryMs ?? durationMs(defaults.mqtt.embedded.session_expiry, 'mqtt.embedded.session_expiry')
+    aedes.on('clientDisconnect', (client) => {
+      auth.forget(client)
+      if (client.clean === false && Number.isFinite(expiryMs)) broker.expireLater(client.id, expiryMs, opts)
+    })
+    aedes.on('client', (client) => broker.cancelExpiry(client.id))
     aedes.on('clientError', (client, err) => opts.logger.debug({ client: client.id, err: err.message }, 'mqtt client error'))
     try {
       if (opts.bind !== undefined) {
@@ -93,6 +117,7 @@ export class EmbeddedBroker implements MqttPort {
           // event-loop turn (every charge point's Calls to a backend) go out in one write.
           tuneMqttSocket(socket)
           limitPackets(socket, maxPacketSize, () => broker.tooLarge(socket, opts))
+          limitBuffered(socket, () => socket.writableLength, maxBuffered, () => broker.tooSlow(socket, opts))
           aedes.handle(socket)
         })
         await listenOrExplain(broker.tcp, opts.bind, 'embedded MQTT broker (TCP)', 'mqtt.embedded.bind / --mqtt-bind, or use an existing broker with --mqtt-url')
@@ -111,6 +136,7 @@ export class EmbeddedBroker implements MqttPort {
           const stream = createWebSocketStream(ws)
           stream.on('error', () => stream.destroy())
           limitPackets(stream, maxPacketSize, () => broker.tooLarge(stream, opts))
+          limitBuffered(stream, () => stream.writableLength + ws.bufferedAmount, maxBuffered, () => broker.tooSlow(stream, opts))
           aedes.handle(stream as any, req)
         })
         await listenOrExplain(broker.http, opts.wsBind, 'embedded MQTT broker (WebSocket)', 'mqtt.embedded.ws_bind / --mqtt-ws-bind')
@@ -174,6 +200,32 @@ export class EmbeddedBroker implements MqttPort {
     conn.destroy()
   }
 
+  /** A client that does not read: what it has not taken is bounded, so it goes. */
+  private tooSlow (conn: { destroy: () => void }, opts: EmbeddedBrokerOptions): void {
+    opts.metrics?.inc('mqtt_slow_clients_closed_total')
+    this.logger.warn({ max: opts.maxBufferedBytes ?? defaults.mqtt.embedded.max_buffered_bytes }, 'MQTT client closed: more unsent bytes than mqtt.embedded.max_buffered_bytes (it does not read)')
+    conn.destroy()
+  }
+
+  private expireLater (clientId: string, ms: number, opts: EmbeddedBrokerOptions): void {
+    this.cancelExpiry(clientId)
+    const timer = setTimeout(() => {
+      this.expiring.delete(clientId)
+      const dropped = this.bounded?.queued(clientId) ?? 0
+      this.bounded?.forget(clientId).then(() => {
+        opts.metrics?.inc('mqtt_sessions_expired_total')
+        this.logger.info({ client: clientId, dropped }, 'MQTT persistent session expired (mqtt.embedded.session_expiry): its subscriptions and queued messages are dropped')
+      }, (err: Error) => this.logger.warn({ client: clientId, err: err.message }, 'MQTT session expiry failed'))
+    }, ms)
+    timer.unref()
+    this.expiring.set(clientId, timer)
+  }
+
+  private cancelExpiry (clientId: string): void {
+    const t = this.expiring.get(clientId)
+    if (t !== undefined) { clearTimeout(t); this.expiring.delete(clientId) }
+  }
+
   private closeRevoked (): void {
     for (const client of this.auth.revoked()) {
       this.logger.info({ client: client.id, username: this.auth.identity(client)?.username }, 'MQTT user removed from the users file: closing its connection')
@@ -183,6 +235,8 @@ export class EmbeddedBroker implements MqttPort {
 
   async close (): Promise<void> {
     this.auth.close()
+    for (const t of this.expiring.values()) clearTimeout(t)
+    this.expiring.clear()
     // Give QoS 1/2 exchanges with connected backends time to complete (MQTT.js emits a QoS 2
     // message only at PUBREL): the last events and gateway answers of a shutdown get through.
     if (this.aedes.connectedClients > 0) await new Promise((resolve) => setTimeout(resolve, 200))
@@ -210,6 +264,29 @@ function limitPackets (conn: Duplex, max: number, onTooLarge: () => void): void 
     onTooLarge()
     return null
   }
+}
+
+/**
+ * One client's backlog is its own: aedes waits for a client's 'drain' before it finishes a
+ * delivery, and its emitter waits for every subscriber's delivery, so one subscriber that
+ * stopped reading froze every other client (measured: a paused subscriber stopped a second
+ * one at 300 of 1,000 messages, for aedes' whole 60 s drainTimeout). Here a write always
+ * reports room, so nobody waits on this client, and what it has not taken is bounded instead:
+ * past `max` unsent bytes it is closed. One property read per write.
+ */
+function limitBuffered (conn: Duplex, buffered: () => number, max: number, onOver: () => void): void {
+  const write = conn.write.bind(conn) as (...args: unknown[]) => boolean
+  let over = false
+  conn.write = ((...args: unknown[]): boolean => {
+    if (over) return true // closing: nothing more for it
+    if (buffered() > max) {
+      over = true
+      onOver()
+      return true
+    }
+    write(...args)
+    return true
+  }) as typeof conn.write
 }
 
 function packet (topic: string, payload: string | Buffer, qos: QoS, retain: boolean): AedesPublishPacket {
