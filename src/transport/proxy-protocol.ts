@@ -92,8 +92,11 @@ export class ProxiedPeers {
   accept (socket: Socket, server: Server, timeoutMs: number, onError: (message: string) => void): void {
     let buf: Buffer = Buffer.alloc(0)
     const timer = setTimeout(() => fail('no complete PROXY header in time'), timeoutMs)
+    // A peer that goes before its header (a balancer's TCP health check) is no bad header.
+    const onGone = (): void => { clearTimeout(timer) }
     const fail = (message: string): void => {
       clearTimeout(timer)
+      socket.off('close', onGone)
       socket.off('readable', onReadable)
       onError(message)
       socket.destroy()
@@ -108,6 +111,7 @@ export class ProxiedPeers {
         if (r.state === 'error') { fail(r.message); return }
         clearTimeout(timer)
         socket.off('readable', onReadable)
+        socket.off('close', onGone)
         if (buf.length > r.length) socket.unshift(buf.subarray(r.length))
         if (r.source !== undefined) {
           const key = `${socket.remoteAddress ?? ''}|${socket.remotePort ?? 0}`
@@ -118,9 +122,8 @@ export class ProxiedPeers {
         return
       }
     }
-    // A peer that goes before its header (a balancer's TCP health check) is no bad header.
     socket.on('error', () => { clearTimeout(timer) })
-    socket.once('close', () => { clearTimeout(timer) })
+    socket.once('close', onGone)
     socket.on('readable', onReadable)
   }
 

@@ -199,3 +199,11 @@ test('a socket error before the header clears the timer: no timeout reported', a
   assert.deepEqual(errors, [])
   assert.equal(socket.destroyed, 0)
 })
+
+test('a peer that closes before sending its header (a balancer\'s health check) is not reported as a bad header', async () => {
+  const { socket, server, errors } = setup(20)
+  socket.emit('close')
+  await new Promise((resolve) => setTimeout(resolve, 40))
+  assert.deepEqual(errors, [])
+  assert.equal(server.connections.length, 0)
+})
