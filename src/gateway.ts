@@ -24,6 +24,7 @@ import type { SessionContext } from './session/context.js'
 import { WsListener } from './transport/ws-listener.js'
 import { createAdmission } from './transport/admission.js'
 import { openGatewayAuth } from './auth/setup.js'
+import { HashLimiter } from './auth/hash-limiter.js'
 import { createValidators, type Validators } from './schema/index.js'
 
 let sharedValidators: Validators | undefined
@@ -65,7 +66,9 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
   // What has been opened so far, undone in reverse if a later step fails.
   const opened: Undo[] = []
   try {
-    const mqtt = await openMqtt(config, nodeId, log, metrics)
+    // One bound on password hashing for the whole process: charge points and MQTT users share the cores.
+    const hashes = new HashLimiter(config.auth.hashes)
+    const mqtt = await openMqtt(config, nodeId, log, metrics, hashes)
     opened.push(() => mqtt.close())
     const sessions = new SessionTable({ metrics, log, sweepPeriodMs: opts.sweepPeriodMs ?? 1000 })
     opened.push(() => sessions.closeAll())
@@ -73,7 +76,7 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
     await bridge.start()
     opened.push(() => bridge.stop())
 
-    const auth = await openGatewayAuth(config.auth, { log: log.child({ component: 'auth' }) })
+    const auth = await openGatewayAuth(config.auth, { log: log.child({ component: 'auth' }), hashes })
     opened.push(() => auth.close())
     for (const line of auth.describe(config.listeners.map((l) => ({ name: `${l.type}:${l.name}`, profile: l.security.profile })))) {
       if (line.includes('WARNING')) log.warn(line)
@@ -150,9 +153,9 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
   }
 }
 
-function openMqtt (config: GatewayConfig, nodeId: string, log: Logger, metrics: Metrics): Promise<MqttPort> {
+function openMqtt (config: GatewayConfig, nodeId: string, log: Logger, metrics: Metrics, hashLimiter: HashLimiter): Promise<MqttPort> {
   const logger = log.child({ component: 'mqtt' })
-  if (config.mqtt.url === '') return EmbeddedBroker.start({ ...config.mqtt.embedded, acl: compileAcl(config), logger, metrics })
+  if (config.mqtt.url === '') return EmbeddedBroker.start({ ...config.mqtt.embedded, acl: compileAcl(config), hashLimiter, logger, metrics })
   return ExternalBroker.connect({
     ...config.mqtt,
     clientId: config.mqtt.clientId !== '' ? config.mqtt.clientId : `ocpp-gateway-${nodeId}`,

@@ -38,11 +38,11 @@ export interface GatewayAuth {
   close: () => Promise<void>
 }
 
-export async function openGatewayAuth (cfg: AuthConfig, opts: { log?: AuthLog, onDecision?: GuardOptions['onDecision'], now?: () => number } = {}): Promise<GatewayAuth> {
+export async function openGatewayAuth (cfg: AuthConfig, opts: { log?: AuthLog, onDecision?: GuardOptions['onDecision'], now?: () => number, hashes?: HashLimiter } = {}): Promise<GatewayAuth> {
   const log = opts.log
   const authenticators: Authenticator[] = []
   // One for the gateway: the cores are shared, so is the bound.
-  const hashes = new HashLimiter(cfg.hashes)
+  const hashes = opts.hashes ?? new HashLimiter(cfg.hashes)
   try {
     for (const a of cfg.authentication) {
       if (a.backend === 'file') {

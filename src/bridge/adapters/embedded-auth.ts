@@ -13,6 +13,7 @@
  */
 import type { Client } from 'aedes'
 import { CredentialsFileAuthenticator } from '../../auth/credentials-file.js'
+import type { HashLimiter } from '../../auth/hash-limiter.js'
 import type { Logger } from '../../observability/logger.js'
 import type { Metrics } from '../../observability/metrics.js'
 import type { MqttRole } from '../mqtt-acl.js'
@@ -25,6 +26,8 @@ export interface EmbeddedAuthOptions {
   /** With a users file: clients that send no credentials are let in as backends. */
   allowAnonymous: boolean
   pollIntervalMs?: number
+  /** The gateway's bound on concurrent password hashes, shared with the charge points' files. */
+  hashLimiter?: HashLimiter
   logger: Logger
   metrics?: Metrics
 }
@@ -34,7 +37,7 @@ type AuthDone = (error: (Error & { returnCode: number }) | null, success: boolea
 /** Who a client is, once authenticated. */
 export interface MqttIdentity { role: MqttRole, username: string | undefined }
 
-const refusal = (returnCode: 4 | 5, message: string): Error & { returnCode: number } => Object.assign(new Error(message), { returnCode })
+const refusal = (returnCode: 3 | 4 | 5, message: string): Error & { returnCode: number } => Object.assign(new Error(message), { returnCode })
 
 export class EmbeddedAuth {
   private readonly identities = new WeakMap<Client, MqttIdentity>()
@@ -53,6 +56,7 @@ export class EmbeddedAuth {
       : await CredentialsFileAuthenticator.open({
         path: opts.usersFile,
         pollIntervalMs: opts.pollIntervalMs,
+        ...(opts.hashLimiter !== undefined ? { hashLimiter: opts.hashLimiter } : {}),
         onReload: ({ entries }) => {
           log.info({ path: opts.usersFile, entries }, 'MQTT users file loaded')
           if (opened) onReload?.()
@@ -105,14 +109,15 @@ export class EmbeddedAuth {
 
   close (): void { this.users?.close() }
 
-  private async check (client: Client, username: string | undefined, password: Buffer | undefined): Promise<MqttIdentity | { returnCode: 4 | 5, reason: string }> {
+  private async check (client: Client, username: string | undefined, password: Buffer | undefined): Promise<MqttIdentity | { returnCode: 3 | 4 | 5, reason: string }> {
     if (this.users === undefined) return { role: 'backend', username }
     if (username === undefined && password === undefined) {
       return this.opts.allowAnonymous ? { role: 'backend', username } : { returnCode: 5, reason: 'missing_credentials' }
     }
     if (username === undefined || password === undefined) return { returnCode: 4, reason: 'missing_credentials' }
     const d = await this.users.authenticate({ cid: username, username, password: password.toString('utf8'), peer: peerOf(client), listener: 'mqtt', profile: 1 })
-    if (!d.ok) return { returnCode: 4, reason: d.reason }
+    // Too many password checks waiting (a flood of guesses): "server unavailable", try later.
+    if (!d.ok) return { returnCode: d.reason === 'overloaded' ? 3 : 4, reason: d.reason }
     return { role: Object.hasOwn(this.opts.roles, username) ? this.opts.roles[username] as MqttRole : 'observer', username }
   }
 }

@@ -18,6 +18,7 @@ import type { MqttAcl, MqttRole } from '../mqtt-acl.js'
 import { aclHooks } from './embedded-acl.js'
 import { packetSizeGuard } from './packet-size.js'
 import { boundedPersistence, type BoundedPersistence } from './bounded-persistence.js'
+import type { HashLimiter } from '../../auth/hash-limiter.js'
 import { defaults } from '../../config/defaults.js'
 import { durationMs } from '../../config/duration.js'
 import type { Duplex } from 'node:stream'
@@ -44,6 +45,8 @@ export interface EmbeddedBrokerOptions {
   maxBufferedBytes?: number
   /** How long the state of a persistent session that went away is kept, ms (default 2 h). */
   sessionExpiryMs?: number
+  /** The gateway's bound on concurrent password hashes (shared with charge point logins). */
+  hashLimiter?: HashLimiter
   logger: Logger
   metrics?: Metrics
 }
@@ -84,6 +87,7 @@ export class EmbeddedBroker implements MqttPort {
       usersFile: opts.usersFile,
       roles: opts.roles ?? {},
       allowAnonymous: opts.allowAnonymous === true,
+      ...(opts.hashLimiter !== undefined ? { hashLimiter: opts.hashLimiter } : {}),
       logger: opts.logger,
       metrics: opts.metrics
     }, () => self.broker?.closeRevoked())

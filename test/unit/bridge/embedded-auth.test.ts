@@ -11,6 +11,7 @@ import type { Client } from 'aedes'
 import { pino } from 'pino'
 import { EmbeddedAuth, peerOf, type EmbeddedAuthOptions } from '../../../src/bridge/adapters/embedded-auth.js'
 import { Metrics } from '../../../src/observability/metrics.js'
+import { HashLimiter } from '../../../src/auth/hash-limiter.js'
 import { writeUsersFile } from '../../helpers/mqtt-guard.js'
 
 type Outcome = { error: (Error & { returnCode: number }) | null, success: boolean | null }
@@ -162,4 +163,16 @@ test('peerOf: the socket of the WebSocket request, else the connection, else unk
   assert.equal(peerOf({ conn: { remoteAddress: '10.0.0.1', remotePort: 1 } } as unknown as Client), '10.0.0.1:1')
   assert.equal(peerOf({ conn: { remoteAddress: '10.0.0.1' } } as unknown as Client), '10.0.0.1:0')
   assert.equal(peerOf({ conn: {} } as unknown as Client), 'unknown')
+})
+
+test('with the gateway\'s hash limiter full, a password check is refused with return code 3 (server unavailable), not hashed', async (t) => {
+  // One hash at a time and no queue: the second of two simultaneous logins is turned away.
+  const { auth, metrics } = await setup(t, { hashLimiter: new HashLimiter({ maxConcurrent: 1, maxQueued: 0 }) })
+  const [first, second] = await Promise.all([
+    authenticate(auth, fakeClient('x1'), 'alice', 'wrong-1'),
+    authenticate(auth, fakeClient('x2'), 'bob', 'wrong-2')
+  ])
+  assert.deepEqual([first.error?.returnCode, second.error?.returnCode], [4, 3])
+  assert.equal(second.error?.message, 'overloaded')
+  assert.equal(metrics.get('mqtt_auth_failures_total', 'overloaded'), 1)
 })
