@@ -49,6 +49,8 @@ export interface Gateway {
   /** Port of the embedded broker's TCP listener, when embedded. */
   readonly mqttPort: number | undefined
   readonly mqttWsPort: number | undefined
+  /** Port of the embedded broker's MQTT-over-TLS listener, when on. */
+  readonly mqttTlsPort: number | undefined
   /** Re-read what can change without a restart (the wss listeners' certificates): SIGHUP. */
   reload: () => Promise<void>
   close: () => Promise<void>
@@ -130,6 +132,7 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
     }
     const reload = async (): Promise<void> => {
       await Promise.all(listeners.map((l) => l.reload()))
+      if (mqtt instanceof EmbeddedBroker) await mqtt.reload()
     }
 
     return {
@@ -142,6 +145,7 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
       log,
       mqttPort: mqtt instanceof EmbeddedBroker ? mqtt.tcpPort : undefined,
       mqttWsPort: mqtt instanceof EmbeddedBroker ? mqtt.wsPort : undefined,
+      mqttTlsPort: mqtt instanceof EmbeddedBroker ? mqtt.tlsPort : undefined,
       reload,
       close
     }

@@ -197,6 +197,8 @@ export const defaults = deepFreeze({
        */
       bind: '127.0.0.1:1883',
       ws_bind: '127.0.0.1:8083',
+      /** MQTT over TLS (mqtts), off by default; with `ssl_options` (the listeners' EMQX names). */
+      tls_bind: '',
       /** Without users_file a non-loopback bind fails the start unless this is true (said loudly). */
       allow_anonymous: false,
       /**

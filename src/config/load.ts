@@ -71,6 +71,9 @@ export interface GatewayConfig {
     embedded: {
       bind?: { host: string, port: number }
       wsBind?: { host: string, port: number }
+      /** MQTT over TLS (mqtts), with its certificate (and, for client certificates, profile 3). */
+      tlsBind?: { host: string, port: number }
+      tls?: ListenerSecurity
       /** Clients without credentials are let in; needed to bind a non-loopback address without users. */
       allowAnonymous: boolean
       /** MQTT users (the charge points' credentials format); undefined = none. */
@@ -290,6 +293,8 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
       embedded: {
         bind: optionalBind(mqtt.embedded.bind, 'mqtt.embedded.bind'),
         wsBind: optionalBind(mqtt.embedded.ws_bind, 'mqtt.embedded.ws_bind'),
+        tlsBind: optionalBind(mqtt.embedded.tls_bind, 'mqtt.embedded.tls_bind'),
+        tls: optionalBind(mqtt.embedded.tls_bind, 'mqtt.embedded.tls_bind') === undefined ? undefined : buildListenerSecurity('wss', { ssl_options: mqtt.embedded.ssl_options }, 'mqtt.embedded'),
         allowAnonymous: mqtt.embedded.allow_anonymous,
         usersFile: mqtt.embedded.users_file,
         roles: mqtt.embedded.roles,

@@ -143,6 +143,8 @@ export const configSchema = {
           properties: {
             bind: { type: 'string', default: defaults.mqtt.embedded.bind },
             ws_bind: { type: 'string', default: defaults.mqtt.embedded.ws_bind },
+            tls_bind: { type: 'string', default: defaults.mqtt.embedded.tls_bind },
+            ssl_options: listenerSecuritySchemaProperties.ssl_options,
             allow_anonymous: { type: 'boolean', default: defaults.mqtt.embedded.allow_anonymous },
             users_file: { type: 'string', minLength: 1 },
             roles: { type: 'object', additionalProperties: { enum: ['backend', 'observer'] }, default: defaults.mqtt.embedded.roles },

@@ -3,7 +3,8 @@
  * MQTT-over-WebSocket (8083) for backends. The gateway itself talks to aedes directly
  * (publish/subscribe calls), never through a loopback MQTT client.
  */
-import { createServer, type Server } from 'node:net'
+import { createServer, type Server, type Socket } from 'node:net'
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls'
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
 import { once } from 'node:events'
 import { Aedes, type AedesPublishPacket } from 'aedes'
@@ -19,6 +20,9 @@ import { aclHooks } from './embedded-acl.js'
 import { packetSizeGuard } from './packet-size.js'
 import { boundedPersistence, type BoundedPersistence } from './bounded-persistence.js'
 import type { HashLimiter } from '../../auth/hash-limiter.js'
+import type { ListenerSecurity } from '../../config/security.js'
+import { loadTlsOptionsSync, TlsReloader } from '../../transport/tls-context.js'
+import { tlsRejection } from '../../transport/tls-errors.js'
 import { defaults } from '../../config/defaults.js'
 import { durationMs } from '../../config/duration.js'
 import type { Duplex } from 'node:stream'
@@ -27,6 +31,9 @@ import type { Metrics } from '../../observability/metrics.js'
 export interface EmbeddedBrokerOptions {
   bind?: { host: string, port: number }
   wsBind?: { host: string, port: number }
+  /** MQTT over TLS (mqtts) and its certificate; profile 3 = clients present certificates too. */
+  tlsBind?: { host: string, port: number }
+  tls?: ListenerSecurity
   /** Let clients in without credentials; needed for a non-loopback bind without users (./exposure.ts). */
   allowAnonymous?: boolean
   /** MQTT users (credentials file); without it clients need no credentials. */
@@ -58,6 +65,8 @@ export class EmbeddedBroker implements MqttPort {
   private readonly handlers = new HandlerTable()
   private readonly delivers = new Map<string, Deliver>()
   private tcp?: Server
+  private tlsServer?: TlsServer
+  private tlsReloader?: TlsReloader
   private http?: HttpServer
   private wss?: WebSocketServer
   /** Open client connections, TCP and WebSocket, CONNECT or not: what max_clients bounds. */
@@ -73,7 +82,8 @@ export class EmbeddedBroker implements MqttPort {
     const note = checkExposure({
       binds: [
         { key: 'mqtt.embedded.bind', what: 'TCP', bind: opts.bind },
-        { key: 'mqtt.embedded.ws_bind', what: 'WebSocket', bind: opts.wsBind }
+        { key: 'mqtt.embedded.ws_bind', what: 'WebSocket', bind: opts.wsBind },
+        { key: 'mqtt.embedded.tls_bind', what: 'TLS', bind: opts.tlsBind }
       ],
       authenticated: opts.usersFile !== undefined,
       allowAnonymous: opts.allowAnonymous === true
@@ -114,17 +124,34 @@ export class EmbeddedBroker implements MqttPort {
     aedes.on('client', (client) => broker.cancelExpiry(client.id))
     aedes.on('clientError', (client, err) => opts.logger.debug({ client: client.id, err: err.message }, 'mqtt client error'))
     try {
+      // TCP and TLS connections are the same from here on.
+      const onSocket = (socket: Socket | TLSSocket): void => {
+        if (!broker.admit(socket, maxClients, opts)) { socket.destroy(); return }
+        // MQTT packets are small and latency-bound: no Nagle delay; and the packets of one
+        // event-loop turn (every charge point's Calls to a backend) go out in one write.
+        tuneMqttSocket(socket)
+        limitPackets(socket, maxPacketSize, () => broker.tooLarge(socket, opts))
+        limitBuffered(socket, () => socket.writableLength, maxBuffered, () => broker.tooSlow(socket, opts))
+        aedes.handle(socket)
+      }
       if (opts.bind !== undefined) {
-        broker.tcp = createServer((socket) => {
-          if (!broker.admit(socket, maxClients, opts)) { socket.destroy(); return }
-          // MQTT packets are small and latency-bound: no Nagle delay; and the packets of one
-          // event-loop turn (every charge point's Calls to a backend) go out in one write.
-          tuneMqttSocket(socket)
-          limitPackets(socket, maxPacketSize, () => broker.tooLarge(socket, opts))
-          limitBuffered(socket, () => socket.writableLength, maxBuffered, () => broker.tooSlow(socket, opts))
-          aedes.handle(socket)
-        })
+        broker.tcp = createServer(onSocket)
         await listenOrExplain(broker.tcp, opts.bind, 'embedded MQTT broker (TCP)', 'mqtt.embedded.bind / --mqtt-bind, or use an existing broker with --mqtt-url')
+      }
+      const tls = opts.tls?.tls
+      if (opts.tlsBind !== undefined && tls !== undefined && opts.tls !== undefined) {
+        // The certificate files are read now: a missing one fails the start (OCPPGW_ERR_TLS_CONFIG).
+        const server = broker.tlsServer = createTlsServer(loadTlsOptionsSync(tls, opts.tls.profile), onSocket)
+        broker.tlsReloader = new TlsReloader(server, tls, {
+          onReload: () => opts.logger.info({ certfile: tls.certfile }, 'MQTT TLS certificate reloaded'),
+          onError: (err) => opts.logger.error({ err: err.message }, 'MQTT TLS certificate not reloaded; keeping the previous one')
+        })
+        server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+          const { reason, code } = tlsRejection(err, socket)
+          opts.metrics?.inc('mqtt_clients_refused_total', reason)
+          opts.logger.info({ reason, code }, 'MQTT TLS handshake refused')
+        })
+        await listenOrExplain(server, opts.tlsBind, 'embedded MQTT broker (TLS)', 'mqtt.embedded.tls_bind')
       }
       if (opts.wsBind !== undefined) {
         broker.http = createHttpServer((_req, res) => { res.writeHead(426).end('MQTT over WebSocket only\n') })
@@ -156,6 +183,12 @@ export class EmbeddedBroker implements MqttPort {
   /** Bound ports, e.g. after binding to port 0. */
   get tcpPort (): number | undefined { return addrPort(this.tcp) }
   get wsPort (): number | undefined { return addrPort(this.http) }
+  get tlsPort (): number | undefined { return addrPort(this.tlsServer) }
+
+  /** Re-read the TLS certificate (SIGHUP); nothing to do without a TLS listener. */
+  async reload (): Promise<void> {
+    await this.tlsReloader?.reload()
+  }
 
   publish (topic: string, payload: string | Buffer, qos: QoS, retain = false): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -247,6 +280,8 @@ export class EmbeddedBroker implements MqttPort {
     for (const c of this.wss?.clients ?? []) c.terminate()
     const closing: Promise<unknown>[] = []
     if (this.tcp?.listening === true) { this.tcp.close(); closing.push(once(this.tcp, 'close')) }
+    this.tlsReloader?.close()
+    if (this.tlsServer?.listening === true) { this.tlsServer.close(); closing.push(once(this.tlsServer, 'close')) }
     if (this.http?.listening === true) { this.http.close(); this.http.closeAllConnections(); closing.push(once(this.http, 'close')) }
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()))
     await Promise.all(closing)
@@ -297,7 +332,7 @@ function packet (topic: string, payload: string | Buffer, qos: QoS, retain: bool
   return { cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos, retain, dup: false } as AedesPublishPacket
 }
 
-function addrPort (server: Server | HttpServer | undefined): number | undefined {
+function addrPort (server: Server | HttpServer | TlsServer | undefined): number | undefined {
   const a = server?.address()
   return a !== null && typeof a === 'object' ? a.port : undefined
 }
