@@ -57,6 +57,20 @@ describe('embedded broker bounds', () => {
     await back.client.endAsync()
   })
 
+  test('a persistent session taken over by a new connection with its id does not expire under it', async () => {
+    const first = await persistentClient(t.mqttUrl, 'persist-3')
+    await first.client.subscribeAsync('ocpp/cp/bnd-4', { qos: 1 })
+    const second = await persistentClient(t.mqttUrl, 'persist-3') // the broker closes the first
+    assert.equal(second.sessionPresent, true)
+    await new Promise((resolve) => setTimeout(resolve, 1500)) // past session_expiry (1 s)
+    const cp = await connectChargePoint(`${t.url}/bnd-4`)
+    cp.send([2, 'k1', 'Heartbeat', {}])
+    await waitFor(() => second.received.includes('ocpp/cp/bnd-4'), 5000)
+    first.client.end(true)
+    await second.client.endAsync()
+    await cp.close()
+  })
+
   test('a subscriber that stops reading holds up no one: the others get every message, it is closed past max_buffered_bytes', async () => {
     const slow = mqtt.connect(t.mqttUrl, { clientId: 'slow-1', reconnectPeriod: 0 })
     await new Promise((resolve) => slow.once('connect', resolve))

@@ -248,6 +248,9 @@ export class EmbeddedBroker implements MqttPort {
     this.cancelExpiry(clientId)
     const timer = setTimeout(() => {
       this.expiring.delete(clientId)
+      // Back under the same id meanwhile (a takeover reports the old one's disconnect after
+      // the new one's connect): the session is in use, nothing expires.
+      if ((this.aedes as unknown as { clients: Record<string, unknown> }).clients[clientId] !== undefined) return
       const dropped = this.bounded?.queued(clientId) ?? 0
       this.bounded?.forget(clientId).then(() => {
         opts.metrics?.inc('mqtt_sessions_expired_total')
