@@ -25,6 +25,7 @@ import { WsListener } from './transport/ws-listener.js'
 import { createAdmission } from './transport/admission.js'
 import { openGatewayAuth } from './auth/setup.js'
 import { HashLimiter } from './auth/hash-limiter.js'
+import { ConnectionLimits } from './auth/limits.js'
 import { createValidators, type Validators } from './schema/index.js'
 
 let sharedValidators: Validators | undefined
@@ -159,7 +160,15 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
 
 function openMqtt (config: GatewayConfig, nodeId: string, log: Logger, metrics: Metrics, hashLimiter: HashLimiter): Promise<MqttPort> {
   const logger = log.child({ component: 'mqtt' })
-  if (config.mqtt.url === '') return EmbeddedBroker.start({ ...config.mqtt.embedded, acl: compileAcl(config), hashLimiter, logger, metrics })
+  if (config.mqtt.url === '') return EmbeddedBroker.start({
+    ...config.mqtt.embedded,
+    acl: compileAcl(config),
+    hashLimiter,
+    // The charge points' lockout settings, in a table of MQTT users' own.
+    lockouts: new ConnectionLimits({ connRate: false, maxConnections: 0, addressLockout: config.auth.limits.addressLockout, cidLockout: config.auth.limits.cidLockout }),
+    logger,
+    metrics
+  })
   return ExternalBroker.connect({
     ...config.mqtt,
     clientId: config.mqtt.clientId !== '' ? config.mqtt.clientId : `ocpp-gateway-${nodeId}`,

@@ -14,6 +14,7 @@
 import type { Client } from 'aedes'
 import { CredentialsFileAuthenticator } from '../../auth/credentials-file.js'
 import type { HashLimiter } from '../../auth/hash-limiter.js'
+import type { ConnectionLimits } from '../../auth/limits.js'
 import type { Logger } from '../../observability/logger.js'
 import type { Metrics } from '../../observability/metrics.js'
 import type { MqttRole } from '../mqtt-acl.js'
@@ -28,6 +29,11 @@ export interface EmbeddedAuthOptions {
   pollIntervalMs?: number
   /** The gateway's bound on concurrent password hashes, shared with the charge points' files. */
   hashLimiter?: HashLimiter
+  /**
+   * Failed-login lockouts per address and per user name (the charge points' handshake_limits
+   * auth_failure_* settings, in a table of their own): a guesser is locked out, not just slowed.
+   */
+  lockouts?: ConnectionLimits
   logger: Logger
   metrics?: Metrics
 }
@@ -115,11 +121,27 @@ export class EmbeddedAuth {
       return this.opts.allowAnonymous ? { role: 'backend', username } : { returnCode: 5, reason: 'missing_credentials' }
     }
     if (username === undefined || password === undefined) return { returnCode: 4, reason: 'missing_credentials' }
-    const d = await this.users.authenticate({ cid: username, username, password: password.toString('utf8'), peer: peerOf(client), listener: 'mqtt', profile: 1 })
+    const peer = peerOf(client)
+    const address = addressOf(client)
+    const lockouts = this.opts.lockouts
+    if (lockouts !== undefined) {
+      const adm = lockouts.admit(address, username)
+      // Only the lockouts are asked (the table has no rate and no connection count).
+      if (!adm.ok) return { returnCode: 5, reason: adm.reason }
+      adm.release()
+    }
+    const d = await this.users.authenticate({ cid: username, username, password: password.toString('utf8'), peer, listener: 'mqtt', profile: 1 })
+    if (!d.ok && (d.reason === 'bad_password' || d.reason === 'unknown_id')) lockouts?.recordFailure(address, username)
     // Too many password checks waiting (a flood of guesses): "server unavailable", try later.
     if (!d.ok) return { returnCode: d.reason === 'overloaded' ? 3 : 4, reason: d.reason }
     return { role: Object.hasOwn(this.opts.roles, username) ? this.opts.roles[username] as MqttRole : 'observer', username }
   }
+}
+
+/** The client's bare IP address (what per-address lockouts key on). */
+export function addressOf (client: Client): string {
+  const s = (client.req?.socket ?? client.conn) as { remoteAddress?: string }
+  return s.remoteAddress ?? 'unknown'
 }
 
 /** The client's address: the socket's for TCP, the HTTP request's for MQTT over WebSocket. */

@@ -20,6 +20,7 @@ import { aclHooks } from './embedded-acl.js'
 import { packetSizeGuard } from './packet-size.js'
 import { boundedPersistence, type BoundedPersistence } from './bounded-persistence.js'
 import type { HashLimiter } from '../../auth/hash-limiter.js'
+import type { ConnectionLimits } from '../../auth/limits.js'
 import type { ListenerSecurity } from '../../config/security.js'
 import { loadTlsOptionsSync, TlsReloader } from '../../transport/tls-context.js'
 import { tlsRejection } from '../../transport/tls-errors.js'
@@ -54,6 +55,8 @@ export interface EmbeddedBrokerOptions {
   sessionExpiryMs?: number
   /** The gateway's bound on concurrent password hashes (shared with charge point logins). */
   hashLimiter?: HashLimiter
+  /** Failed-login lockouts for MQTT users (see EmbeddedAuthOptions.lockouts). */
+  lockouts?: ConnectionLimits
   logger: Logger
   metrics?: Metrics
 }
@@ -98,6 +101,7 @@ export class EmbeddedBroker implements MqttPort {
       roles: opts.roles ?? {},
       allowAnonymous: opts.allowAnonymous === true,
       ...(opts.hashLimiter !== undefined ? { hashLimiter: opts.hashLimiter } : {}),
+      ...(opts.lockouts !== undefined ? { lockouts: opts.lockouts } : {}),
       logger: opts.logger,
       metrics: opts.metrics
     }, () => self.broker?.closeRevoked())

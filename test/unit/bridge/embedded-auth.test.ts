@@ -12,6 +12,7 @@ import { pino } from 'pino'
 import { EmbeddedAuth, peerOf, type EmbeddedAuthOptions } from '../../../src/bridge/adapters/embedded-auth.js'
 import { Metrics } from '../../../src/observability/metrics.js'
 import { HashLimiter } from '../../../src/auth/hash-limiter.js'
+import { ConnectionLimits } from '../../../src/auth/limits.js'
 import { writeUsersFile } from '../../helpers/mqtt-guard.js'
 
 type Outcome = { error: (Error & { returnCode: number }) | null, success: boolean | null }
@@ -175,4 +176,18 @@ test('with the gateway\'s hash limiter full, a password check is refused with re
   assert.deepEqual([first.error?.returnCode, second.error?.returnCode], [4, 3])
   assert.equal(second.error?.message, 'overloaded')
   assert.equal(metrics.get('mqtt_auth_failures_total', 'overloaded'), 1)
+})
+
+test('failed logins lock the address and the user name out, as the charge points\' auth_failure_* do: return code 5, locked_out', async (t) => {
+  const lockouts = new ConnectionLimits({ connRate: false, maxConnections: 0, addressLockout: { maxFailures: 3, windowMs: 60_000, banMs: 60_000 }, cidLockout: false })
+  const { auth, metrics } = await setup(t, { lockouts })
+  for (let i = 0; i < 3; i++) assert.equal((await authenticate(auth, fakeClient(`g${i}`), 'alice', `guess-${i}`)).error?.returnCode, 4)
+  // Locked out now: even the right password from this address is refused, without a hash.
+  const right = await authenticate(auth, fakeClient('g-right'), 'alice', 'alice-pw')
+  assert.equal(right.error?.returnCode, 5)
+  assert.equal(right.error?.message, 'locked_out')
+  assert.equal(metrics.get('mqtt_auth_failures_total', 'locked_out'), 1)
+  // Another address is not locked out.
+  const other = { id: 'o', closed: false, conn: { remoteAddress: '198.51.100.1', remotePort: 1 } } as unknown as Client
+  assert.deepEqual(await authenticate(auth, other, 'alice', 'alice-pw'), { error: null, success: true })
 })
