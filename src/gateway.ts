@@ -160,15 +160,17 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
 
 function openMqtt (config: GatewayConfig, nodeId: string, log: Logger, metrics: Metrics, hashLimiter: HashLimiter): Promise<MqttPort> {
   const logger = log.child({ component: 'mqtt' })
-  if (config.mqtt.url === '') return EmbeddedBroker.start({
-    ...config.mqtt.embedded,
-    acl: compileAcl(config),
-    hashLimiter,
-    // The charge points' lockout settings, in a table of MQTT users' own.
-    lockouts: new ConnectionLimits({ connRate: false, maxConnections: 0, addressLockout: config.auth.limits.addressLockout, cidLockout: config.auth.limits.cidLockout }),
-    logger,
-    metrics
-  })
+  if (config.mqtt.url === '') {
+    return EmbeddedBroker.start({
+      ...config.mqtt.embedded,
+      acl: compileAcl(config),
+      hashLimiter,
+      // The charge points' lockout settings, in a table of MQTT users' own.
+      lockouts: new ConnectionLimits({ connRate: false, maxConnections: 0, addressLockout: config.auth.limits.addressLockout, cidLockout: config.auth.limits.cidLockout }),
+      logger,
+      metrics
+    })
+  }
   return ExternalBroker.connect({
     ...config.mqtt,
     clientId: config.mqtt.clientId !== '' ? config.mqtt.clientId : `ocpp-gateway-${nodeId}`,
