@@ -5,11 +5,11 @@
  * addresses would limit nothing).
  */
 import { isIPv4, isIPv6 } from 'node:net'
+import { unmap } from '../util/cidr.js'
 
 export function addressKey (peer: string): string {
-  if (isIPv4(peer)) return peer
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(peer)
-  if (mapped?.[1] !== undefined && isIPv4(mapped[1])) return mapped[1]
+  const v4 = unmap(peer)
+  if (isIPv4(v4)) return v4
   if (!isIPv6(peer)) return peer
   const groups = expandIPv6(peer.replace(/%.*$/, ''))
   return groups === undefined ? peer : `${groups.slice(0, 4).join(':')}::/64`

@@ -102,15 +102,6 @@ export function topicParser (template: string): (topic: string) => Partial<Recor
   }
 }
 
-/**
- * Reads the charge point id out of a topic made from `template` (undefined when the topic is
- * not one of the template's, or the template has no `${cid}`/`${clientid}`).
- */
-export function topicCidParser (template: string): (topic: string) => string | undefined {
-  const parse = topicParser(template)
-  return (topic) => parse(topic)?.cid
-}
-
 /** The topics of one gateway, mountpoint included. */
 export interface Topics {
   /** Calls and 2.1 SENDs from charge points (per Action with upstream.topic_override_mapping). */

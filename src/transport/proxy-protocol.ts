@@ -77,6 +77,9 @@ function ipv6 (bytes: readonly number[]): string {
 
 export interface ProxiedPeer { address: string, port: number }
 
+/** The balancer side of a connection: what both its HTTP and its TLS socket report. */
+const peerKey = (address: string | undefined, port: number | undefined): string => `${address ?? ''}|${port ?? 0}`
+
 /**
  * The client each proxied connection came from, by its TCP peer (address and port of the
  * balancer's side, which the HTTP and the TLS socket both report). Entries live as long as
@@ -85,7 +88,7 @@ export interface ProxiedPeer { address: string, port: number }
 export class ProxiedPeers {
   private readonly byPeer = new Map<string, ProxiedPeer>()
   get (address: string | undefined, port: number | undefined): ProxiedPeer | undefined {
-    return this.byPeer.get(`${address ?? ''}|${port ?? 0}`)
+    return this.byPeer.get(peerKey(address, port))
   }
 
   /** Read the header of `socket` (paused), then hand it to `server`. */
@@ -114,7 +117,7 @@ export class ProxiedPeers {
         socket.off('close', onGone)
         if (buf.length > r.length) socket.unshift(buf.subarray(r.length))
         if (r.source !== undefined) {
-          const key = `${socket.remoteAddress ?? ''}|${socket.remotePort ?? 0}`
+          const key = peerKey(socket.remoteAddress, socket.remotePort)
           this.byPeer.set(key, r.source)
           socket.once('close', () => this.byPeer.delete(key))
         }

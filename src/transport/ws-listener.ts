@@ -229,13 +229,12 @@ export class WsListener {
     if (p !== undefined) {
       // The PROXY header's client, then X-Forwarded-For from it only if it too is trusted.
       const address = clientAddress(unmap(p.address), req.headers[this.config.proxyAddressHeader], this.trusted)
-      const peer = address === p.address ? (address.includes(':') ? `[${address}]:${p.port}` : `${address}:${p.port}`) : (address.includes(':') ? `[${address}]` : address)
-      return { address, peer, proxy: peerOf(req) }
+      return { address, peer: hostPort(address, address === p.address ? p.port : undefined), proxy: peerOf(req) }
     }
     const tcp = req.socket.remoteAddress ?? ''
     const address = clientAddress(tcp, req.headers[this.config.proxyAddressHeader], this.trusted)
     if (address === tcp) return { address, peer: peerOf(req) }
-    return { address, peer: address.includes(':') ? `[${address}]` : address, proxy: peerOf(req) }
+    return { address, peer: hostPort(address), proxy: peerOf(req) }
   }
 
   /**
@@ -284,5 +283,11 @@ function destroySocket (this: Duplex): void {
 export function peerOf (req: IncomingMessage): string {
   const s = req.socket
   const addr = s.remoteAddress ?? 'unknown'
-  return addr.includes(':') ? `[${addr}]:${s.remotePort ?? 0}` : `${addr}:${s.remotePort ?? 0}`
+  return hostPort(addr, s.remotePort ?? 0)
+}
+
+/** `192.0.2.1:4711`, `[2001:db8::1]:4711`; without a port (a proxied client's is unknown), the bare or bracketed address. */
+function hostPort (address: string, port?: number): string {
+  const host = address.includes(':') ? `[${address}]` : address
+  return port === undefined ? host : `${host}:${port}`
 }

@@ -101,12 +101,8 @@ export interface Backend {
   close: () => Promise<void>
 }
 
-export async function connectBackend (url: string, subscriptions: string[] = ['ocpp/#']): Promise<Backend> {
-  const client = mqtt.connect(url, { reconnectPeriod: 0, clientId: `test-backend-${Math.random().toString(16).slice(2)}` })
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve())
-    client.once('error', reject)
-  })
+/** Messages a client receives, parsed when JSON, with a waiter. */
+export function inboxOf (client: MqttClient): Inbox<Message> {
   const inbox = new Inbox<Message>()
   client.on('message', (topic, payload) => {
     const raw = payload.toString()
@@ -114,6 +110,16 @@ export async function connectBackend (url: string, subscriptions: string[] = ['o
     try { json = JSON.parse(raw) } catch { json = undefined }
     inbox.push({ topic, json, raw })
   })
+  return inbox
+}
+
+export async function connectBackend (url: string, subscriptions: string[] = ['ocpp/#']): Promise<Backend> {
+  const client = mqtt.connect(url, { reconnectPeriod: 0, clientId: `test-backend-${Math.random().toString(16).slice(2)}` })
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve())
+    client.once('error', reject)
+  })
+  const inbox = inboxOf(client)
   if (subscriptions.length > 0) await client.subscribeAsync(subscriptions, { qos: 2 })
   return {
     client,

@@ -2,7 +2,7 @@
 import { connect } from 'node:net'
 import { writeFile } from 'node:fs/promises'
 import mqtt, { type MqttClient } from 'mqtt'
-import { Inbox, type Message } from './clients.js'
+import { inboxOf } from './clients.js'
 import { FILE_HEADER, upsertEntry } from '../../src/auth/credentials-format.js'
 import { hashPassword } from '../../src/auth/password-hash.js'
 
@@ -30,17 +30,7 @@ export async function tryConnect (url: string, opts: { username?: string, passwo
   })
 }
 
-/** Messages a client received, with a waiter. */
-export function inboxOf (client: MqttClient): Inbox<Message> {
-  const inbox = new Inbox<Message>()
-  client.on('message', (topic, payload) => {
-    const raw = payload.toString()
-    let json: unknown
-    try { json = JSON.parse(raw) } catch { json = undefined }
-    inbox.push({ topic, json, raw })
-  })
-  return inbox
-}
+export { inboxOf }
 
 /** A users file (the charge points' credentials format) with these users and passwords. */
 export async function writeUsersFile (file: string, users: Record<string, string>): Promise<void> {

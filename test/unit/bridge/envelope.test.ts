@@ -9,24 +9,12 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { envelopeToFrame, frameToEnvelope, gatewayErrorEnvelope, upstreamEnvelopeText } from '../../../src/bridge/envelope.js'
 import { dialects } from '../../../src/ocpp/dialect.js'
-import { decodeFrame, type Frame } from '../../../src/ocpp/frame.js'
+import type { Frame } from '../../../src/ocpp/frame.js'
+import { decoded } from '../../helpers/splice-frames.js'
 
 const v16 = dialects['1.6']
 const v201 = dialects['2.0.1']
 const v21 = dialects['2.1']
-
-/**
- * The frame of a text as decodeFrame makes it, without decodeFrame's Action grammar: these
- * tests give the splice Actions no charge point can send any more (commas, quotes, brackets),
- * because the splice must stay right for whatever JSON string sits before the payload.
- */
-function decoded (text: string): Frame {
-  const r = decodeFrame(text, v21)
-  if (r.ok) return r.frame
-  const v = JSON.parse(text) as unknown[]
-  assert.equal(r.error.message, 'Action must be 1 to 64 letters, digits, "_", "-" or "."', text)
-  return { type: v[0] as 2 | 6, id: v[1] as string, action: v[2] as string, payload: v[3] as Record<string, unknown> }
-}
 
 /** The members in order and the JSON value, of an envelope text. */
 function shape (text: string): { keys: string[], value: unknown } {

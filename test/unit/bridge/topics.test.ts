@@ -5,7 +5,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { buildConfig } from '../../../src/config/load.js'
-import { compileTopic, compileTopics, topicCidParser, topicLevel, topicWildcard } from '../../../src/bridge/topics.js'
+import { compileTopic, compileTopics, topicLevel, topicParser, topicWildcard } from '../../../src/bridge/topics.js'
+
+/** The charge point id a template's parser reads out of a topic. */
+const topicCidParser = (template: string) => { const parse = topicParser(template); return (topic: string): string | undefined => parse(topic)?.cid }
 
 const vars = { cid: 'CP-1', id: 'm-42', type: 2, action: 'Heartbeat', version: '2.0.1' }
 
