@@ -21,7 +21,8 @@ import { MqttBackend, type BackendShared } from './backend.js'
 import { ConnectionEvents } from './events.js'
 import type { Presence } from './presence.js'
 import { Publisher } from './publisher.js'
-import { ClusterRouter, LocalRouter, type Router } from './router.js'
+import { LocalRouter, type Router } from './router.js'
+import { ClusterRouter } from './cluster-router.js'
 import { compileTopics, type Topics } from './topics.js'
 
 export interface BridgeOptions {
@@ -47,7 +48,6 @@ export class Bridge {
     this.shared = { topics: this.topics, publish: this.publish, upstreamQos: config.upstream.qos, eventsQos: config.events.qos }
     const routing = { ...o, topics: this.topics, publish: this.publish, dnstream: config.dnstream, upstreamQos: config.upstream.qos, eventsQos: config.events.qos, maxJsonDepth: config.maxJsonDepth }
     // In process there is one node; on an external broker there may be many.
-    this.router = mqtt.kind === 'embedded' ? new LocalRouter(routing) : new ClusterRouter(routing)
     this.events = new ConnectionEvents({
       enable: config.events.enable,
       qos: config.events.qos,
@@ -56,6 +56,9 @@ export class Bridge {
       publish: this.publish,
       onPublished: () => metrics.inc('events_published_total')
     })
+    this.router = mqtt.kind === 'embedded'
+      ? new LocalRouter(routing)
+      : new ClusterRouter({ ...routing, onChargerLost: (cid, h) => this.events.lost(cid, h) })
   }
 
   /** Other nodes' charge points (external broker only). */
@@ -65,11 +68,11 @@ export class Bridge {
     await this.router.start()
     this.o.sessions.observe({
       connected: (s, replaced) => {
-        if (replaced === undefined) this.router.announce(s.cid, true)
+        if (replaced === undefined) this.router.announce(s.cid, { since: s.connectedAt, version: s.dialect.version })
         this.events.connected(s)
       },
       disconnected: (s, reason, code, detail, current) => {
-        if (current) this.router.announce(s.cid, false)
+        if (current) this.router.announce(s.cid, undefined)
         this.router.release(s.cid, s.dialect.version)
         this.events.disconnected(s, reason, code, detail)
       }

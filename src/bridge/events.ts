@@ -7,6 +7,7 @@ import type { DisconnectReason } from '../session/close-codes.js'
 import type { QoS } from './adapters/mqtt-port.js'
 import type { Publisher } from './publisher.js'
 import type { Topics } from './topics.js'
+import type { Holding } from './presence.js'
 
 export interface EventsOptions {
   enable: boolean
@@ -26,6 +27,29 @@ export class ConnectionEvents {
 
   disconnected (s: Session, reason: DisconnectReason, code: number, detail: string): void {
     this.publish(s, { event: 'disconnected', reason, code, detail, duration_ms: Date.now() - s.connectedAt })
+  }
+
+  /**
+   * A charge point of a lost node (its MQTT will), reported by the survivor that cleans up
+   * after it: what the dead node could not say. `node` is the lost node, `reported_by` this one.
+   */
+  lost (cid: string, h: Holding): void {
+    const o = this.o
+    if (!o.enable) return
+    o.onPublished()
+    o.publish.json(o.topics.event({ cid, version: h.version }), {
+      event: 'disconnected',
+      cid,
+      clientid: cid,
+      version: h.version ?? null,
+      node: h.node,
+      at: new Date().toISOString(),
+      reason: 'node_lost',
+      code: null,
+      detail: `gateway node ${h.node} lost`,
+      duration_ms: h.since > 0 ? Date.now() - h.since : null,
+      reported_by: o.nodeId
+    }, o.qos)
   }
 
   /** An id no authenticator knows was let in (unknown_charger: accept). */

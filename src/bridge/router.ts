@@ -5,9 +5,10 @@
  * - {@link LocalRouter} (embedded broker: one node): one wildcard subscription routes every
  *   downstream topic by a Map lookup, instead of a broker subscription per charge point
  *   (cheaper per message, per connect and per idle charger).
- * - {@link ClusterRouter} (external broker: maybe many nodes): a subscription per charge point,
- *   so each node receives its own chargers' messages only; a shared subscription on the
- *   wildcard answers for charge points no node holds; presence tells which node holds which.
+ * - ClusterRouter (./cluster-router.ts; external broker: maybe many nodes): a subscription
+ *   per charge point, so each node receives its own chargers' messages only; a shared
+ *   subscription on the wildcard answers for charge points no node holds; presence tells
+ *   which node holds which, and newest wins across nodes.
  *
  * acquire() is called before the WebSocket upgrade is answered, so that once a charge
  * point's socket is open, whatever the backend publishes to it is delivered; release() pairs
@@ -20,7 +21,7 @@ import type { MessageHandler, MqttPort, QoS } from './adapters/mqtt-port.js'
 import { gatewayReport } from './backend.js'
 import { deliverEnvelope } from './downstream.js'
 import { OfflineAnswers } from './offline.js'
-import { Presence } from './presence.js'
+import type { Presence } from './presence.js'
 import type { Publisher } from './publisher.js'
 import type { Topics } from './topics.js'
 
@@ -39,7 +40,7 @@ export interface RouterOptions {
   maxJsonDepth: number
 }
 
-interface Held {
+export interface Held {
   cid: string
   /** Sessions and upgrades in progress that use this topic. */
   refs: number
@@ -71,8 +72,8 @@ export abstract class Router {
   /** Subscribe the downstream topic of a charge point (first reference) before its upgrade. */
   abstract acquire (cid: string, version: string): Promise<void>
   abstract release (cid: string, version: string): void
-  /** This node now holds the charge point, or no longer. */
-  abstract announce (cid: string, online: boolean): void
+  /** This node now holds the charge point (since when, on which version), or (undefined) no longer. */
+  abstract announce (cid: string, holding: { since: number, version: string } | undefined): void
 
   /** Unsubscribe the node-wide subscriptions (before the MQTT connection closes). */
   async stop (): Promise<void> {
@@ -162,49 +163,4 @@ export class LocalRouter extends Router {
   }
 
   announce (): void {}
-}
-
-export class ClusterRouter extends Router {
-  constructor (o: RouterOptions) {
-    super(o, new Presence(o.mqtt, o.topics.presencePrefix, o.nodeId))
-  }
-
-  async start (): Promise<void> {
-    const { topics, dnstream } = this.o
-    await this.presence?.start()
-    if (!dnstream.offlineAnswer) return
-    // Shared across nodes: one of them sees each message for a charge point no node holds.
-    await this.subscribeWide(`$share/${dnstream.shareGroup}/${topics.dnstreamFilter}`, (topic, payload, retained) => {
-      // A topic held here is delivered by its own subscription; a replayed retained message is
-      // answered by nobody (its Call is old) and reported once by the charger's own subscription.
-      if (!this.held.has(topic) && retained !== true) this.offline.answer(topic, payload)
-    })
-  }
-
-  acquire (cid: string, version: string): Promise<void> {
-    const { mqtt, topics, dnstream } = this.o
-    const topic = topics.dnstream({ cid, version })
-    let held = this.held.get(topic)
-    if (held === undefined) {
-      const handler: MessageHandler = this.guard((_t, payload, retained) => this.route(cid, payload, retained))
-      const created: Held = held = { cid, refs: 0, handler, ready: mqtt.subscribe(topic, dnstream.qos, handler) }
-      this.held.set(topic, created)
-      created.ready.catch(() => { if (this.held.get(topic) === created) this.held.delete(topic) })
-    }
-    held.refs++
-    return held.ready
-  }
-
-  release (cid: string, version: string): void {
-    const topic = this.o.topics.dnstream({ cid, version })
-    const held = this.held.get(topic)
-    if (held === undefined || --held.refs > 0) return
-    this.held.delete(topic)
-    if (held.handler === undefined) return
-    this.o.mqtt.unsubscribe(topic, held.handler).catch((err: Error) => this.o.log.warn({ err: err.message, topic }, 'unsubscribe failed'))
-  }
-
-  announce (cid: string, online: boolean): void {
-    this.presence?.announce(cid, online).catch((err: Error) => this.o.log.warn({ err: err.message, cid }, 'presence update failed'))
-  }
 }

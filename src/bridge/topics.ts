@@ -117,6 +117,8 @@ export interface Topics {
   parseDnstream: (topic: string) => { cid: string, version: string | undefined } | undefined
   /** Where each node says which charge points it holds: `{mountpoint}presence/{cid}/{node}`. */
   presencePrefix: string
+  /** Where each node says it is alive (retained, its MQTT last will says lost): `{mountpoint}nodes/{node}`. */
+  nodesPrefix: string
 }
 
 export interface TopicConfig {
@@ -139,7 +141,8 @@ export function compileTopics (c: TopicConfig): Topics {
     gatewayError: compileTopic(m + c.events.errorTopic),
     dnstreamFilter: topicWildcard(m + c.dnstream.topic),
     parseDnstream: dnstreamParser(m + c.dnstream.topic),
-    presencePrefix: `${m}presence/`
+    presencePrefix: `${m}presence/`,
+    nodesPrefix: `${m}nodes/`
   }
 }
 

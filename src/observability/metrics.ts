@@ -44,7 +44,14 @@ export const counterNames = [
   /** Embedded broker bounds: messages not queued for a full client, clients closed for not reading, persistent sessions expired. */
   'mqtt_messages_dropped_total',
   'mqtt_slow_clients_closed_total',
-  'mqtt_sessions_expired_total'
+  'mqtt_sessions_expired_total',
+  /** Cluster: this node closed a charge point that connected to another node (newest wins across nodes). */
+  'cluster_takeovers_total',
+  /** Cluster: other nodes seen lost (their MQTT will), and the charge points cleaned up after them. */
+  'cluster_nodes_lost_total',
+  'cluster_chargers_lost_total',
+  /** Cluster: downstream messages left to the node that held the charge point when this one took it over. */
+  'cluster_handed_over_total'
 ] as const
 export type CounterName = typeof counterNames[number]
 

@@ -35,3 +35,5 @@ export type DisconnectReason =
   | 'socket_error'
   | 'too_many_malformed'
   | 'slow_consumer'
+  /** Cluster: the node that held the connection was lost; reported by another node. */
+  | 'node_lost'

@@ -6,7 +6,9 @@ import { pino } from 'pino'
 import { MqttBackend, type BackendShared } from '../../src/bridge/backend.js'
 import { Bridge } from '../../src/bridge/bridge.js'
 import { Publisher } from '../../src/bridge/publisher.js'
-import { ClusterRouter, LocalRouter, type RouterOptions } from '../../src/bridge/router.js'
+import { LocalRouter, type RouterOptions } from '../../src/bridge/router.js'
+import { ClusterRouter } from '../../src/bridge/cluster-router.js'
+import type { Holding } from '../../src/bridge/presence.js'
 import { compileTopics, type Topics } from '../../src/bridge/topics.js'
 import { buildConfig, type GatewayConfig } from '../../src/config/load.js'
 import type { OcppVersion } from '../../src/ocpp/dialect.js'
@@ -28,6 +30,8 @@ export interface Parts {
   sessions: SessionTable
   topics: Topics
   publish: Publisher
+  /** What a ClusterRouter of routerOf() reported as charge points of lost nodes. */
+  lost: Array<{ cid: string, h: Holding }>
   /** A session of `cid` on a FakeSocket whose port is `port(cid, version)`, not yet attached. */
   session: (cid: string, version?: OcppVersion, o?: FakeSessionOptions) => FakeSession
 }
@@ -44,6 +48,7 @@ export function parts (kind: 'embedded' | 'external', layers: Record<string, unk
   const p: Parts = {
     config,
     layers,
+    lost: [],
     mqtt,
     metrics,
     log,
@@ -76,7 +81,7 @@ export function routerOf (p: Parts): LocalRouter | ClusterRouter {
     eventsQos: p.config.events.qos,
     maxJsonDepth: p.config.maxJsonDepth
   }
-  return p.mqtt.kind === 'embedded' ? new LocalRouter(o) : new ClusterRouter(o)
+  return p.mqtt.kind === 'embedded' ? new LocalRouter(o) : new ClusterRouter({ ...o, onChargerLost: (cid, h) => p.lost.push({ cid, h }) })
 }
 
 /** A Bridge on the parts; its sessions' ports are the bridge's own backendFor(). */

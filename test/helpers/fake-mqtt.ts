@@ -18,14 +18,27 @@ export class FakeMqtt implements MqttPort {
   failSubscribe: Error | undefined
   private readonly handlers = new HandlerTable()
 
-  constructor (readonly kind: 'embedded' | 'external' = 'embedded') {}
+  constructor (readonly kind: 'embedded' | 'external' = 'embedded') {
+    this.loopback = kind === 'external'
+  }
 
   async publish (topic: string, payload: string | Buffer, qos: QoS, retain = false): Promise<void> {
     this.published.push({ topic, payload: payload.toString(), qos, retain })
+    this.loop(topic, payload)
   }
 
   post (topic: string, payload: string | Buffer, qos: QoS): void {
     this.published.push({ topic, payload: payload.toString(), qos, retain: false })
+    this.loop(topic, payload)
+  }
+
+  /**
+   * As a broker does (external kind): what is published reaches the publisher's own matching
+   * subscriptions, e.g. a node's presence record comes back to it. Set `loopback` false to hold it.
+   */
+  loopback: boolean
+  private loop (topic: string, payload: string | Buffer): void {
+    if (this.loopback) this.handlers.dispatch(topic, Buffer.from(payload))
   }
 
   async subscribe (topic: string, qos: QoS, handler: MessageHandler): Promise<void> {

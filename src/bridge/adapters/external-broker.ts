@@ -16,17 +16,24 @@ export type ExternalBrokerOptions = Omit<GatewayConfig['mqtt'], 'embedded'> & {
   logger: Logger
   /** How long to wait for the first connection before giving up at start-up. */
   connectTimeoutMs?: number
+  /** The MQTT last will: what the broker publishes when this node's connection ends without a DISCONNECT. */
+  will?: { topic: string, payload: string, qos: QoS, retain: boolean }
 }
 
 export class ExternalBroker implements MqttPort {
   readonly kind = 'external' as const
   private readonly handlers = new HandlerTable()
+  private readonly reconnected: Array<() => void> = []
 
   private constructor (readonly client: MqttClient, private readonly logger: Logger) {
     client.on('message', (topic, payload, packet) => {
       this.handlers.dispatch(topic, payload, packet.retain)
     })
+    // Made after the first connection: every 'connect' from here on is a re-connection.
+    client.on('connect', () => { for (const f of this.reconnected) f() })
   }
+
+  onReconnect (listener: () => void): void { this.reconnected.push(listener) }
 
   static async connect (opts: ExternalBrokerOptions): Promise<ExternalBroker> {
     const options: IClientOptions = {
@@ -40,6 +47,7 @@ export class ExternalBroker implements MqttPort {
       rejectUnauthorized: opts.rejectUnauthorized,
       resubscribe: true
     }
+    if (opts.will !== undefined) options.will = { ...opts.will }
     if (opts.ca !== undefined) options.ca = readFileSync(opts.ca)
     if (opts.cert !== undefined) options.cert = readFileSync(opts.cert)
     if (opts.key !== undefined) options.key = readFileSync(opts.key)

@@ -25,6 +25,11 @@ export interface MqttPort {
    */
   subscribe (topic: string, qos: QoS, handler: MessageHandler): Promise<void>
   unsubscribe (topic: string, handler: MessageHandler): Promise<void>
+  /**
+   * Called on every re-connection to the broker after the first (external broker only: the
+   * embedded one is in process). What the broker may have lost is said again here.
+   */
+  onReconnect? (listener: () => void): void
   close (): Promise<void>
 }
 

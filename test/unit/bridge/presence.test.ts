@@ -93,29 +93,24 @@ test('messages under another prefix or on other levels do not reach it', async (
   assert.equal(presence.heldElsewhere('CP-1'), false)
 })
 
-test('announce online: retained QoS 1 JSON with node and at on <prefix><cid>/<node>', async () => {
+test('announce online: retained QoS 1 JSON with node, since, version and at on <prefix><cid>/<node>', async () => {
   const { mqtt, presence } = await started('mp/presence/')
-  const before = Date.now()
-  await presence.announce('CP-1', true)
+  const since = Date.UTC(2026, 0, 2, 3, 4, 5, 6)
+  await presence.announce('CP-1', { since, version: '2.0.1' })
   assert.deepEqual(mqtt.published.map((m) => [m.topic, m.qos, m.retain]), [['mp/presence/CP-1/node-a', 1, true]])
   const body = JSON.parse(mqtt.published[0]!.payload) as Record<string, unknown>
-  assert.deepEqual(Object.keys(body), ['node', 'at'])
-  assert.equal(body.node, NODE)
-  assert.equal(typeof body.at, 'string')
-  assert.equal(new Date(body.at as string).toISOString(), body.at)
-  const at = Date.parse(body.at as string)
-  assert.ok(at >= before - 1 && at <= Date.now() + 1, `at ${body.at as string}`)
+  assert.deepEqual(body, { node: NODE, since, version: '2.0.1', at: '2026-01-02T03:04:05.006Z' })
 })
 
 test('announce offline: an empty retained QoS 1 message, which clears it at the broker', async () => {
   const { mqtt, presence } = await started()
-  await presence.announce('CP-1', false)
+  await presence.announce('CP-1', undefined)
   assert.deepEqual(mqtt.published, [{ topic: 'ocpp/presence/CP-1/node-a', payload: '', qos: 1, retain: true }])
 })
 
 test('its own announcement, delivered back by the broker, does not make it held elsewhere', async () => {
   const { mqtt, presence } = await started()
-  await presence.announce('CP-1', true)
+  await presence.announce('CP-1', { since: 1, version: '1.6' })
   const [own] = mqtt.published
   mqtt.deliver(own!.topic, own!.payload)
   assert.equal(presence.heldElsewhere('CP-1'), false)

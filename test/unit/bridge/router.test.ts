@@ -6,7 +6,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { gatewayErrorEnvelope } from '../../../src/bridge/envelope.js'
-import { NODE_ID, parts, routerOf } from '../../helpers/fake-bridge.js'
+import { NODE_ID, parts, routerOf, type Parts } from '../../helpers/fake-bridge.js'
 
 const reset = (id = 'c1'): Record<string, unknown> => ({ MessageTypeId: 2, UniqueId: id, Action: 'Reset', Payload: { type: 'Soft' } })
 const offlineAnswer = (id: string, action: string): unknown => gatewayErrorEnvelope(id, 'GenericError', 'gateway: the charge point is not connected', { reason: 'offline' }, action)
@@ -172,29 +172,32 @@ test('local: announce publishes nothing', async () => {
   const p = parts('embedded')
   const router = routerOf(p)
   await router.start()
-  router.announce('CP-1', true)
+  router.announce('CP-1', { since: 1, version: '1.6' })
   assert.deepEqual(p.mqtt.published, [])
   assert.equal(router.presence, undefined)
 })
 
 // ---- ClusterRouter ----
 
+/** What the router published besides the node's own records (node and presence). */
+const gatewayMessages = (p: Parts): unknown[] => p.mqtt.published.filter((m) => !m.topic.startsWith('ocpp/nodes/') && !m.topic.startsWith('ocpp/presence/'))
+
 test('cluster: start subscribes presence and the shared wildcard (offline_answer on)', async () => {
   const p = parts('external', { dnstream: { share_group: 'grp' } })
   const router = routerOf(p)
   await router.start()
-  assert.deepEqual(p.mqtt.subscriptions, ['ocpp/presence/+/+', '$share/grp/ocpp/cs/+'])
+  assert.deepEqual(p.mqtt.subscriptions, ['ocpp/presence/+/+', 'ocpp/nodes/+', '$share/grp/ocpp/cs/+'])
   await router.stop()
-  assert.deepEqual(p.mqtt.unsubscriptions, ['$share/grp/ocpp/cs/+', 'ocpp/presence/+/+'])
+  assert.deepEqual(p.mqtt.unsubscriptions, ['$share/grp/ocpp/cs/+', 'ocpp/presence/+/+', 'ocpp/nodes/+'])
 })
 
 test('cluster: no shared subscription with offline_answer off; the mountpoint on presence', async () => {
   const p = parts('external', { mountpoint: 'mp/', dnstream: { offline_answer: false } })
   const router = routerOf(p)
   await router.start()
-  assert.deepEqual(p.mqtt.subscriptions, ['mp/presence/+/+'])
+  assert.deepEqual(p.mqtt.subscriptions, ['mp/presence/+/+', 'mp/nodes/+'])
   p.mqtt.deliver('mp/cs/CP-9', reset())
-  assert.deepEqual(p.mqtt.published, [])
+  assert.deepEqual(p.mqtt.published.map((m) => m.topic), ['mp/nodes/node-a'], 'only the node record')
 })
 
 test('cluster: acquire subscribes the exact topic once; release unsubscribes on the last reference', async () => {
@@ -203,9 +206,10 @@ test('cluster: acquire subscribes the exact topic once; release unsubscribes on 
   await router.start()
   await router.acquire('CP-1', '1.6')
   await router.acquire('CP-1', '1.6')
-  assert.deepEqual(p.mqtt.subscriptions, ['ocpp/presence/+/+', '$share/ocpp-gateway/ocpp/cs/+', 'ocpp/cs/CP-1'])
+  assert.deepEqual(p.mqtt.subscriptions, ['ocpp/presence/+/+', 'ocpp/nodes/+', '$share/ocpp-gateway/ocpp/cs/+', 'ocpp/cs/CP-1'])
   const { session, socket } = p.session('CP-1')
   p.sessions.attach(session)
+  router.announce('CP-1', { since: session.connectedAt, version: '1.6' })
   router.release('CP-1', '1.6')
   assert.deepEqual(p.mqtt.unsubscriptions, [])
   p.mqtt.deliver('ocpp/cs/CP-1', reset('c1'))
@@ -221,11 +225,12 @@ test('cluster: a failed subscribe removes the entry, so a retry subscribes again
   await router.start()
   p.mqtt.failSubscribe = new Error('not authorised')
   await assert.rejects(router.acquire('CP-1', '1.6'), /not authorised/)
-  assert.deepEqual(p.mqtt.subscriptions, ['ocpp/presence/+/+', '$share/ocpp-gateway/ocpp/cs/+'])
+  assert.deepEqual(p.mqtt.subscriptions, ['ocpp/presence/+/+', 'ocpp/nodes/+', '$share/ocpp-gateway/ocpp/cs/+'])
   await router.acquire('CP-1', '1.6')
-  assert.deepEqual(p.mqtt.subscriptions, ['ocpp/presence/+/+', '$share/ocpp-gateway/ocpp/cs/+', 'ocpp/cs/CP-1'])
+  assert.deepEqual(p.mqtt.subscriptions, ['ocpp/presence/+/+', 'ocpp/nodes/+', '$share/ocpp-gateway/ocpp/cs/+', 'ocpp/cs/CP-1'])
   const { session, socket } = p.session('CP-1')
   p.sessions.attach(session)
+  router.announce('CP-1', { since: session.connectedAt, version: '1.6' })
   p.mqtt.deliver('ocpp/cs/CP-1', reset('c1'))
   assert.deepEqual(socket.sent, [[2, 'c1', 'Reset', { type: 'Soft' }]])
   // One reference (the retry's): one release unsubscribes.
@@ -241,10 +246,11 @@ test('cluster: a message on the shared subscription for a held topic is not answ
   await router.acquire('CP-1', '1.6')
   const { session, socket } = p.session('CP-1')
   p.sessions.attach(session)
+  router.announce('CP-1', { since: session.connectedAt, version: '1.6' })
   // The FakeMqtt delivers to the exact subscription and to the shared wildcard.
   p.mqtt.deliver('ocpp/cs/CP-1', reset('c1'))
   assert.deepEqual(socket.sent, [[2, 'c1', 'Reset', { type: 'Soft' }]])
-  assert.deepEqual(p.mqtt.published, [])
+  assert.deepEqual(gatewayMessages(p), [])
   assert.equal(p.metrics.get('gateway_answers_total', 'offline'), 0)
   assert.equal(p.metrics.get('envelopes_unroutable_total'), 0)
   // Not held: answered through the shared subscription.
@@ -261,7 +267,7 @@ test('cluster: presence from another node suppresses offline answers; an empty p
   assert.equal(router.presence?.heldElsewhere('CP-9'), true)
   assert.deepEqual(router.presence?.nodesOf('CP-9'), ['node-b'])
   p.mqtt.deliver('ocpp/cs/CP-9', reset('c1'))
-  assert.deepEqual(p.mqtt.published, [])
+  assert.deepEqual(gatewayMessages(p), [])
   assert.equal(p.metrics.get('gateway_answers_total', 'offline'), 0)
   p.mqtt.deliver('ocpp/presence/CP-9/node-b', '')
   assert.equal(router.presence?.heldElsewhere('CP-9'), false)
@@ -289,16 +295,15 @@ test('cluster: announce publishes retained presence, and clears it', async () =>
   const p = parts('external')
   const router = routerOf(p)
   await router.start()
-  router.announce('CP-1', true)
-  router.announce('CP-1', false)
+  router.announce('CP-1', { since: 1_700_000_000_000, version: '1.6' })
+  router.announce('CP-1', undefined)
   assert.deepEqual(p.mqtt.published.map((m) => [m.topic, m.qos, m.retain]), [
+    [`ocpp/nodes/${NODE_ID}`, 1, true],
     [`ocpp/presence/CP-1/${NODE_ID}`, 1, true],
     [`ocpp/presence/CP-1/${NODE_ID}`, 1, true]
   ])
   const [online, offline] = p.mqtt.on(`ocpp/presence/CP-1/${NODE_ID}`) as [Record<string, unknown>, string]
-  assert.deepEqual(Object.keys(online), ['node', 'at'])
-  assert.equal(online.node, NODE_ID)
-  assert.ok(Math.abs(Date.parse(online.at as string) - Date.now()) < 5000)
+  assert.deepEqual(online, { node: NODE_ID, since: 1_700_000_000_000, version: '1.6', at: '2023-11-14T22:13:20.000Z' })
   assert.equal(offline, '')
 })
 

@@ -1,0 +1,87 @@
+/**
+ * Which gateway nodes sharing one broker are alive. Each node keeps a retained message on
+ * `{mountpoint}nodes/{node}`: `{"status":"online","since":<ms>}` from its connection on, and
+ * `{"status":"stopped"}` when it stops in order. Its MQTT last will is the same topic with
+ * `{"status":"lost"}`: the broker publishes it as soon as the node's connection ends without a
+ * DISCONNECT — at once when the process dies (kill -9, crash: the kernel closes the socket),
+ * after 1.5 × mqtt.keepalive when the host or the network vanishes.
+ *
+ * What a node holds is cleaned up by the others when it is lost (./router.ts): its presence
+ * records cleared and a `disconnected` event with reason `node_lost` for each of its chargers.
+ * The directory is small: one record per node, whatever the fleet.
+ */
+import type { MessageHandler, MqttPort } from './adapters/mqtt-port.js'
+
+export type NodeStatus = 'online' | 'stopped' | 'lost'
+
+/** The will to connect with, for a node's id. */
+export function nodeWill (prefix: string, nodeId: string): { topic: string, payload: string, qos: 1, retain: true } {
+  return { topic: `${prefix}${nodeId}`, payload: JSON.stringify({ status: 'lost', node: nodeId }), qos: 1, retain: true }
+}
+
+export interface NodeDirectoryHooks {
+  /** Another node was lost (its will) or stopped; `status` says which. */
+  gone: (node: string, status: 'lost' | 'stopped') => void
+  /** The broker published this node's own will (its connection was seen dead): say online again. */
+  ownLost: () => void
+}
+
+export class NodeDirectory {
+  private readonly status = new Map<string, NodeStatus>()
+  private readonly filter: string
+  private readonly handler: MessageHandler
+  private readonly since = Date.now()
+
+  /** `prefix`: the topics' nodesPrefix, `{mountpoint}nodes/`. */
+  constructor (private readonly mqtt: MqttPort, private readonly prefix: string, readonly nodeId: string, private readonly hooks: NodeDirectoryHooks) {
+    this.filter = `${prefix}+`
+    this.handler = (topic, payload) => this.onMessage(topic, payload)
+  }
+
+  async start (): Promise<void> {
+    await this.mqtt.subscribe(this.filter, 1, this.handler)
+    await this.announce()
+  }
+
+  /** Say this node is online (at start and on every re-connection). */
+  announce (): Promise<void> {
+    return this.mqtt.publish(`${this.prefix}${this.nodeId}`, JSON.stringify({ status: 'online', node: this.nodeId, since: this.since }), 1, true)
+  }
+
+  /** Whether a node may hold charge points: not lost, not stopped (a node not heard of yet may). */
+  alive (node: string): boolean {
+    const s = this.status.get(node)
+    return s === undefined || s === 'online'
+  }
+
+  /** The nodes known online, this one included. */
+  online (): string[] {
+    const out = [this.nodeId]
+    for (const [node, s] of this.status) if (s === 'online' && node !== this.nodeId) out.push(node)
+    return out
+  }
+
+  private onMessage (topic: string, payload: Buffer): void {
+    const node = topic.slice(this.prefix.length)
+    if (node === '' || node.includes('/')) return
+    let status: NodeStatus | undefined
+    if (payload.length === 0) status = 'stopped'
+    else {
+      try { status = (JSON.parse(payload.toString('utf8')) as { status?: NodeStatus }).status } catch { return }
+      if (status !== 'online' && status !== 'stopped' && status !== 'lost') return
+    }
+    if (node === this.nodeId) {
+      if (status !== 'online') this.hooks.ownLost()
+      return
+    }
+    const before = this.status.get(node)
+    this.status.set(node, status)
+    if (status !== 'online' && before !== status) this.hooks.gone(node, status)
+  }
+
+  /** Say this node stopped (before its MQTT connection closes with a DISCONNECT: no will). */
+  async stop (): Promise<void> {
+    await this.mqtt.unsubscribe(this.filter, this.handler)
+    await this.mqtt.publish(`${this.prefix}${this.nodeId}`, JSON.stringify({ status: 'stopped', node: this.nodeId }), 1, true)
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Three gateway processes on one real Mosquitto, as an operator runs a cluster: newest wins
+ * across nodes (exactly one answer per backend Call through a takeover), and a node killed
+ * with SIGKILL is detected through its MQTT will: its presence cleared, one `node_lost`
+ * event per charge point, offline answers resumed.
+ */
+import { test, describe, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { startMosquitto, mosquittoSkip, type Mosquitto } from '../helpers/mosquitto.js'
+import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js'
+import { connectBackend, connectChargePoint, inboxOf, waitFor, type Backend, type ChargePoint, type Message } from '../helpers/clients.js'
+import mqtt from 'mqtt'
+
+const skip = mosquittoSkip()
+
+/** A charge point that accepts every Call. */
+async function echoCharger (url: string): Promise<ChargePoint> {
+  const cp = await connectChargePoint(url)
+  cp.ws.on('message', (d) => {
+    const f = JSON.parse(String(d)) as unknown[]
+    if (f[0] === 2 && cp.ws.readyState === cp.ws.OPEN) cp.send([3, f[1], { status: 'Accepted' }])
+  })
+  return cp
+}
+
+const call = (id: string): Record<string, unknown> => ({ MessageTypeId: 2, UniqueId: id, Action: 'Reset', Payload: { type: 'Soft' } })
+
+/** Answers on a reply topic, by UniqueId. */
+function answersById (backend: Backend, cid: string): Map<string, Message[]> {
+  const out = new Map<string, Message[]>()
+  for (const m of backend.inbox.items) {
+    if (m.topic !== `ocpp/cp/${cid}/Reply`) continue
+    const id = String(m.json?.UniqueId)
+    out.set(id, [...(out.get(id) ?? []), m])
+  }
+  return out
+}
+
+describe('three gateway processes on one Mosquitto', { skip }, () => {
+  let mosquitto: Mosquitto
+  let nodes: GatewayProcess[] = []
+  let backend: Backend
+
+  before(async () => {
+    mosquitto = await startMosquitto()
+    nodes = await Promise.all(['node-a', 'node-b', 'node-c'].map((id) => startGatewayProcess(id, mosquitto.url)))
+    backend = await connectBackend(mosquitto.url)
+  })
+  after(async () => {
+    await backend?.close()
+    await Promise.all(nodes.map((n) => n.kill()))
+    await mosquitto?.stop()
+  })
+
+  test('a charge point that reconnects to another node: the old connection is closed 4002 within a second, every Call answered exactly once', async () => {
+    const [a, b] = nodes as [GatewayProcess, GatewayProcess]
+    const cid = 'moving'
+    const old = await echoCharger(`${a.url}/${cid}`)
+    await backend.inbox.wait((m) => m.topic === `ocpp/events/${cid}` && m.json.event === 'connected' && m.json.node === 'node-a')
+    // Backend Calls every 5 ms while the charge point moves: before, during and after.
+    const ids: string[] = []
+    const pumping = { on: true }
+    const pump = (async () => {
+      for (let i = 0; pumping.on; i++) {
+        ids.push(`c${i}`)
+        await backend.publish(`ocpp/cs/${cid}`, call(`c${i}`))
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+    })()
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const movedAt = Date.now()
+    const fresh = await echoCharger(`${b.url}/${cid}`)
+    const closed = await Promise.race([old.closed, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 1000))])
+    const closeMs = Date.now() - movedAt
+    assert.equal(closed?.code, 4002, `the old connection was not closed with the takeover code within 1 s (${closeMs} ms)`)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    pumping.on = false
+    await pump
+    await waitFor(() => answersById(backend, cid).size >= ids.length, 10_000).catch(() => {})
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const answers = answersById(backend, cid)
+    const never = ids.filter((id) => !answers.has(id))
+    const twice = ids.filter((id) => (answers.get(id)?.length ?? 0) > 1)
+    const byGateway = [...answers.values()].flat().filter((m) => m.json.Origin === 'gateway').map((m) => m.json.ErrorDetails?.reason as string)
+    console.log(`# takeover across nodes: ${ids.length} Calls, closed 4002 after ${closeMs} ms, never answered ${never.length}, answered twice ${twice.length}, gateway answers ${JSON.stringify(byGateway)}`)
+    assert.deepEqual(never, [], 'every Call answered')
+    assert.deepEqual(twice, [], 'no Call answered twice')
+    assert.ok(byGateway.every((r) => r === 'disconnected'), `only "disconnected" gateway answers: ${JSON.stringify(byGateway)}`)
+    // The new connection takes Calls from now on, and the old node says it was a takeover.
+    const ev = backend.inbox.items.filter((m) => m.topic === `ocpp/events/${cid}` && m.json.event === 'disconnected')
+    assert.deepEqual(ev.map((m) => [m.json.node, m.json.reason, m.json.code]), [['node-a', 'takeover', 4002]])
+    assert.ok(fresh.frames.items.length > 0, 'the new connection got Calls')
+    await fresh.close()
+  })
+
+  test('kill -9 of a node: its charge points get a node_lost event within seconds, presence is cleared, Calls to them are answered offline', async () => {
+    const c = nodes[2] as GatewayProcess
+    const cids = ['lost-1', 'lost-2', 'lost-3']
+    const cps = await Promise.all(cids.map((cid) => echoCharger(`${c.url}/${cid}`)))
+    for (const cid of cids) await backend.inbox.wait((m) => m.topic === `ocpp/events/${cid}` && m.json.event === 'connected')
+    // Every node has heard of them before the kill.
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const killedAt = Date.now()
+    await c.kill()
+    const lost = (cid: string): Message[] => backend.inbox.items.filter((m) => m.topic === `ocpp/events/${cid}` && m.json.event === 'disconnected' && m.json.reason === 'node_lost')
+    await waitFor(() => cids.every((cid) => lost(cid).length > 0), 5000)
+    const detectMs = Date.now() - killedAt
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    for (const cid of cids) {
+      const evs = lost(cid)
+      assert.equal(evs.length, 1, `one node_lost event for ${cid}`)
+      assert.equal(evs[0]?.json.node, 'node-c')
+      assert.equal(evs[0]?.json.reported_by, 'node-a', 'reported by the lowest live node id')
+    }
+    // The broker no longer has their presence.
+    const probe = await mqtt.connectAsync(mosquitto.url, { reconnectPeriod: 0 })
+    const seen = inboxOf(probe)
+    await probe.subscribeAsync('ocpp/presence/lost-1/+', { qos: 1 })
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    assert.deepEqual(seen.items.filter((m) => m.raw !== '').map((m) => m.topic), [], 'no retained presence left for the dead node')
+    await probe.endAsync()
+    // A Call to one of them is answered offline, once.
+    await backend.publish('ocpp/cs/lost-1', call('after-kill'))
+    await waitFor(() => answersById(backend, 'lost-1').has('after-kill'), 5000)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const answers = answersById(backend, 'lost-1').get('after-kill') ?? []
+    assert.equal(answers.length, 1)
+    assert.equal(answers[0]?.json.ErrorDetails?.reason, 'offline')
+    console.log(`# kill -9 of a node: node_lost events for its ${cids.length} charge points ${detectMs} ms after the kill`)
+    // Reconnected to a live node, it is served there.
+    const back = await echoCharger(`${(nodes[1] as GatewayProcess).url}/lost-2`)
+    await backend.inbox.wait((m) => m.topic === 'ocpp/events/lost-2' && m.json.event === 'connected' && m.json.node === 'node-b')
+    await backend.publish('ocpp/cs/lost-2', call('back-1'))
+    await waitFor(() => answersById(backend, 'lost-2').has('back-1'), 5000)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    assert.deepEqual(answersById(backend, 'lost-2').get('back-1')?.map((m) => m.json.MessageTypeId), [3])
+    await back.close()
+    for (const cp of cps) cp.ws.terminate()
+  })
+})
