@@ -53,11 +53,16 @@ export class FakeMqtt implements MqttPort {
     if (this.handlers.remove(topic, handler)) this.unsubscriptions.push(topic)
   }
 
+  private readonly reconnects: Array<() => void> = []
+  onReconnect (listener: () => void): void { this.reconnects.push(listener) }
+  /** The connection came back (external kind): what onReconnect listeners hear. */
+  reconnect (): void { for (const f of this.reconnects) f() }
+
   async close (): Promise<void> {}
 
-  /** A backend publishes: delivered to every matching subscription. */
-  deliver (topic: string, payload: unknown): void {
-    this.handlers.dispatch(topic, Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)))
+  /** A backend publishes: delivered to every matching subscription (`retained`: a replay at subscription). */
+  deliver (topic: string, payload: unknown, retained = false): void {
+    this.handlers.dispatch(topic, Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)), retained)
   }
 
   /** Published messages on a topic, parsed as JSON. */

@@ -1,0 +1,183 @@
+/**
+ * ClusterRouter's cluster rules on a FakeMqtt('external') that, like a broker, hands a
+ * node's own publishes back to its subscriptions: newest wins across nodes, the hold-back of
+ * downstream messages until this node's presence record comes back, the cleanup after a lost
+ * node, and what is said again on a re-connection.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { NODE_ID, parts, routerOf, type Parts } from '../../helpers/fake-bridge.js'
+import type { ClusterRouter } from '../../../src/bridge/cluster-router.js'
+
+const reset = (id: string): Record<string, unknown> => ({ MessageTypeId: 2, UniqueId: id, Action: 'Reset', Payload: { type: 'Soft' } })
+
+async function cluster (): Promise<{ p: Parts, router: ClusterRouter }> {
+  const p = parts('external')
+  const router = routerOf(p) as ClusterRouter
+  await router.start()
+  return { p, router }
+}
+
+/** acquire + attach + announce, as the bridge does for a new connection. */
+async function connect (p: Parts, router: ClusterRouter, cid: string): Promise<ReturnType<Parts['session']>> {
+  await router.acquire(cid, '1.6')
+  const fs = p.session(cid)
+  p.sessions.attach(fs.session)
+  router.announce(cid, { since: fs.session.connectedAt, version: '1.6' })
+  return fs
+}
+
+test('a newer record of another node for a held charge point closes it with 4002; an older one does not', async () => {
+  const { p, router } = await cluster()
+  const { session, socket } = await connect(p, router, 'CP-1')
+  p.mqtt.deliver('ocpp/presence/CP-1/node-b', { node: 'node-b', since: session.connectedAt - 1000, version: '1.6' })
+  assert.equal(socket.closedWith, undefined, 'an older connection elsewhere changes nothing')
+  p.mqtt.deliver('ocpp/presence/CP-1/node-b', { node: 'node-b', since: session.connectedAt - 1000, version: '1.6' }, true)
+  assert.equal(socket.closedWith, undefined)
+  p.mqtt.deliver('ocpp/presence/CP-1/node-c', { node: 'node-c', since: session.connectedAt + 5, version: '1.6' }, true)
+  assert.equal(socket.closedWith, undefined, 'a retained replay is no news')
+  p.mqtt.deliver('ocpp/presence/CP-1/node-c', { node: 'node-c', since: session.connectedAt + 5, version: '1.6' })
+  assert.deepEqual(socket.closedWith, { code: 4002, reason: 'replaced by a connection on node node-c' })
+  assert.equal(p.metrics.get('cluster_takeovers_total'), 1)
+  assert.equal(session.closed, true)
+})
+
+test('same instant on two nodes: the higher node id wins, on both', async () => {
+  const { p, router } = await cluster()
+  const { session, socket } = await connect(p, router, 'CP-1')
+  p.mqtt.deliver('ocpp/presence/CP-1/node-0', { node: 'node-0', since: session.connectedAt })
+  assert.equal(socket.closedWith, undefined, `${NODE_ID} > node-0: it keeps the connection`)
+  p.mqtt.deliver('ocpp/presence/CP-1/node-z', { node: 'node-z', since: session.connectedAt })
+  assert.deepEqual((socket.closedWith as unknown as { code: number }).code, 4002)
+})
+
+test('messages before this node\'s record comes back are held; delivered when no other node had the charge point', async () => {
+  const { p, router } = await cluster()
+  p.mqtt.loopback = false
+  await router.acquire('CP-1', '1.6')
+  const { session, socket } = p.session('CP-1')
+  p.sessions.attach(session)
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('early'))
+  assert.deepEqual(socket.sent, [], 'held until the record is echoed')
+  router.announce('CP-1', { since: session.connectedAt, version: '1.6' })
+  const own = p.mqtt.published.at(-1)
+  assert.equal(own?.topic, `ocpp/presence/CP-1/${NODE_ID}`)
+  p.mqtt.deliver(own.topic, own.payload)
+  assert.deepEqual(socket.sent, [[2, 'early', 'Reset', { type: 'Soft' }]])
+  socket.receive([3, 'early', { status: 'Accepted' }])
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('later'))
+  assert.deepEqual(socket.sent.map((f) => f[1]), ['early', 'later'])
+  assert.equal(p.metrics.get('cluster_handed_over_total'), 0)
+  p.sessions.closeAll()
+})
+
+test('messages before the record comes back are the previous node\'s when another node held it: dropped, counted', async () => {
+  const { p, router } = await cluster()
+  p.mqtt.deliver('ocpp/presence/CP-1/node-b', { node: 'node-b', since: 1, version: '1.6' })
+  p.mqtt.loopback = false
+  await router.acquire('CP-1', '1.6')
+  const { session, socket } = p.session('CP-1')
+  p.sessions.attach(session)
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('before-1'))
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('before-2'))
+  router.announce('CP-1', { since: session.connectedAt, version: '1.6' })
+  const own = p.mqtt.published.at(-1)
+  p.mqtt.deliver(own!.topic, own!.payload)
+  assert.deepEqual(socket.sent, [], 'node-b delivered those')
+  assert.equal(p.metrics.get('cluster_handed_over_total'), 2)
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('after'))
+  assert.deepEqual(socket.sent.map((f) => f[1]), ['after'])
+  p.sessions.closeAll()
+})
+
+test('after a takeover to another node, its later messages are left to that node (counted), not reported unroutable', async () => {
+  const { p, router } = await cluster()
+  const { session } = await connect(p, router, 'CP-1')
+  // Closed by the takeover; the record of node-b is known.
+  p.mqtt.deliver('ocpp/presence/CP-1/node-b', { node: 'node-b', since: session.connectedAt + 1 })
+  assert.equal(session.closed, true)
+  assert.equal(router.presence?.heldElsewhere('CP-1'), true)
+  p.mqtt.deliver('$share/ocpp-gateway/ocpp/cs/CP-1', reset('x'))
+  assert.equal(p.metrics.get('envelopes_unroutable_total'), 0)
+  assert.deepEqual(p.mqtt.on('ocpp/cp/CP-1/Reply'), [], 'not answered offline either')
+})
+
+test('a lost node (its will): its records dropped, cleared at the broker, one node_lost report per charge point by the lowest live node', async () => {
+  const { p, router } = await cluster()
+  p.mqtt.deliver('ocpp/nodes/node-x', { status: 'online', node: 'node-x' })
+  p.mqtt.deliver('ocpp/presence/CP-1/node-x', { node: 'node-x', since: 1000, version: '2.0.1' })
+  p.mqtt.deliver('ocpp/presence/CP-2/node-x', { node: 'node-x', since: 2000, version: '1.6' })
+  p.mqtt.deliver('ocpp/presence/CP-3/node-y', { node: 'node-y', since: 3000, version: '1.6' })
+  assert.equal(router.presence?.heldElsewhere('CP-1'), true)
+  p.mqtt.deliver('ocpp/nodes/node-x', { status: 'lost', node: 'node-x' })
+  assert.equal(router.presence?.heldElsewhere('CP-1'), false)
+  assert.equal(router.presence?.heldElsewhere('CP-3'), true)
+  assert.deepEqual(p.lost.map((l) => [l.cid, l.h.node, l.h.version, l.h.since]), [['CP-1', 'node-x', '2.0.1', 1000], ['CP-2', 'node-x', '1.6', 2000]])
+  assert.deepEqual(p.mqtt.published.filter((m) => m.topic.includes('/node-x')).map((m) => [m.topic, m.payload, m.retain]), [
+    ['ocpp/presence/CP-1/node-x', '', true],
+    ['ocpp/presence/CP-2/node-x', '', true]
+  ])
+  assert.equal(p.metrics.get('cluster_nodes_lost_total'), 1)
+  assert.equal(p.metrics.get('cluster_chargers_lost_total'), 2)
+  // A Call for one of them is answered offline now.
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('after'))
+  assert.deepEqual((p.mqtt.on('ocpp/cp/CP-1/Reply')[0] as { ErrorDetails: unknown }).ErrorDetails, { reason: 'offline' })
+})
+
+test('a lost node\'s charge points are cleaned up by one survivor only: a live node with a lower id does it', async () => {
+  const { p } = await cluster()
+  p.mqtt.deliver('ocpp/nodes/node-0', { status: 'online', node: 'node-0' })
+  p.mqtt.deliver('ocpp/presence/CP-1/node-x', { node: 'node-x', since: 1000 })
+  p.mqtt.deliver('ocpp/nodes/node-x', { status: 'lost', node: 'node-x' })
+  assert.deepEqual(p.lost, [], `node-0 < ${NODE_ID}: node-0 reports`)
+  assert.deepEqual(p.mqtt.published.filter((m) => m.topic.includes('/node-x')), [])
+})
+
+test('a record of a node already known lost (a retained leftover) is cleaned up when read', async () => {
+  const { p, router } = await cluster()
+  p.mqtt.deliver('ocpp/nodes/node-x', { status: 'lost', node: 'node-x' }, true)
+  p.mqtt.deliver('ocpp/presence/CP-7/node-x', { node: 'node-x', since: 1 }, true)
+  assert.equal(router.presence?.heldElsewhere('CP-7'), false)
+  assert.deepEqual(p.lost.map((l) => l.cid), ['CP-7'])
+  assert.deepEqual(p.mqtt.on('ocpp/presence/CP-7/node-x'), [''])
+})
+
+test('a stopped node is forgotten without node_lost reports (it said its own goodbyes)', async () => {
+  const { p, router } = await cluster()
+  p.mqtt.deliver('ocpp/presence/CP-1/node-x', { node: 'node-x', since: 1 })
+  p.mqtt.deliver('ocpp/nodes/node-x', { status: 'stopped', node: 'node-x' })
+  assert.equal(router.presence?.heldElsewhere('CP-1'), false)
+  assert.equal(p.metrics.get('cluster_nodes_lost_total'), 0)
+})
+
+test('own records: a retained one of a previous run is cleared; one cleared by someone else while held is said again', async () => {
+  const { p, router } = await cluster()
+  p.mqtt.deliver(`ocpp/presence/OLD/${NODE_ID}`, { node: NODE_ID, since: 1 }, true)
+  assert.deepEqual(p.mqtt.on(`ocpp/presence/OLD/${NODE_ID}`), [''])
+  const { session } = await connect(p, router, 'CP-1')
+  const before = p.mqtt.on(`ocpp/presence/CP-1/${NODE_ID}`).length
+  p.mqtt.deliver(`ocpp/presence/CP-1/${NODE_ID}`, '')
+  const after = p.mqtt.on(`ocpp/presence/CP-1/${NODE_ID}`)
+  assert.equal(after.length, before + 1)
+  assert.equal((after.at(-1) as { since: number }).since, session.connectedAt)
+  p.sessions.closeAll()
+})
+
+test('a re-connection says the node record and every held charge point again; its own will read back is answered online', async () => {
+  const { p, router } = await cluster()
+  await connect(p, router, 'CP-1')
+  await connect(p, router, 'CP-2')
+  p.mqtt.published.length = 0
+  p.mqtt.reconnect()
+  assert.deepEqual(p.mqtt.published.map((m) => m.topic).sort(), [`ocpp/nodes/${NODE_ID}`, `ocpp/presence/CP-1/${NODE_ID}`, `ocpp/presence/CP-2/${NODE_ID}`])
+  p.mqtt.published.length = 0
+  p.mqtt.deliver(`ocpp/nodes/${NODE_ID}`, { status: 'lost', node: NODE_ID })
+  assert.deepEqual(p.mqtt.published.map((m) => [m.topic, (JSON.parse(m.payload) as { status: string }).status]), [[`ocpp/nodes/${NODE_ID}`, 'online']])
+  p.sessions.closeAll()
+})
+
+test('stop says "stopped" on the node record', async () => {
+  const { p, router } = await cluster()
+  await router.stop()
+  assert.deepEqual(p.mqtt.on(`ocpp/nodes/${NODE_ID}`).map((v) => (v as { status: string }).status), ['online', 'stopped'])
+})
