@@ -137,4 +137,54 @@ describe('three gateway processes on one Mosquitto', { skip }, () => {
     await back.close()
     for (const cp of cps) cp.ws.terminate()
   })
+
+  test('rolling restart: SIGTERM of a node while its charge points reconnect to another; every backend Call answered exactly once', async () => {
+    const [a, b] = nodes as [GatewayProcess, GatewayProcess]
+    const cids = Array.from({ length: 10 }, (_, i) => `roll-${i}`)
+    // Each charge point reconnects to node a when node b closes it (as a fleet behind a load balancer would).
+    const moved = new Set<string>()
+    const cps = await Promise.all(cids.map(async (cid) => {
+      const cp = await echoCharger(`${b.url}/${cid}`)
+      void cp.closed.then(async () => { await echoCharger(`${a.url}/${cid}`); moved.add(cid) })
+      return cp
+    }))
+    for (const cid of cids) await backend.inbox.wait((m) => m.topic === `ocpp/events/${cid}` && m.json.event === 'connected' && m.json.node === 'node-b')
+    const ids: Array<{ cid: string, id: string }> = []
+    const pumping = { on: true }
+    const pump = (async () => {
+      for (let i = 0; pumping.on; i++) {
+        await Promise.all(cids.map(async (cid) => {
+          const id = `${cid}-r${i}`
+          ids.push({ cid, id })
+          await backend.publish(`ocpp/cs/${cid}`, call(id))
+        }))
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    })()
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const stoppedAt = Date.now()
+    await b.stop()
+    await waitFor(() => moved.size === cids.length, 10_000)
+    const settleMs = Date.now() - stoppedAt
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    pumping.on = false
+    await pump
+    const answered = (): number => ids.filter(({ cid, id }) => answersById(backend, cid).has(id)).length
+    await waitFor(() => answered() === ids.length, 10_000).catch(() => {})
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const never = ids.filter(({ cid, id }) => !answersById(backend, cid).has(id))
+    const twice = ids.filter(({ cid, id }) => (answersById(backend, cid).get(id)?.length ?? 0) > 1)
+    const reasons: Record<string, number> = {}
+    for (const { cid, id } of ids) {
+      for (const m of answersById(backend, cid).get(id) ?? []) {
+        const r = m.json.Origin === 'gateway' ? String(m.json.ErrorDetails?.reason) : 'charger'
+        reasons[r] = (reasons[r] ?? 0) + 1
+      }
+    }
+    console.log(`# rolling restart: ${cids.length} charge points back on another node ${settleMs} ms after SIGTERM; ${ids.length} Calls, never answered ${never.length}, twice ${twice.length}, answers ${JSON.stringify(reasons)}`)
+    assert.deepEqual(never.map((x) => x.id), [], 'every Call answered')
+    assert.deepEqual(twice.map((x) => x.id), [], 'none answered twice')
+    assert.equal(await b.exited, 0, 'node b stopped in order')
+    for (const cp of cps) cp.ws.terminate()
+  })
 })
