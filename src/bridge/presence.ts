@@ -31,8 +31,13 @@ export interface PresenceHooks {
 }
 
 export class Presence {
-  /** cid -> nodes other than this one that hold it. */
-  private readonly remote = new Map<string, Map<string, Holding>>()
+  /**
+   * cid -> the records of nodes other than this one that hold it: one record (nearly always)
+   * or a few (during a takeover). Node ids and versions are interned: at a fleet of 1,000,000
+   * this map is the node's largest structure (docs/cluster.md).
+   */
+  private readonly remote = new Map<string, Holding | Holding[]>()
+  private readonly strings = new Map<string, string>()
   private readonly filter: string
   private readonly handler: MessageHandler
   private hooks: PresenceHooks = {}
@@ -55,48 +60,75 @@ export class Presence {
   private onMessage (topic: string, payload: Buffer, retained: boolean): void {
     const [cid, node, extra] = topic.slice(this.prefix.length).split('/')
     if (cid === undefined || node === undefined || extra !== undefined || cid === '' || node === '') return
-    const h = payload.length === 0 ? undefined : parseHolding(payload, node)
+    const h = payload.length === 0 ? undefined : parseHolding(payload, this.intern(node), (v) => this.intern(v))
     if (node === this.nodeId) {
       this.hooks.own?.(cid, h, retained)
       return
     }
-    let nodes = this.remote.get(cid)
     if (h === undefined) {
-      nodes?.delete(node)
-      if (nodes?.size === 0) this.remote.delete(cid)
+      this.remove(cid, node)
       return
     }
     if (!this.alive(node)) {
       this.hooks.stale?.(cid, h)
       return
     }
-    if (nodes === undefined) this.remote.set(cid, nodes = new Map())
-    nodes.set(node, h)
+    const had = this.remote.get(cid)
+    if (had === undefined || (!Array.isArray(had) && had.node === node)) this.remote.set(cid, h)
+    else {
+      const list = Array.isArray(had) ? had : [had]
+      const i = list.findIndex((x) => x.node === node)
+      this.remote.set(cid, i < 0 ? [...list, h] : list.map((x, j) => (j === i ? h : x)))
+    }
     if (!retained) this.hooks.claimed?.(cid, h)
+  }
+
+  private remove (cid: string, node: string): void {
+    const had = this.remote.get(cid)
+    if (had === undefined) return
+    if (!Array.isArray(had)) {
+      if (had.node === node) this.remote.delete(cid)
+      return
+    }
+    const list = had.filter((x) => x.node !== node)
+    if (list.length === 0) this.remote.delete(cid)
+    else this.remote.set(cid, list.length === 1 ? list[0] as Holding : list)
+  }
+
+  private records (cid: string): readonly Holding[] {
+    const had = this.remote.get(cid)
+    return had === undefined ? [] : Array.isArray(had) ? had : [had]
+  }
+
+  private intern (s: string): string {
+    if (this.strings.size > 10_000) this.strings.clear()
+    const known = this.strings.get(s)
+    if (known !== undefined) return known
+    this.strings.set(s, s)
+    return s
   }
 
   /** Whether another live node holds the charge point. */
   heldElsewhere (cid: string): boolean {
-    const nodes = this.remote.get(cid)
-    if (nodes === undefined) return false
-    for (const node of nodes.keys()) if (this.alive(node)) return true
-    return false
+    const had = this.remote.get(cid)
+    if (had === undefined) return false
+    if (!Array.isArray(had)) return this.alive(had.node)
+    return had.some((h) => this.alive(h.node))
   }
 
   /** The live nodes other than this one that hold the charge point. */
   nodesOf (cid: string): string[] {
-    return [...(this.remote.get(cid)?.keys() ?? [])].filter((n) => this.alive(n))
+    return this.records(cid).map((h) => h.node).filter((n) => this.alive(n))
   }
 
   /** Forget every record of a node (lost or stopped) and return them, for the cleanup. */
   dropNode (node: string): Array<{ cid: string, h: Holding }> {
     const out: Array<{ cid: string, h: Holding }> = []
-    for (const [cid, nodes] of this.remote) {
-      const h = nodes.get(node)
+    for (const cid of this.remote.keys()) {
+      const h = this.records(cid).find((x) => x.node === node)
       if (h === undefined) continue
       out.push({ cid, h })
-      nodes.delete(node)
-      if (nodes.size === 0) this.remote.delete(cid)
+      this.remove(cid, node)
     }
     return out
   }
@@ -118,11 +150,11 @@ export class Presence {
   }
 }
 
-function parseHolding (payload: Buffer, node: string): Holding {
+function parseHolding (payload: Buffer, node: string, intern: (s: string) => string): Holding {
   // A record in another shape (an older node's, a hand-written one) still means "held".
   try {
     const v = JSON.parse(payload.toString('utf8')) as { since?: unknown, version?: unknown }
-    return { node, since: typeof v.since === 'number' ? v.since : 0, version: typeof v.version === 'string' ? v.version : undefined }
+    return { node, since: typeof v.since === 'number' ? v.since : 0, version: typeof v.version === 'string' ? intern(v.version) : undefined }
   } catch {
     return { node, since: 0, version: undefined }
   }
