@@ -7,12 +7,14 @@
  * - newest wins across nodes: a node that holds a charge point and sees another node's newer
  *   presence record for it (the charge point reconnected there) closes its connection with
  *   the takeover close code; the Calls it still owed are answered `disconnected`;
- * - exactly one node delivers each downstream message during a takeover: the new node
- *   subscribes, then publishes its presence record; what it receives before the broker
- *   echoes that record back was published before it, so the old node delivers it (the new
- *   one drops it, counted in cluster_handed_over_total), unless no other node held the charge
- *   point (then the new one delivers it). The old node stops at the record: what comes after
- *   is the new node's;
+ * - exactly one node delivers each downstream message during a takeover, on one broker or
+ *   across bridged ones (where each node sees its own order): a new node that finds the charge
+ *   point held by another holds back its downstream messages; the old node, at the new
+ *   node's record, closes its connection and sends a handoff to `{mountpoint}nodes/{new}/handoff`
+ *   with the UniqueIds it received for that charge point in the last few seconds; the new node
+ *   then delivers what it held back except those (counted in cluster_handed_over_total), and
+ *   everything after. Without a handoff within 3 s (an old node that went away) it delivers
+ *   everything it held back;
  * - node liveness (./nodes.ts): when a node is lost, one survivor (the lowest id among those
  *   online) clears its presence records and publishes a `disconnected` event with reason
  *   `node_lost` for each of its charge points; offline answers for them resume at once;
@@ -24,17 +26,27 @@ import { CloseCode } from '../session/close-codes.js'
 import { NodeDirectory } from './nodes.js'
 import { Presence, type Holding } from './presence.js'
 import { Router, type Held, type RouterOptions } from './router.js'
+import { peekEnvelopeId } from './envelope.js'
 
-/** How long a new holder waits for its presence record's echo before it delivers anyway. */
-const ECHO_WAIT_MS = 2000
-/** Messages held back while waiting for the echo, at most, per charge point. */
+/** How long a new holder waits for the old node's handoff before it delivers anyway. */
+const HANDOFF_WAIT_MS = 3000
+/** Messages held back while waiting for the handoff, at most, per charge point. */
 const MAX_EARLY = 1000
+/** How far back a node remembers the UniqueIds it received per charge point (bridged brokers' delays). */
+const RECENT_MS = 5000
+/** How long a node that released a charge point still answers a handoff for it. */
+const RELEASED_KEEP_MS = 10_000
 
 interface ClusterHeld extends Held {
-  /** Downstream messages received before this node's presence record came back; undefined = none waited for. */
+  /** Downstream messages held back until the old node's handoff; undefined = none waited for. */
   early?: Buffer[]
   timer?: NodeJS.Timeout
+  /** UniqueIds received lately, oldest first, with when. */
+  recent: Array<[string, number]>
 }
+
+/** What an old node tells the new one: the UniqueIds it handled, the new one must not deliver them again. */
+interface Handoff { cid: string, from: string, ids: string[] }
 
 export interface ClusterRouterOptions extends RouterOptions {
   /** A charge point of a lost node: publish its `disconnected` event (node_lost). */
@@ -52,6 +64,7 @@ export class ClusterRouter extends Router {
     })
     super(c, new Presence(c.mqtt, c.topics.presencePrefix, c.nodeId, (node) => nodes.alive(node)))
     this.nodes = nodes
+    this.handoffTopic = `${c.topics.nodesPrefix}${c.nodeId}/handoff`
     this.presence?.observe({
       claimed: (cid, h) => this.claimed(cid, h),
       own: (cid, h, retained) => this.own(cid, h, retained),
@@ -59,10 +72,16 @@ export class ClusterRouter extends Router {
     })
   }
 
+  /** Charge points released lately, with the UniqueIds received for them: for a handoff asked late. */
+  private readonly released = new Map<string, { recent: Array<[string, number]>, until: number }>()
+  private readonly handoffTopic: string
+  private readonly onHandoff: MessageHandler = (_t, payload) => this.handoff(payload)
+
   async start (): Promise<void> {
     const { topics, dnstream, mqtt } = this.c
     // Presence first: a lost node's records are known when its will is read.
     await this.presence?.start()
+    await mqtt.subscribe(this.handoffTopic, 1, this.onHandoff)
     await this.nodes.start()
     mqtt.onReconnect?.(() => this.reannounce())
     if (!dnstream.offlineAnswer) return
@@ -80,15 +99,15 @@ export class ClusterRouter extends Router {
     let held = this.held.get(topic)
     if (held === undefined) {
       const handler: MessageHandler = this.guard((_t, payload, retained) => this.onDownstream(topic, cid, payload, retained))
-      // Until this node's presence record comes back, messages may be another node's to deliver.
-      const created: ClusterHeld = held = { cid, refs: 0, handler, ready: mqtt.subscribe(topic, dnstream.qos, handler), early: [] }
+      // Held by another node: what arrives may be that node's to deliver, until its handoff.
+      const elsewhere = this.presence?.heldElsewhere(cid) === true
+      const created: ClusterHeld = held = { cid, refs: 0, handler, ready: mqtt.subscribe(topic, dnstream.qos, handler), recent: [], ...(elsewhere ? { early: [] } : {}) }
       this.held.set(topic, created)
-      created.ready.then(() => {
-        // Without the echo (a broker that does not deliver it), deliver after a while anyway.
-        if (this.held.get(topic) !== created || created.early === undefined) return
-        created.timer = setTimeout(() => this.flushEarly(created, 'echo_timeout'), ECHO_WAIT_MS)
+      if (elsewhere) {
+        created.timer = setTimeout(() => this.flushEarly(created, undefined), HANDOFF_WAIT_MS)
         created.timer.unref()
-      }, () => { if (this.held.get(topic) === created) this.drop(topic, created) })
+      }
+      created.ready.catch(() => { if (this.held.get(topic) === created) this.drop(topic, created) })
     }
     held.refs++
     return held.ready
@@ -99,6 +118,7 @@ export class ClusterRouter extends Router {
     const held = this.held.get(topic)
     if (held === undefined || --held.refs > 0) return
     this.drop(topic, held)
+    this.remember(cid, held.recent)
     if (held.handler === undefined) return
     this.c.mqtt.unsubscribe(topic, held.handler).catch((err: Error) => this.c.log.warn({ err: err.message, topic }, 'unsubscribe failed'))
   }
@@ -109,6 +129,7 @@ export class ClusterRouter extends Router {
 
   override async stop (): Promise<void> {
     for (const h of this.held.values()) clearTimeout(h.timer)
+    await this.c.mqtt.unsubscribe(this.handoffTopic, this.onHandoff)
     await super.stop()
     await this.nodes.stop().catch((err: Error) => this.c.log.warn({ err: err.message }, 'node record not updated at stop'))
   }
@@ -117,7 +138,7 @@ export class ClusterRouter extends Router {
     const held = this.held.get(topic)
     if (held?.early !== undefined && retained !== true) {
       if (held.early.length < MAX_EARLY) { held.early.push(payload); return }
-      this.flushEarly(held, 'early_full')
+      this.flushEarly(held, undefined, 'early_full')
     }
     const s = this.c.sessions.get(cid)
     if (retained !== true && (s === undefined || s.closed) && this.presence?.heldElsewhere(cid) === true) {
@@ -125,24 +146,57 @@ export class ClusterRouter extends Router {
       this.c.metrics.inc('cluster_handed_over_total')
       return
     }
-    this.route(cid, payload, retained)
+    const id = this.route(cid, payload, retained)
+    if (id !== undefined && held !== undefined) note(held.recent, id)
   }
 
-  /** The echo came (or the wait ended): what was held back is ours unless another node had the charge point. */
-  private flushEarly (held: ClusterHeld, why: 'echo' | 'echo_timeout' | 'early_full'): void {
+  /**
+   * The handoff came (`handled`: the UniqueIds the old node took care of), or the wait ended
+   * (undefined): deliver what was held back, except what the old node handled.
+   */
+  private flushEarly (held: ClusterHeld, handled: ReadonlySet<string> | undefined, why: 'handoff' | 'timeout' | 'early_full' | 'node_gone' = handled === undefined ? 'timeout' : 'handoff'): void {
     const early = held.early
     if (early === undefined) return
     held.early = undefined
     clearTimeout(held.timer)
     held.timer = undefined
-    if (why !== 'echo') this.c.log.warn({ cid: held.cid, why, held: early.length }, 'presence record not echoed by the broker in time: delivering downstream messages without it')
-    if (early.length === 0) return
-    if (this.presence?.heldElsewhere(held.cid) === true) {
-      this.c.metrics.inc('cluster_handed_over_total', undefined, early.length)
-      this.c.log.debug({ cid: held.cid, count: early.length }, 'downstream messages from before the takeover: the previous node delivers them')
-      return
+    if (why !== 'handoff') this.c.log.warn({ cid: held.cid, why, held: early.length }, 'no handoff from the node that held this charge point: delivering what was held back')
+    let skipped = 0
+    for (const payload of early) {
+      if (handled !== undefined) {
+        const { id } = peekEnvelopeId(payload.toString('utf8'))
+        if (id !== undefined && handled.has(id)) { skipped++; continue }
+      }
+      const id = this.route(held.cid, payload)
+      if (id !== undefined) note(held.recent, id)
     }
-    for (const payload of early) this.route(held.cid, payload)
+    if (skipped > 0) {
+      this.c.metrics.inc('cluster_handed_over_total', undefined, skipped)
+      this.c.log.debug({ cid: held.cid, count: skipped }, 'downstream messages handled by the previous node: not delivered again')
+    }
+  }
+
+  /** A handoff from the node that held a charge point this node took over. */
+  private handoff (payload: Buffer): void {
+    let h: Handoff
+    try { h = JSON.parse(payload.toString('utf8')) as Handoff } catch { return }
+    if (typeof h?.cid !== 'string' || !Array.isArray(h.ids)) return
+    const s = this.c.sessions.get(h.cid)
+    const held = s === undefined ? undefined : this.held.get(this.c.topics.dnstream({ cid: h.cid, version: s.dialect.version }))
+    if (held !== undefined) this.flushEarly(held, new Set(h.ids.filter((x) => typeof x === 'string')))
+  }
+
+  /** Tell the node that took a charge point over what this node handled for it lately. */
+  private sendHandoff (cid: string, to: string, recent: Array<[string, number]>): void {
+    prune(recent, Date.now())
+    const handoff: Handoff = { cid, from: this.c.nodeId, ids: recent.map(([id]) => id) }
+    this.say(this.c.mqtt.publish(`${this.c.topics.nodesPrefix}${to}/handoff`, JSON.stringify(handoff), 1, false), 'handoff', cid)
+  }
+
+  private remember (cid: string, recent: Array<[string, number]>): void {
+    const now = Date.now()
+    for (const [k, v] of this.released) if (v.until < now) this.released.delete(k)
+    this.released.set(cid, { recent, until: now + RELEASED_KEEP_MS })
   }
 
   private drop (topic: string, held: ClusterHeld): void {
@@ -154,12 +208,20 @@ export class ClusterRouter extends Router {
   /** Another node's live record: if it is newer than our connection, the charge point moved there. */
   private claimed (cid: string, h: Holding): void {
     const s = this.c.sessions.get(cid)
-    if (s === undefined || s.closed) return
+    if (s === undefined || s.closed) {
+      // Released here lately (the charge point left before it connected there): say what was handled.
+      const gone = this.released.get(cid)
+      if (gone !== undefined && gone.until >= Date.now()) this.sendHandoff(cid, h.node, gone.recent)
+      return
+    }
     const newer = h.since > s.connectedAt || (h.since === s.connectedAt && h.node > this.c.nodeId)
     if (!newer) return
     this.c.metrics.inc('cluster_takeovers_total')
     s.log.info({ node: h.node }, 'connected to another node: closing this connection (takeover)')
+    const held = this.held.get(this.c.topics.dnstream({ cid, version: s.dialect.version }))
+    // Closed first: what it still owed is answered "disconnected" before the new node delivers.
     s.close(CloseCode.TAKEOVER, `replaced by a connection on node ${h.node}`.slice(0, 120), 'takeover')
+    this.sendHandoff(cid, h.node, held?.recent ?? [])
   }
 
   /** A record about this node, as the broker has it. */
@@ -171,10 +233,7 @@ export class ClusterRouter extends Router {
       if (!holding && h !== undefined) this.say(this.presence?.clear(cid, this.c.nodeId), 'stale presence clear', cid)
       return
     }
-    if (h !== undefined && holding) {
-      const held = this.held.get(this.c.topics.dnstream({ cid, version: s.dialect.version }))
-      if (held?.early !== undefined) this.flushEarly(held, 'echo')
-    } else if (h === undefined && holding) {
+    if (h === undefined && holding) {
       // Cleared by someone else (a survivor that thought this node lost): say it again.
       this.announce(cid, { since: s.connectedAt, version: s.dialect.version })
     }
@@ -182,6 +241,8 @@ export class ClusterRouter extends Router {
 
   private nodeGone (node: string, status: 'lost' | 'stopped'): void {
     const records = this.presence?.dropNode(node) ?? []
+    // No handoff will come from it.
+    for (const held of this.held.values()) if (held.early !== undefined && this.presence?.heldElsewhere(held.cid) !== true) this.flushEarly(held, undefined, 'node_gone')
     if (status === 'lost') this.c.metrics.inc('cluster_nodes_lost_total')
     this.c.log.warn({ node, status, chargers: records.length }, status === 'lost' ? 'gateway node lost (its MQTT will): its charge points are no longer held' : 'gateway node stopped')
     if (!this.janitor()) return
@@ -209,4 +270,17 @@ export class ClusterRouter extends Router {
   private say (p: Promise<void> | undefined, what: string, cid?: string): void {
     p?.catch((err: Error) => this.c.log.warn({ err: err.message, cid }, `${what} failed`))
   }
+}
+
+/** Remember a UniqueId received now; forget those older than RECENT_MS. */
+function note (recent: Array<[string, number]>, id: string): void {
+  const now = Date.now()
+  prune(recent, now)
+  recent.push([id, now])
+}
+
+function prune (recent: Array<[string, number]>, now: number): void {
+  let old = 0
+  while (old < recent.length && (recent[old] as [string, number])[1] < now - RECENT_MS) old++
+  if (old > 0) recent.splice(0, old)
 }

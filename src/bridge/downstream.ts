@@ -7,20 +7,22 @@ import type { Metrics } from '../observability/metrics.js'
 import type { Session } from '../session/session.js'
 import { envelopeToFrame, peekEnvelopeId } from './envelope.js'
 
-export function deliverEnvelope (session: Session, payload: Buffer, maxPayloadSize: number, maxDepth: number, metrics: Metrics): void {
+/** Returns the envelope's UniqueId when it has a readable one (what a cluster takeover hands over). */
+export function deliverEnvelope (session: Session, payload: Buffer, maxPayloadSize: number, maxDepth: number, metrics: Metrics): string | undefined {
   metrics.inc('mqtt_received_total')
   if (payload.length > maxPayloadSize) {
     // Not parsed, but answered when its UniqueId can be read: the backend can match the answer.
     const { id, action } = peekEnvelopeId(payload.toString('utf8'))
     rejectEnvelope(session, metrics, id, action, `envelope of ${payload.length} bytes exceeds dnstream.max_payload_size (${maxPayloadSize})`, 'too_large')
-    return
+    return id
   }
   const result = envelopeToFrame(payload, session.dialect, maxDepth)
   if (!result.ok) {
     rejectEnvelope(session, metrics, result.error.id, result.error.action, result.error.message, 'invalid')
-    return
+    return result.error.id
   }
   session.fromBackend(result.frame)
+  return result.frame.id
 }
 
 function rejectEnvelope (session: Session, metrics: Metrics, id: string | undefined, action: string | undefined, message: string, why: 'too_large' | 'invalid'): void {

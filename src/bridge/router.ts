@@ -114,20 +114,21 @@ export abstract class Router {
     }
   }
 
-  protected route (cid: string, payload: Buffer, retained = false): void {
+  /** Deliver to the charge point's session; returns the envelope's UniqueId when it was delivered or answered. */
+  protected route (cid: string, payload: Buffer, retained = false): string | undefined {
     if (retained) {
       // A stored retained message replayed on (re)subscription: a Call sent again to a charger
       // that reconnects hours later. Downstream messages are never retained deliveries.
       this.ignoreRetained(cid)
-      return
+      return undefined
     }
     const session = this.o.sessions.get(cid)
     if (session === undefined || session.closed) {
       this.o.metrics.inc('envelopes_unroutable_total')
       this.o.log.warn({ cid }, 'downstream message for a charge point that is not connected')
-      return
+      return undefined
     }
-    deliverEnvelope(session, payload, this.o.dnstream.maxPayloadSize, this.o.maxJsonDepth, this.o.metrics)
+    return deliverEnvelope(session, payload, this.o.dnstream.maxPayloadSize, this.o.maxJsonDepth, this.o.metrics)
   }
 }
 

@@ -166,7 +166,7 @@ test('closeAll answers owed Calls "shutdown"', async () => {
 test('external broker: presence on connect, none on takeover, cleared on the last disconnect; subscription released', async () => {
   const p = bridgeOf('external')
   await p.bridge.start()
-  assert.deepEqual(p.mqtt.subscriptions, ['ocpp/presence/+/+', 'ocpp/nodes/+', '$share/ocpp-gateway/ocpp/cs/+'])
+  assert.deepEqual(p.mqtt.subscriptions, ['ocpp/presence/+/+', 'ocpp/nodes/node-a/handoff', 'ocpp/nodes/+', '$share/ocpp-gateway/ocpp/cs/+'])
   await p.bridge.acquire('CP-1', '1.6')
   const a = p.session('CP-1')
   p.sessions.attach(a.session)
@@ -181,7 +181,7 @@ test('external broker: presence on connect, none on takeover, cleared on the las
   assert.deepEqual(p.mqtt.published.filter((m) => m.topic === presence).map((m) => [m.retain, m.payload === '']), [[true, false], [true, true]])
   assert.deepEqual(p.mqtt.unsubscriptions, ['ocpp/cs/CP-1'])
   await p.bridge.stop()
-  assert.deepEqual(p.mqtt.unsubscriptions, ['ocpp/cs/CP-1', '$share/ocpp-gateway/ocpp/cs/+', 'ocpp/presence/+/+', 'ocpp/nodes/+'])
+  assert.deepEqual(p.mqtt.unsubscriptions, ['ocpp/cs/CP-1', 'ocpp/nodes/node-a/handoff', '$share/ocpp-gateway/ocpp/cs/+', 'ocpp/presence/+/+', 'ocpp/nodes/+'])
   assert.equal(p.bridge.presence?.heldElsewhere('CP-1'), false)
   p.sessions.closeAll()
 })

@@ -1,8 +1,8 @@
 /**
  * ClusterRouter's cluster rules on a FakeMqtt('external') that, like a broker, hands a
  * node's own publishes back to its subscriptions: newest wins across nodes, the hold-back of
- * downstream messages until this node's presence record comes back, the cleanup after a lost
- * node, and what is said again on a re-connection.
+ * downstream messages until the old node's handoff, the cleanup after a lost node, and what
+ * is said again on a re-connection.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -51,43 +51,75 @@ test('same instant on two nodes: the higher node id wins, on both', async () => 
   assert.deepEqual((socket.closedWith as unknown as { code: number }).code, 4002)
 })
 
-test('messages before this node\'s record comes back are held; delivered when no other node had the charge point', async () => {
+test('a charge point no other node holds: its downstream messages are delivered at once', async () => {
   const { p, router } = await cluster()
   p.mqtt.loopback = false
   await router.acquire('CP-1', '1.6')
   const { session, socket } = p.session('CP-1')
   p.sessions.attach(session)
-  p.mqtt.deliver('ocpp/cs/CP-1', reset('early'))
-  assert.deepEqual(socket.sent, [], 'held until the record is echoed')
-  router.announce('CP-1', { since: session.connectedAt, version: '1.6' })
-  const own = p.mqtt.published.at(-1)
-  assert.equal(own?.topic, `ocpp/presence/CP-1/${NODE_ID}`)
-  p.mqtt.deliver(own.topic, own.payload)
-  assert.deepEqual(socket.sent, [[2, 'early', 'Reset', { type: 'Soft' }]])
-  socket.receive([3, 'early', { status: 'Accepted' }])
-  p.mqtt.deliver('ocpp/cs/CP-1', reset('later'))
-  assert.deepEqual(socket.sent.map((f) => f[1]), ['early', 'later'])
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('first'))
+  assert.deepEqual(socket.sent, [[2, 'first', 'Reset', { type: 'Soft' }]])
   assert.equal(p.metrics.get('cluster_handed_over_total'), 0)
   p.sessions.closeAll()
 })
 
-test('messages before the record comes back are the previous node\'s when another node held it: dropped, counted', async () => {
+test('taking over from another node: messages held back until its handoff, then delivered except those it handled', async () => {
   const { p, router } = await cluster()
   p.mqtt.deliver('ocpp/presence/CP-1/node-b', { node: 'node-b', since: 1, version: '1.6' })
-  p.mqtt.loopback = false
   await router.acquire('CP-1', '1.6')
   const { session, socket } = p.session('CP-1')
   p.sessions.attach(session)
-  p.mqtt.deliver('ocpp/cs/CP-1', reset('before-1'))
-  p.mqtt.deliver('ocpp/cs/CP-1', reset('before-2'))
   router.announce('CP-1', { since: session.connectedAt, version: '1.6' })
-  const own = p.mqtt.published.at(-1)
-  p.mqtt.deliver(own!.topic, own!.payload)
-  assert.deepEqual(socket.sent, [], 'node-b delivered those')
-  assert.equal(p.metrics.get('cluster_handed_over_total'), 2)
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('handled-by-b'))
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('not-seen-by-b'))
+  assert.deepEqual(socket.sent, [], 'held until node-b says what it handled')
+  p.mqtt.deliver(`ocpp/nodes/${NODE_ID}/handoff`, { cid: 'CP-1', from: 'node-b', ids: ['handled-by-b', 'older'] })
+  assert.deepEqual((socket.sent as unknown[][]).map((f) => f[1]), ['not-seen-by-b'])
+  assert.equal(p.metrics.get('cluster_handed_over_total'), 1)
+  socket.receive([3, 'not-seen-by-b', { status: 'Accepted' }])
   p.mqtt.deliver('ocpp/cs/CP-1', reset('after'))
-  assert.deepEqual(socket.sent.map((f) => f[1]), ['after'])
+  assert.deepEqual((socket.sent as unknown[][]).map((f) => f[1]), ['not-seen-by-b', 'after'])
   p.sessions.closeAll()
+})
+
+test('taking over from a node that sends no handoff: what was held back is delivered after 3 s', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] })
+  const { p, router } = await cluster()
+  p.mqtt.deliver('ocpp/presence/CP-1/node-b', { node: 'node-b', since: 1, version: '1.6' })
+  await router.acquire('CP-1', '1.6')
+  const { session, socket } = p.session('CP-1')
+  p.sessions.attach(session)
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('waiting'))
+  t.mock.timers.tick(2999)
+  assert.deepEqual(socket.sent, [])
+  t.mock.timers.tick(1)
+  assert.deepEqual((socket.sent as unknown[][]).map((f) => f[1]), ['waiting'])
+  p.sessions.closeAll()
+})
+
+test('taking over from a node that is lost meanwhile: delivered at once', async () => {
+  const { p, router } = await cluster()
+  p.mqtt.deliver('ocpp/presence/CP-1/node-b', { node: 'node-b', since: 1, version: '1.6' })
+  await router.acquire('CP-1', '1.6')
+  const { session, socket } = p.session('CP-1')
+  p.sessions.attach(session)
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('waiting'))
+  p.mqtt.deliver('ocpp/nodes/node-b', { status: 'lost', node: 'node-b' })
+  assert.deepEqual((socket.sent as unknown[][]).map((f) => f[1]), ['waiting'])
+  p.sessions.closeAll()
+})
+
+test('the old node: at the newer record it closes, then hands over the UniqueIds it received lately', async () => {
+  const { p, router } = await cluster()
+  const { session, socket } = await connect(p, router, 'CP-1')
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('d1'))
+  socket.receive([3, 'd1', { status: 'Accepted' }])
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('d2'))
+  p.mqtt.deliver('ocpp/presence/CP-1/node-c', { node: 'node-c', since: session.connectedAt + 1, version: '1.6' })
+  assert.equal(session.closed, true)
+  assert.deepEqual(p.mqtt.on('ocpp/nodes/node-c/handoff'), [{ cid: 'CP-1', from: NODE_ID, ids: ['d1', 'd2'] }])
+  // d2 was owed: answered "disconnected" by this node, so node-c must not deliver it again.
+  assert.deepEqual((p.mqtt.on('ocpp/cp/CP-1/Reply') as Array<{ UniqueId: string, ErrorDetails: unknown }>).map((m) => [m.UniqueId, m.ErrorDetails]), [['d1', undefined], ['d2', { reason: 'disconnected' }]])
 })
 
 test('after a takeover to another node, its later messages are left to that node (counted), not reported unroutable', async () => {
