@@ -73,6 +73,8 @@ export interface GatewayConfig {
       wsBind?: { host: string, port: number }
       /** MQTT over TLS (mqtts), with its certificate (and, for client certificates, profile 3). */
       tlsBind?: { host: string, port: number }
+      /** MQTT over secure WebSocket (wss), with the same certificate as tlsBind. */
+      wssBind?: { host: string, port: number }
       tls?: ListenerSecurity
       /** Clients without credentials are let in; needed to bind a non-loopback address without users. */
       allowAnonymous: boolean
@@ -81,7 +83,7 @@ export interface GatewayConfig {
       roles: Readonly<Record<string, 'backend' | 'observer'>>
       /** Largest MQTT packet from a client, bytes. */
       maxPacketSize: number
-      /** Connections to the embedded broker, TCP and WebSocket together. */
+      /** Connections to the embedded broker, every listener together. */
       maxClients: number
       /** QoS 1/2 messages waiting for one client. */
       maxQueuedMessages: number
@@ -294,7 +296,9 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
         bind: optionalBind(mqtt.embedded.bind, 'mqtt.embedded.bind'),
         wsBind: optionalBind(mqtt.embedded.ws_bind, 'mqtt.embedded.ws_bind'),
         tlsBind: optionalBind(mqtt.embedded.tls_bind, 'mqtt.embedded.tls_bind'),
-        tls: optionalBind(mqtt.embedded.tls_bind, 'mqtt.embedded.tls_bind') === undefined ? undefined : buildListenerSecurity('wss', { ssl_options: mqtt.embedded.ssl_options }, 'mqtt.embedded'),
+        wssBind: optionalBind(mqtt.embedded.wss_bind, 'mqtt.embedded.wss_bind'),
+        // One certificate for both secure listeners; read only when one of them is on.
+        tls: optionalBind(mqtt.embedded.tls_bind, 'mqtt.embedded.tls_bind') === undefined && optionalBind(mqtt.embedded.wss_bind, 'mqtt.embedded.wss_bind') === undefined ? undefined : buildListenerSecurity('wss', { ssl_options: mqtt.embedded.ssl_options }, 'mqtt.embedded'),
         allowAnonymous: mqtt.embedded.allow_anonymous,
         usersFile: mqtt.embedded.users_file,
         roles: mqtt.embedded.roles,

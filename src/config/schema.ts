@@ -144,6 +144,7 @@ export const configSchema = {
             bind: { type: 'string', default: defaults.mqtt.embedded.bind },
             ws_bind: { type: 'string', default: defaults.mqtt.embedded.ws_bind },
             tls_bind: { type: 'string', default: defaults.mqtt.embedded.tls_bind },
+            wss_bind: { type: 'string', default: defaults.mqtt.embedded.wss_bind },
             ssl_options: listenerSecuritySchemaProperties.ssl_options,
             allow_anonymous: { type: 'boolean', default: defaults.mqtt.embedded.allow_anonymous },
             users_file: { type: 'string', minLength: 1 },

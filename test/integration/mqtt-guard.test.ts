@@ -41,7 +41,9 @@ const base = {
 describe('embedded broker exposure', () => {
   for (const [key, embedded] of [
     ['mqtt.embedded.bind', { bind: '0.0.0.0:0', ws_bind: 'off' }],
-    ['mqtt.embedded.ws_bind', { bind: '127.0.0.1:0', ws_bind: '0.0.0.0:0' }]
+    ['mqtt.embedded.ws_bind', { bind: '127.0.0.1:0', ws_bind: '0.0.0.0:0' }],
+    // Refused before any certificate is read: these files need not exist.
+    ['mqtt.embedded.wss_bind', { bind: '127.0.0.1:0', ws_bind: 'off', wss_bind: '0.0.0.0:0', ssl_options: { certfile: '/nonexistent/c.pem', keyfile: '/nonexistent/k.pem' } }]
   ] as const) {
     test(`${key} on 0.0.0.0 without users: the start fails with OCPPGW_ERR_MQTT_OPEN, nothing listens`, async () => {
       const { logger } = capture()
