@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml'
 import { configSchema } from './schema.js'
 import { durationMs } from './duration.js'
 import { allSubprotocols } from '../ocpp/dialect.js'
-import { buildAuthConfig, buildListenerSecurity, type AuthConfig, type ListenerSecurity } from './security.js'
+import { buildAuthConfig, buildHttpAuthenticator, buildListenerSecurity, type AuthConfig, type HttpAuthenticatorConfig, type ListenerSecurity } from './security.js'
 import { ConfigError } from './config-error.js'
 import { deepFreeze } from './freeze.js'
 import { redactConfig } from '../observability/redact.js'
@@ -80,6 +80,8 @@ export interface GatewayConfig {
       allowAnonymous: boolean
       /** MQTT users (the charge points' credentials format); undefined = none. */
       usersFile?: string
+      /** An HTTP service that checks MQTT logins (after usersFile, for users not in it). */
+      authentication?: HttpAuthenticatorConfig
       roles: Readonly<Record<string, 'backend' | 'observer'>>
       /** Largest MQTT packet from a client, bytes. */
       maxPacketSize: number
@@ -301,6 +303,7 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
         tls: optionalBind(mqtt.embedded.tls_bind, 'mqtt.embedded.tls_bind') === undefined && optionalBind(mqtt.embedded.wss_bind, 'mqtt.embedded.wss_bind') === undefined ? undefined : buildListenerSecurity('wss', { ssl_options: mqtt.embedded.ssl_options }, 'mqtt.embedded'),
         allowAnonymous: mqtt.embedded.allow_anonymous,
         usersFile: mqtt.embedded.users_file,
+        authentication: mqtt.embedded.authentication === undefined || mqtt.embedded.authentication.enable === false ? undefined : buildHttpAuthenticator(mqtt.embedded.authentication, 'mqtt.embedded.authentication'),
         roles: mqtt.embedded.roles,
         maxPacketSize: mqtt.embedded.max_packet_size,
         maxClients: mqtt.embedded.max_clients,

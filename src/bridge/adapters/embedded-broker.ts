@@ -15,14 +15,14 @@ import { tuneMqttSocket } from './coalesce-writes.js'
 import type { Logger } from '../../observability/logger.js'
 import { listenOrExplain } from '../../transport/listen.js'
 import { checkExposure } from './exposure.js'
-import { EmbeddedAuth } from './embedded-auth.js'
+import { EmbeddedAuth, type EmbeddedAuthOptions } from './embedded-auth.js'
 import type { MqttAcl, MqttRole } from '../mqtt-acl.js'
 import { aclHooks } from './embedded-acl.js'
 import { limitBuffered, limitPackets } from './connection-guards.js'
 import { boundedPersistence, type BoundedPersistence } from './bounded-persistence.js'
 import type { HashLimiter } from '../../auth/hash-limiter.js'
 import type { ConnectionLimits } from '../../auth/limits.js'
-import type { ListenerSecurity, TlsFiles } from '../../config/security.js'
+import type { HttpAuthenticatorConfig, ListenerSecurity, TlsFiles } from '../../config/security.js'
 import { GatewayError } from '../../errors.js'
 import { loadTlsOptionsSync, TlsReloader } from '../../transport/tls-context.js'
 import { tlsRejection } from '../../transport/tls-errors.js'
@@ -43,6 +43,8 @@ export interface EmbeddedBrokerOptions {
   allowAnonymous?: boolean
   /** MQTT users (credentials file); without it clients need no credentials. */
   usersFile?: string
+  /** An HTTP service that checks MQTT logins, for user names not in usersFile (./embedded-auth.ts). */
+  authentication?: HttpAuthenticatorConfig
   /** Role per user of usersFile; one not listed is an observer. */
   roles?: Readonly<Record<string, MqttRole>>
   /** What each role may read and publish (../mqtt-acl.ts); undefined = no rules (tests of the port alone). */
@@ -97,7 +99,8 @@ export class EmbeddedBroker implements MqttPort {
         { key: 'mqtt.embedded.tls_bind', what: 'TLS', bind: opts.tlsBind },
         { key: 'mqtt.embedded.wss_bind', what: 'secure WebSocket', bind: opts.wssBind }
       ],
-      authenticated: opts.usersFile !== undefined,
+      authenticated: opts.usersFile !== undefined || opts.authentication !== undefined,
+      by: [opts.usersFile !== undefined ? 'mqtt.embedded.users_file' : '', opts.authentication !== undefined ? 'mqtt.embedded.authentication' : ''].filter((k) => k !== '').join(', then '),
       allowAnonymous: opts.allowAnonymous === true
     })
     const maxPacketSize = opts.maxPacketSize ?? defaults.mqtt.embedded.max_packet_size
@@ -107,6 +110,7 @@ export class EmbeddedBroker implements MqttPort {
     // A user removed from the file is closed at once: its connection must not outlive its right.
     const auth = await EmbeddedAuth.open({
       usersFile: opts.usersFile,
+      ...(opts.authentication !== undefined ? { http: httpOptions(opts.authentication) } : {}),
       roles: opts.roles ?? {},
       allowAnonymous: opts.allowAnonymous === true,
       ...(opts.hashLimiter !== undefined ? { hashLimiter: opts.hashLimiter } : {}),
@@ -331,6 +335,10 @@ export class EmbeddedBroker implements MqttPort {
 
 function packet (topic: string, payload: string | Buffer, qos: QoS, retain: boolean): AedesPublishPacket {
   return { cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos, retain, dup: false } as AedesPublishPacket
+}
+
+function httpOptions (a: HttpAuthenticatorConfig): NonNullable<EmbeddedAuthOptions['http']> {
+  return { url: a.url, headers: a.headers, requestTimeoutMs: a.requestTimeoutMs, cache: a.cache }
 }
 
 /** Plain-HTTP requests to a WebSocket port. */
