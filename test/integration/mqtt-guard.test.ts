@@ -281,7 +281,6 @@ describe('embedded broker bounds', () => {
       assert.ok(b.client !== undefined)
       const inbox = inboxOf(b.client)
       await b.client.subscribeAsync('ocpp/#', { qos: 1 })
-      const rssBefore = process.memoryUsage().rss
       for (let round = 0; round < 3; round++) {
         // A raw client: CONNECT, then a PUBLISH announcing 200 MB, then its body in 64 KiB chunks.
         const s = connect(g.gw.mqttPort ?? 0, '127.0.0.1')
@@ -300,8 +299,7 @@ describe('embedded broker bounds', () => {
         await closed
         assert.ok(sent < 64 * 1024 * 1024, `closed after ${sent} bytes`)
       }
-      const grown = process.memoryUsage().rss - rssBefore
-      assert.ok(grown < 100 * 1024 * 1024, `RSS grew by ${Math.round(grown / 1048576)} MiB`)
+      // The gateway's memory is measured in a process of its own: mqtt-rss.test.ts.
       assert.equal(g.gw.metrics.get('mqtt_packets_too_large_total'), 3)
       // The others keep working: a Call and its reply through the same broker.
       const cp = await connectChargePoint(`${g.cpUrl}/CP1`, ['ocpp1.6'])

@@ -240,6 +240,9 @@ export class EmbeddedBroker implements MqttPort {
     this.wsServers.push(wss)
     wss.on('connection', (ws, req) => {
       if (!this.admit(ws, g.maxClients, opts)) { ws.close(1013, 'too many clients'); return }
+      // A WebSocket message over maxPayload (one frame, or fragments that never end) is refused
+      // by ws itself (close 1009) before any MQTT header reaches limitPackets: the same bound.
+      ws.on('error', (err: Error & { code?: string }) => { if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.tooLarge(ws, opts) })
       const stream = createWebSocketStream(ws)
       stream.on('error', () => stream.destroy())
       limitPackets(stream, g.maxPacketSize, () => this.tooLarge(stream, opts))
@@ -271,10 +274,11 @@ export class EmbeddedBroker implements MqttPort {
     return true
   }
 
-  private tooLarge (conn: { destroy: () => void }, opts: EmbeddedBrokerOptions): void {
+  private tooLarge (conn: { destroy: () => void } | { terminate: () => void }, opts: EmbeddedBrokerOptions): void {
     opts.metrics?.inc('mqtt_packets_too_large_total')
     this.logger.warn({ max: opts.maxPacketSize ?? defaults.mqtt.embedded.max_packet_size }, 'MQTT client closed: packet over mqtt.embedded.max_packet_size')
-    conn.destroy()
+    if ('destroy' in conn) conn.destroy()
+    else conn.terminate()
   }
 
   /** A client that does not read: what it has not taken is bounded, so it goes. */
