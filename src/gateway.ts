@@ -54,6 +54,8 @@ export interface Gateway {
   readonly mqttWsPort: number | undefined
   /** Port of the embedded broker's MQTT-over-TLS listener, when on. */
   readonly mqttTlsPort: number | undefined
+  /** Port of the embedded broker's MQTT-over-secure-WebSocket listener, when on. */
+  readonly mqttWssPort: number | undefined
   /** Re-read what can change without a restart (the wss listeners' certificates): SIGHUP. */
   reload: () => Promise<void>
   close: () => Promise<void>
@@ -149,6 +151,7 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
       mqttPort: mqtt instanceof EmbeddedBroker ? mqtt.tcpPort : undefined,
       mqttWsPort: mqtt instanceof EmbeddedBroker ? mqtt.wsPort : undefined,
       mqttTlsPort: mqtt instanceof EmbeddedBroker ? mqtt.tlsPort : undefined,
+      mqttWssPort: mqtt instanceof EmbeddedBroker ? mqtt.wssPort : undefined,
       reload,
       close
     }

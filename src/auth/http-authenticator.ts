@@ -16,12 +16,17 @@
  * A misconfigured URL that answers "200 OK" with a web page must not let everyone in, so
  * only an empty body or an explicit `allow` allows.
  *
+ * An `allow` may carry EMQX's `"is_superuser": true|false` and our `"role": "<name>"`; they
+ * come back as the decision's `attrs` (the embedded broker gives MQTT clients their role from
+ * them). A `role` that is not a string, or an `is_superuser` that is not a boolean, makes the
+ * answer a bad response (auth_bad_response): nonsense never grants rights.
+ *
  * Decisions are cached (allow and deny with separate lifetimes); auth_unavailable and
  * auth_bad_response are never cached, so the service coming back takes effect at once.
  * Identical requests in flight at the same time share one HTTP request.
  */
 import { DecisionCache, type DecisionCacheOptions } from './decision-cache.js'
-import { allow, deny, type AuthDecision, type AuthRequest, type Authenticator } from './types.js'
+import { allow, deny, type AllowAttrs, type AuthDecision, type AuthRequest, type Authenticator } from './types.js'
 import { defaults } from '../config/defaults.js'
 import { durationMs } from '../config/duration.js'
 
@@ -130,8 +135,8 @@ export class HttpAuthenticator implements Authenticator {
     const s = res.status
     if (s >= 200 && s < 300) {
       if (s === 204 || (text !== undefined && text.trim() === '')) return allow()
-      const result = text === undefined ? undefined : resultOf(text)
-      if (result === 'allow') return allow()
+      const { result, attrs } = text === undefined ? { result: undefined, attrs: undefined } : resultOf(text)
+      if (result === 'allow' && attrs !== null) return allow('authenticated', attrs)
       if (result === 'deny') return deny('denied')
       if (result === 'ignore') return deny('ignored', true)
       this.fail(`status ${s} without a result`)
@@ -149,15 +154,20 @@ export class HttpAuthenticator implements Authenticator {
   }
 }
 
-function resultOf (text: string): string | undefined {
+/** The answer's `result`, and its attributes (null: present but of the wrong type). */
+function resultOf (text: string): { result: string | undefined, attrs: AllowAttrs | undefined | null } {
   try {
     const v: unknown = JSON.parse(text)
     if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
-      const r = (v as Record<string, unknown>).result
-      return typeof r === 'string' ? r : undefined
+      const { result, role, is_superuser: superuser } = v as Record<string, unknown>
+      const bad = (role !== undefined && typeof role !== 'string') || (superuser !== undefined && typeof superuser !== 'boolean')
+      const attrs: AllowAttrs = {}
+      if (typeof role === 'string') attrs.role = role
+      if (typeof superuser === 'boolean') attrs.is_superuser = superuser
+      return { result: typeof result === 'string' ? result : undefined, attrs: bad ? null : Object.keys(attrs).length > 0 ? attrs : undefined }
     }
   } catch {}
-  return undefined
+  return { result: undefined, attrs: undefined }
 }
 
 function causeCode (e: unknown): string {

@@ -31,8 +31,17 @@ export interface AuthRequest {
  * the flag sees a plain denial, so it fails closed.
  */
 export type AuthDecision =
-  | { ok: true, reason?: AuthReason }
+  | { ok: true, reason?: AuthReason, attrs?: AllowAttrs }
   | { ok: false, status: 401 | 403 | 503, reason: AuthReason, ignore?: true }
+
+/**
+ * What an allow answer said besides "allow", under EMQX's response names: for whoever gives
+ * the client its rights (the embedded broker's roles); a charge point's admission ignores it.
+ */
+export interface AllowAttrs {
+  role?: string
+  is_superuser?: boolean
+}
 
 export interface Authenticator {
   readonly name: string
@@ -84,8 +93,8 @@ export function deny (reason: Exclude<AuthReason, 'authenticated' | 'anonymous' 
   return ignore ? { ok: false, status, reason, ignore: true } : { ok: false, status, reason }
 }
 
-export function allow (reason: AuthReason = 'authenticated'): AuthDecision {
-  return { ok: true, reason }
+export function allow (reason: AuthReason = 'authenticated', attrs?: AllowAttrs): AuthDecision {
+  return attrs === undefined ? { ok: true, reason } : { ok: true, reason, attrs }
 }
 
 /** Whether an admission gives its per-address attempt token back: an allow that proved the charger's identity. */

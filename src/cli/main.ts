@@ -53,7 +53,7 @@ export async function main (argv: string[]): Promise<number> {
   }
   log.info({
     ocpp: gateway.listeners.map((l) => `ws://${l.config.host}:${l.port}${l.config.path}/{id}`),
-    mqtt: config.mqtt.url !== '' ? 'external' : { embedded: { tcp: gateway.mqttPort ?? 'off', ws: gateway.mqttWsPort ?? 'off' } }
+    mqtt: config.mqtt.url !== '' ? 'external' : { embedded: { tcp: gateway.mqttPort ?? 'off', ws: gateway.mqttWsPort ?? 'off', tls: gateway.mqttTlsPort ?? 'off', wss: gateway.mqttWssPort ?? 'off' } }
   }, 'ocpp-gateway started')
 
   return await new Promise<number>((resolve) => {

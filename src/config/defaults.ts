@@ -199,6 +199,8 @@ export const defaults = deepFreeze({
       ws_bind: '127.0.0.1:8083',
       /** MQTT over TLS (mqtts), off by default; with `ssl_options` (the listeners' EMQX names). */
       tls_bind: '',
+      /** MQTT over secure WebSocket (wss), off by default; the same `ssl_options` as `tls_bind`. */
+      wss_bind: '',
       /** Without users_file a non-loopback bind fails the start unless this is true (said loudly). */
       allow_anonymous: false,
       /**
@@ -212,7 +214,7 @@ export const defaults = deepFreeze({
        * as its header announces it (a downstream envelope is at most dnstream.max_payload_size).
        */
       max_packet_size: 1048576,
-      /** Connections to the embedded broker (TCP and WebSocket together); over it a new one is closed at once. */
+      /** Connections to the embedded broker (every listener together); over it a new one is closed at once. */
       max_clients: 1000,
       /**
        * QoS 1/2 messages waiting for one client (a persistent session that went away, or a

@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml'
 import { configSchema } from './schema.js'
 import { durationMs } from './duration.js'
 import { allSubprotocols } from '../ocpp/dialect.js'
-import { buildAuthConfig, buildListenerSecurity, type AuthConfig, type ListenerSecurity } from './security.js'
+import { buildAuthConfig, buildHttpAuthenticator, buildListenerSecurity, type AuthConfig, type HttpAuthenticatorConfig, type ListenerSecurity } from './security.js'
 import { ConfigError } from './config-error.js'
 import { deepFreeze } from './freeze.js'
 import { redactConfig } from '../observability/redact.js'
@@ -73,15 +73,19 @@ export interface GatewayConfig {
       wsBind?: { host: string, port: number }
       /** MQTT over TLS (mqtts), with its certificate (and, for client certificates, profile 3). */
       tlsBind?: { host: string, port: number }
+      /** MQTT over secure WebSocket (wss), with the same certificate as tlsBind. */
+      wssBind?: { host: string, port: number }
       tls?: ListenerSecurity
       /** Clients without credentials are let in; needed to bind a non-loopback address without users. */
       allowAnonymous: boolean
       /** MQTT users (the charge points' credentials format); undefined = none. */
       usersFile?: string
+      /** An HTTP service that checks MQTT logins (after usersFile, for users not in it). */
+      authentication?: HttpAuthenticatorConfig
       roles: Readonly<Record<string, 'backend' | 'observer'>>
       /** Largest MQTT packet from a client, bytes. */
       maxPacketSize: number
-      /** Connections to the embedded broker, TCP and WebSocket together. */
+      /** Connections to the embedded broker, every listener together. */
       maxClients: number
       /** QoS 1/2 messages waiting for one client. */
       maxQueuedMessages: number
@@ -294,9 +298,12 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
         bind: optionalBind(mqtt.embedded.bind, 'mqtt.embedded.bind'),
         wsBind: optionalBind(mqtt.embedded.ws_bind, 'mqtt.embedded.ws_bind'),
         tlsBind: optionalBind(mqtt.embedded.tls_bind, 'mqtt.embedded.tls_bind'),
-        tls: optionalBind(mqtt.embedded.tls_bind, 'mqtt.embedded.tls_bind') === undefined ? undefined : buildListenerSecurity('wss', { ssl_options: mqtt.embedded.ssl_options }, 'mqtt.embedded'),
+        wssBind: optionalBind(mqtt.embedded.wss_bind, 'mqtt.embedded.wss_bind'),
+        // One certificate for both secure listeners; read only when one of them is on.
+        tls: optionalBind(mqtt.embedded.tls_bind, 'mqtt.embedded.tls_bind') === undefined && optionalBind(mqtt.embedded.wss_bind, 'mqtt.embedded.wss_bind') === undefined ? undefined : buildListenerSecurity('wss', { ssl_options: mqtt.embedded.ssl_options }, 'mqtt.embedded'),
         allowAnonymous: mqtt.embedded.allow_anonymous,
         usersFile: mqtt.embedded.users_file,
+        authentication: mqtt.embedded.authentication === undefined || mqtt.embedded.authentication.enable === false ? undefined : buildHttpAuthenticator(mqtt.embedded.authentication, 'mqtt.embedded.authentication'),
         roles: mqtt.embedded.roles,
         maxPacketSize: mqtt.embedded.max_packet_size,
         maxClients: mqtt.embedded.max_clients,

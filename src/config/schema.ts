@@ -3,7 +3,7 @@
  * an EMQX user's settings carry over; our additions (mqtt, events, limits) are documented in
  * the README's configuration reference. Every default is read from ./defaults.ts.
  */
-import { authSchemaProperties, listenerSecuritySchemaProperties } from './security.js'
+import { authSchemaProperties, listenerSecuritySchemaProperties, mqttAuthenticationSchema } from './security.js'
 import { durationSchema as duration } from './duration.js'
 import { defaults } from './defaults.js'
 
@@ -144,9 +144,11 @@ export const configSchema = {
             bind: { type: 'string', default: defaults.mqtt.embedded.bind },
             ws_bind: { type: 'string', default: defaults.mqtt.embedded.ws_bind },
             tls_bind: { type: 'string', default: defaults.mqtt.embedded.tls_bind },
+            wss_bind: { type: 'string', default: defaults.mqtt.embedded.wss_bind },
             ssl_options: listenerSecuritySchemaProperties.ssl_options,
             allow_anonymous: { type: 'boolean', default: defaults.mqtt.embedded.allow_anonymous },
             users_file: { type: 'string', minLength: 1 },
+            authentication: mqttAuthenticationSchema,
             roles: { type: 'object', additionalProperties: { enum: ['backend', 'observer'] }, default: defaults.mqtt.embedded.roles },
             max_packet_size: { type: 'integer', minimum: 1024, maximum: 268435455, default: defaults.mqtt.embedded.max_packet_size },
             max_clients: { type: 'integer', minimum: 1, default: defaults.mqtt.embedded.max_clients },

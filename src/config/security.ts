@@ -139,6 +139,16 @@ const httpBackend = {
   }
 }
 
+/**
+ * `mqtt.embedded.authentication`: one HTTP service for the embedded broker's MQTT clients,
+ * the keys of an `authentication[]` http entry (`backend: http` may be left out).
+ */
+export const mqttAuthenticationSchema = {
+  ...httpBackend,
+  required: ['url'],
+  properties: { ...httpBackend.properties, backend: { const: 'http' } }
+} as const
+
 /** Top-level properties to spread into the config schema. */
 export const authSchemaProperties = {
   allow_anonymous: { type: 'boolean' },
@@ -234,14 +244,7 @@ export function buildAuthConfig (t: Tree): AuthConfig {
     if (a.backend === 'file') {
       authentication.push({ backend: 'file', path: a.path, pollIntervalMs: ms(a.reload_interval ?? fileDefaults.reload_interval, `${key}.reload_interval`) })
     } else {
-      const c = a.cache ?? {}
-      authentication.push({
-        backend: 'http',
-        url: a.url,
-        headers: { ...a.headers },
-        requestTimeoutMs: ms(a.request_timeout ?? httpDefaults.request_timeout, `${key}.request_timeout`),
-        cache: c.enable === false ? false : { maxSize: c.max_size ?? httpDefaults.cache.max_size, allowTtlMs: ms(c.allow_ttl ?? httpDefaults.cache.allow_ttl, `${key}.cache.allow_ttl`), denyTtlMs: ms(c.deny_ttl ?? httpDefaults.cache.deny_ttl, `${key}.cache.deny_ttl`) }
-      })
+      authentication.push(buildHttpAuthenticator(a, key))
     }
   })
   return Object.freeze({
@@ -253,6 +256,20 @@ export function buildAuthConfig (t: Tree): AuthConfig {
     limits: buildLimits(t.handshake_limits ?? {}),
     hashes: buildHashLimits(t.handshake_limits ?? {})
   })
+}
+
+export type HttpAuthenticatorConfig = Extract<AuthenticatorConfig, { backend: 'http' }>
+
+/** One validated http authenticator tree (an `authentication[]` entry, `mqtt.embedded.authentication`); `key` names it in errors. */
+export function buildHttpAuthenticator (a: Tree, key: string): HttpAuthenticatorConfig {
+  const c = a.cache ?? {}
+  return {
+    backend: 'http',
+    url: a.url,
+    headers: { ...a.headers },
+    requestTimeoutMs: ms(a.request_timeout ?? httpDefaults.request_timeout, `${key}.request_timeout`),
+    cache: c.enable === false ? false : { maxSize: c.max_size ?? httpDefaults.cache.max_size, allowTtlMs: ms(c.allow_ttl ?? httpDefaults.cache.allow_ttl, `${key}.cache.allow_ttl`), denyTtlMs: ms(c.deny_ttl ?? httpDefaults.cache.deny_ttl, `${key}.cache.deny_ttl`) }
+  }
 }
 
 /** The options of HashLimiter from a validated `handshake_limits` tree. */

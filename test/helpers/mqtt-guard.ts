@@ -16,7 +16,7 @@ export function accepts (port: number): Promise<boolean> {
 }
 
 /** A client's CONNACK outcome: connected, or refused with its return code (MQTT 3.1.1 §3.2.2.3). */
-export async function tryConnect (url: string, opts: { username?: string, password?: string } = {}): Promise<{ client?: MqttClient, refused?: number }> {
+export async function tryConnect (url: string, opts: { username?: string, password?: string, clientId?: string } = {}): Promise<{ client?: MqttClient, refused?: number }> {
   const client = mqtt.connect(url, { reconnectPeriod: 0, clientId: `t-${Math.random().toString(16).slice(2)}`, ...opts })
   return await new Promise((resolve, reject) => {
     client.once('connect', () => resolve({ client }))

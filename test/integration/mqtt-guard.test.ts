@@ -41,7 +41,9 @@ const base = {
 describe('embedded broker exposure', () => {
   for (const [key, embedded] of [
     ['mqtt.embedded.bind', { bind: '0.0.0.0:0', ws_bind: 'off' }],
-    ['mqtt.embedded.ws_bind', { bind: '127.0.0.1:0', ws_bind: '0.0.0.0:0' }]
+    ['mqtt.embedded.ws_bind', { bind: '127.0.0.1:0', ws_bind: '0.0.0.0:0' }],
+    // Refused before any certificate is read: these files need not exist.
+    ['mqtt.embedded.wss_bind', { bind: '127.0.0.1:0', ws_bind: 'off', wss_bind: '0.0.0.0:0', ssl_options: { certfile: '/nonexistent/c.pem', keyfile: '/nonexistent/k.pem' } }]
   ] as const) {
     test(`${key} on 0.0.0.0 without users: the start fails with OCPPGW_ERR_MQTT_OPEN, nothing listens`, async () => {
       const { logger } = capture()
@@ -279,7 +281,6 @@ describe('embedded broker bounds', () => {
       assert.ok(b.client !== undefined)
       const inbox = inboxOf(b.client)
       await b.client.subscribeAsync('ocpp/#', { qos: 1 })
-      const rssBefore = process.memoryUsage().rss
       for (let round = 0; round < 3; round++) {
         // A raw client: CONNECT, then a PUBLISH announcing 200 MB, then its body in 64 KiB chunks.
         const s = connect(g.gw.mqttPort ?? 0, '127.0.0.1')
@@ -298,8 +299,7 @@ describe('embedded broker bounds', () => {
         await closed
         assert.ok(sent < 64 * 1024 * 1024, `closed after ${sent} bytes`)
       }
-      const grown = process.memoryUsage().rss - rssBefore
-      assert.ok(grown < 100 * 1024 * 1024, `RSS grew by ${Math.round(grown / 1048576)} MiB`)
+      // The gateway's memory is measured in a process of its own: mqtt-rss.test.ts.
       assert.equal(g.gw.metrics.get('mqtt_packets_too_large_total'), 3)
       // The others keep working: a Call and its reply through the same broker.
       const cp = await connectChargePoint(`${g.cpUrl}/CP1`, ['ocpp1.6'])

@@ -6,8 +6,19 @@
  * third field would change what a line means for ids that hold ':', and the roles are policy
  * (in the config, shown by --print-config) while the file holds only secrets.
  *
+ * An HTTP service (`mqtt.embedded.authentication`, src/auth/http-authenticator.ts) may check
+ * logins too. The rule with both: a user name in the users file is decided by the file alone
+ * (a wrong password there is final, the service is not asked); any other name goes to the
+ * service, with the MQTT client id as `clientid` and `listener: "mqtt"`. A client the service
+ * allows gets the answer's `role` (`backend` or `observer`; another value refuses it as a bad
+ * answer), else `backend` when it says `is_superuser: true`, else its `mqtt.embedded.roles`
+ * entry, else `observer`. Clients without credentials are not sent to the service: they are
+ * anonymous (allow_anonymous) or refused with 5, as with the file.
+ *
  * MQTT 3.1.1 §3.2.2.3 CONNACK return codes: 4 for a bad user name or password (unknown users
- * too, so the answer does not tell which users exist), 5 for none when they are required. aedes
+ * too, so the answer does not tell which users exist; a service's deny), 3 (server
+ * unavailable) when the service cannot answer (down, 5xx, timeout, nonsense) or the password
+ * checks are overloaded, 5 for no credentials when they are required and for a lockout. aedes
  * 1.x speaks 3.1/3.1.1 only (a version 5 CONNECT gets return code 1), so there are no MQTT 5
  * reason codes to send.
  */
@@ -18,13 +29,17 @@ import type { ConnectionLimits } from '../../auth/limits.js'
 import type { Logger } from '../../observability/logger.js'
 import type { Metrics } from '../../observability/metrics.js'
 import type { MqttRole } from '../mqtt-acl.js'
+import { HttpAuthenticator, type HttpAuthenticatorOptions } from '../../auth/http-authenticator.js'
+import { countsAsFailure, type AuthDecision, type AuthReason } from '../../auth/types.js'
 
 export interface EmbeddedAuthOptions {
   /** The users file; undefined = no users (every client is a backend; see ./exposure.ts). */
   usersFile?: string
   /** Role per user; a user not listed is an `observer` (it reads, it never publishes). */
   roles: Readonly<Record<string, MqttRole>>
-  /** With a users file: clients that send no credentials are let in as backends. */
+  /** An HTTP service that checks the logins the users file does not know (see above). */
+  http?: Omit<HttpAuthenticatorOptions, 'onError'>
+  /** With a users file or HTTP: clients that send no credentials are let in as backends. */
   allowAnonymous: boolean
   pollIntervalMs?: number
   /** The gateway's bound on concurrent password hashes, shared with the charge points' files. */
@@ -50,7 +65,7 @@ export class EmbeddedAuth {
   /** Authenticated clients with a user name, to close those a reload removed. */
   private readonly named = new Set<Client>()
 
-  private constructor (private readonly opts: EmbeddedAuthOptions, private readonly users: CredentialsFileAuthenticator | undefined) {}
+  private constructor (private readonly opts: EmbeddedAuthOptions, private readonly users: CredentialsFileAuthenticator | undefined, private readonly http: HttpAuthenticator | undefined) {}
 
   /** Opens the users file (missing or invalid: OCPPGW_ERR_CREDENTIALS_FILE, the start fails). */
   static async open (opts: EmbeddedAuthOptions, onReload?: () => void): Promise<EmbeddedAuth> {
@@ -70,11 +85,13 @@ export class EmbeddedAuth {
         onError: (err) => log.error({ path: opts.usersFile, err: err.message }, 'MQTT users file not reloaded')
       })
     opened = true
-    return new EmbeddedAuth(opts, users)
+    // The message names origin and path only (never the URL's credentials or query).
+    const http = opts.http === undefined ? undefined : new HttpAuthenticator({ ...opts.http, onError: (err) => log.warn({ err: err.message }, 'MQTT HTTP authenticator unavailable; refusing with CONNACK 3') })
+    return new EmbeddedAuth(opts, users, http)
   }
 
-  /** Clients must authenticate (a users file is configured). */
-  get required (): boolean { return this.users !== undefined }
+  /** Clients must authenticate (a users file or an HTTP authenticator is configured). */
+  get required (): boolean { return this.users !== undefined || this.http !== undefined }
 
   identity (client: Client): MqttIdentity | undefined { return this.identities.get(client) }
 
@@ -96,8 +113,9 @@ export class EmbeddedAuth {
     this.check(client, username, password).then(
       (who) => {
         if ('role' in who) {
-          this.identities.set(client, who)
-          if (who.username !== undefined && this.users !== undefined) this.named.add(client)
+          this.identities.set(client, { role: who.role, username: who.username })
+          // Only file users can be removed by a reload of the file.
+          if (who.fromFile === true) this.named.add(client)
           done(null, true)
           return
         }
@@ -113,10 +131,13 @@ export class EmbeddedAuth {
       })
   }
 
-  close (): void { this.users?.close() }
+  close (): void {
+    this.users?.close()
+    this.http?.close()
+  }
 
-  private async check (client: Client, username: string | undefined, password: Buffer | undefined): Promise<MqttIdentity | { returnCode: 3 | 4 | 5, reason: string }> {
-    if (this.users === undefined) return { role: 'backend', username }
+  private async check (client: Client, username: string | undefined, password: Buffer | undefined): Promise<(MqttIdentity & { fromFile?: true }) | Refusal> {
+    if (!this.required) return { role: 'backend', username }
     if (username === undefined && password === undefined) {
       return this.opts.allowAnonymous ? { role: 'backend', username } : { returnCode: 5, reason: 'missing_credentials' }
     }
@@ -130,12 +151,36 @@ export class EmbeddedAuth {
       if (!adm.ok) return { returnCode: 5, reason: adm.reason }
       adm.release()
     }
-    const d = await this.users.authenticate({ cid: username, username, password: password.toString('utf8'), peer, listener: 'mqtt', profile: 1 })
-    if (!d.ok && (d.reason === 'bad_password' || d.reason === 'unknown_id')) lockouts?.recordFailure(address, username)
-    // Too many password checks waiting (a flood of guesses): "server unavailable", try later.
-    if (!d.ok) return { returnCode: d.reason === 'overloaded' ? 3 : 4, reason: d.reason }
-    return { role: Object.hasOwn(this.opts.roles, username) ? this.opts.roles[username] as MqttRole : 'observer', username }
+    const fromFile = this.users !== undefined && (this.http === undefined || this.users.has(username))
+    const request = { username, password: password.toString('utf8'), peer, listener: 'mqtt', profile: 1 } as const
+    const d: AuthDecision = fromFile
+      ? await (this.users as CredentialsFileAuthenticator).authenticate({ ...request, cid: username })
+      : await (this.http as HttpAuthenticator).authenticate({ ...request, cid: client.id })
+    // A guess (wrong password, unknown user, the service's deny) counts; a service down does not.
+    if (countsAsFailure(d)) lockouts?.recordFailure(address, username)
+    if (!d.ok) return { returnCode: returnCodeOf(d.reason), reason: d.reason }
+    if (fromFile) return { role: this.configuredRole(username), username, fromFile: true }
+    const role = d.attrs?.role
+    if (role === undefined) return { role: d.attrs?.is_superuser === true ? 'backend' : this.configuredRole(username), username }
+    if (role === 'backend' || role === 'observer') return { role, username }
+    this.opts.logger.warn({ client: client.id, username, role }, 'MQTT HTTP authenticator answered a role that is neither backend nor observer')
+    return { returnCode: 3, reason: 'auth_bad_response' }
   }
+
+  private configuredRole (username: string): MqttRole {
+    return Object.hasOwn(this.opts.roles, username) ? this.opts.roles[username] as MqttRole : 'observer'
+  }
+}
+
+type Refusal = { returnCode: 3 | 4 | 5, reason: string }
+
+/**
+ * MQTT 3.1.1 §3.2.2.3: the gateway's side (too many password checks waiting, the service down
+ * or answering nonsense) is 3, "server unavailable", try later; everything else is the
+ * client's credentials, 4.
+ */
+function returnCodeOf (reason: AuthReason): 3 | 4 {
+  return reason === 'overloaded' || reason === 'auth_unavailable' || reason === 'auth_bad_response' ? 3 : 4
 }
 
 /** The client's bare IP address (what per-address lockouts key on). */

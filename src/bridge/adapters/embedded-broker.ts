@@ -1,11 +1,12 @@
 /**
- * The embedded MQTT broker: aedes in this process, listening on TCP (1883) and
- * MQTT-over-WebSocket (8083) for backends. The gateway itself talks to aedes directly
+ * The embedded MQTT broker: aedes in this process, listening on TCP (1883),
+ * MQTT-over-WebSocket (8083) and, when configured, TLS and secure WebSocket for backends. The gateway itself talks to aedes directly
  * (publish/subscribe calls), never through a loopback MQTT client.
  */
 import { createServer, type Server, type Socket } from 'node:net'
-import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls'
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket, type TlsOptions } from 'node:tls'
+import { createServer as createHttpServer, type Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import { once } from 'node:events'
 import { Aedes, type AedesPublishPacket } from 'aedes'
 import { WebSocketServer, createWebSocketStream } from 'ws'
@@ -14,19 +15,19 @@ import { tuneMqttSocket } from './coalesce-writes.js'
 import type { Logger } from '../../observability/logger.js'
 import { listenOrExplain } from '../../transport/listen.js'
 import { checkExposure } from './exposure.js'
-import { EmbeddedAuth } from './embedded-auth.js'
+import { EmbeddedAuth, type EmbeddedAuthOptions } from './embedded-auth.js'
 import type { MqttAcl, MqttRole } from '../mqtt-acl.js'
 import { aclHooks } from './embedded-acl.js'
-import { packetSizeGuard } from './packet-size.js'
+import { limitBuffered, limitPackets } from './connection-guards.js'
 import { boundedPersistence, type BoundedPersistence } from './bounded-persistence.js'
 import type { HashLimiter } from '../../auth/hash-limiter.js'
 import type { ConnectionLimits } from '../../auth/limits.js'
-import type { ListenerSecurity } from '../../config/security.js'
+import type { HttpAuthenticatorConfig, ListenerSecurity, TlsFiles } from '../../config/security.js'
+import { GatewayError } from '../../errors.js'
 import { loadTlsOptionsSync, TlsReloader } from '../../transport/tls-context.js'
 import { tlsRejection } from '../../transport/tls-errors.js'
 import { defaults } from '../../config/defaults.js'
 import { durationMs } from '../../config/duration.js'
-import type { Duplex } from 'node:stream'
 import type { Metrics } from '../../observability/metrics.js'
 
 export interface EmbeddedBrokerOptions {
@@ -34,11 +35,16 @@ export interface EmbeddedBrokerOptions {
   wsBind?: { host: string, port: number }
   /** MQTT over TLS (mqtts) and its certificate; profile 3 = clients present certificates too. */
   tlsBind?: { host: string, port: number }
+  /** MQTT over secure WebSocket (wss), with the same certificate and profile as tlsBind. */
+  wssBind?: { host: string, port: number }
+  /** The certificate of tlsBind and wssBind. */
   tls?: ListenerSecurity
   /** Let clients in without credentials; needed for a non-loopback bind without users (./exposure.ts). */
   allowAnonymous?: boolean
   /** MQTT users (credentials file); without it clients need no credentials. */
   usersFile?: string
+  /** An HTTP service that checks MQTT logins, for user names not in usersFile (./embedded-auth.ts). */
+  authentication?: HttpAuthenticatorConfig
   /** Role per user of usersFile; one not listed is an observer. */
   roles?: Readonly<Record<string, MqttRole>>
   /** What each role may read and publish (../mqtt-acl.ts); undefined = no rules (tests of the port alone). */
@@ -63,6 +69,9 @@ export interface EmbeddedBrokerOptions {
 
 type Deliver = (packet: AedesPublishPacket, cb: () => void) => void
 
+/** The bounds every listener applies to each connection. */
+interface Guards { maxClients: number, maxPacketSize: number, maxBuffered: number }
+
 export class EmbeddedBroker implements MqttPort {
   readonly kind = 'embedded' as const
   private readonly handlers = new HandlerTable()
@@ -71,7 +80,8 @@ export class EmbeddedBroker implements MqttPort {
   private tlsServer?: TlsServer
   private tlsReloader?: TlsReloader
   private http?: HttpServer
-  private wss?: WebSocketServer
+  private https?: HttpsServer
+  private readonly wsServers: WebSocketServer[] = []
   /** Open client connections, TCP and WebSocket, CONNECT or not: what max_clients bounds. */
   private connections = 0
   /** Persistent sessions that went away, by client id: dropped when their expiry comes. */
@@ -86,9 +96,11 @@ export class EmbeddedBroker implements MqttPort {
       binds: [
         { key: 'mqtt.embedded.bind', what: 'TCP', bind: opts.bind },
         { key: 'mqtt.embedded.ws_bind', what: 'WebSocket', bind: opts.wsBind },
-        { key: 'mqtt.embedded.tls_bind', what: 'TLS', bind: opts.tlsBind }
+        { key: 'mqtt.embedded.tls_bind', what: 'TLS', bind: opts.tlsBind },
+        { key: 'mqtt.embedded.wss_bind', what: 'secure WebSocket', bind: opts.wssBind }
       ],
-      authenticated: opts.usersFile !== undefined,
+      authenticated: opts.usersFile !== undefined || opts.authentication !== undefined,
+      by: [opts.usersFile !== undefined ? 'mqtt.embedded.users_file' : '', opts.authentication !== undefined ? 'mqtt.embedded.authentication' : ''].filter((k) => k !== '').join(', then '),
       allowAnonymous: opts.allowAnonymous === true
     })
     const maxPacketSize = opts.maxPacketSize ?? defaults.mqtt.embedded.max_packet_size
@@ -98,6 +110,7 @@ export class EmbeddedBroker implements MqttPort {
     // A user removed from the file is closed at once: its connection must not outlive its right.
     const auth = await EmbeddedAuth.open({
       usersFile: opts.usersFile,
+      ...(opts.authentication !== undefined ? { http: httpOptions(opts.authentication) } : {}),
       roles: opts.roles ?? {},
       allowAnonymous: opts.allowAnonymous === true,
       ...(opts.hashLimiter !== undefined ? { hashLimiter: opts.hashLimiter } : {}),
@@ -128,53 +141,33 @@ export class EmbeddedBroker implements MqttPort {
     aedes.on('client', (client) => broker.cancelExpiry(client.id))
     aedes.on('clientError', (client, err) => opts.logger.debug({ client: client.id, err: err.message }, 'mqtt client error'))
     try {
-      // TCP and TLS connections are the same from here on.
-      const onSocket = (socket: Socket | TLSSocket): void => {
-        if (!broker.admit(socket, maxClients, opts)) { socket.destroy(); return }
-        // MQTT packets are small and latency-bound: no Nagle delay; and the packets of one
-        // event-loop turn (every charge point's Calls to a backend) go out in one write.
-        tuneMqttSocket(socket)
-        limitPackets(socket, maxPacketSize, () => broker.tooLarge(socket, opts))
-        limitBuffered(socket, () => socket.writableLength, maxBuffered, () => broker.tooSlow(socket, opts))
-        aedes.handle(socket)
-      }
+      const guards: Guards = { maxClients, maxPacketSize, maxBuffered }
+      const onSocket = (socket: Socket | TLSSocket): void => broker.serveSocket(socket, guards, opts)
       if (opts.bind !== undefined) {
         broker.tcp = createServer(onSocket)
         await listenOrExplain(broker.tcp, opts.bind, 'embedded MQTT broker (TCP)', 'mqtt.embedded.bind / --mqtt-bind, or use an existing broker with --mqtt-url')
       }
-      const tls = opts.tls?.tls
-      if (opts.tlsBind !== undefined && tls !== undefined && opts.tls !== undefined) {
-        // The certificate files are read now: a missing one fails the start (OCPPGW_ERR_TLS_CONFIG).
-        const server = broker.tlsServer = createTlsServer(loadTlsOptionsSync(tls, opts.tls.profile), onSocket)
-        broker.tlsReloader = new TlsReloader(server, tls, {
-          onReload: () => opts.logger.info({ certfile: tls.certfile }, 'MQTT TLS certificate reloaded'),
-          onError: (err) => opts.logger.error({ err: err.message }, 'MQTT TLS certificate not reloaded; keeping the previous one')
-        })
-        server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
-          const { reason, code } = tlsRejection(err, socket)
-          opts.metrics?.inc('mqtt_clients_refused_total', reason)
-          opts.logger.info({ reason, code }, 'MQTT TLS handshake refused')
-        })
-        await listenOrExplain(server, opts.tlsBind, 'embedded MQTT broker (TLS)', 'mqtt.embedded.tls_bind')
+      // The certificate files are read once, now: a missing one fails the start (OCPPGW_ERR_TLS_CONFIG).
+      const tls = opts.tlsBind !== undefined || opts.wssBind !== undefined ? secureOptions(opts) : undefined
+      if (opts.tlsBind !== undefined && tls !== undefined) {
+        broker.tlsServer = broker.refuseLogged(createTlsServer(tls.options, onSocket), 'TLS', opts)
+        await listenOrExplain(broker.tlsServer, opts.tlsBind, 'embedded MQTT broker (TLS)', 'mqtt.embedded.tls_bind')
       }
       if (opts.wsBind !== undefined) {
-        broker.http = createHttpServer((_req, res) => { res.writeHead(426).end('MQTT over WebSocket only\n') })
-        broker.wss = new WebSocketServer({
-          server: broker.http,
-          // A WebSocket message carries one MQTT packet or a few: bound what ws buffers too
-          // (its own default is 100 MiB), with room for packets sent together.
-          maxPayload: 2 * maxPacketSize,
-          handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false)
-        })
-        broker.wss.on('connection', (ws, req) => {
-          if (!broker.admit(ws, maxClients, opts)) { ws.close(1013, 'too many clients'); return }
-          const stream = createWebSocketStream(ws)
-          stream.on('error', () => stream.destroy())
-          limitPackets(stream, maxPacketSize, () => broker.tooLarge(stream, opts))
-          limitBuffered(stream, () => stream.writableLength + ws.bufferedAmount, maxBuffered, () => broker.tooSlow(stream, opts))
-          aedes.handle(stream as any, req)
-        })
+        broker.http = broker.serveWebSocket(createHttpServer(upgradeOnly), guards, opts)
         await listenOrExplain(broker.http, opts.wsBind, 'embedded MQTT broker (WebSocket)', 'mqtt.embedded.ws_bind / --mqtt-ws-bind')
+      }
+      if (opts.wssBind !== undefined && tls !== undefined) {
+        broker.https = broker.serveWebSocket(broker.refuseLogged(createHttpsServer(tls.options, upgradeOnly), 'secure WebSocket', opts), guards, opts)
+        await listenOrExplain(broker.https, opts.wssBind, 'embedded MQTT broker (secure WebSocket)', 'mqtt.embedded.wss_bind')
+      }
+      // One reloader for both TLS listeners: they serve the same files (mqtt.embedded.ssl_options).
+      const secured = [broker.tlsServer, broker.https].filter((s): s is TlsServer | HttpsServer => s !== undefined)
+      if (tls !== undefined && secured.length > 0) {
+        broker.tlsReloader = new TlsReloader({ setSecureContext: (ctx) => { for (const s of secured) s.setSecureContext(ctx) } }, tls.files, {
+          onReload: () => opts.logger.info({ certfile: tls.files.certfile }, 'MQTT TLS certificate reloaded'),
+          onError: (err) => opts.logger.error({ err: err.message }, 'MQTT TLS certificate not reloaded; keeping the previous one')
+        })
       }
     } catch (err) {
       await broker.close()
@@ -188,8 +181,9 @@ export class EmbeddedBroker implements MqttPort {
   get tcpPort (): number | undefined { return addrPort(this.tcp) }
   get wsPort (): number | undefined { return addrPort(this.http) }
   get tlsPort (): number | undefined { return addrPort(this.tlsServer) }
+  get wssPort (): number | undefined { return addrPort(this.https) }
 
-  /** Re-read the TLS certificate (SIGHUP); nothing to do without a TLS listener. */
+  /** Re-read the TLS certificate (SIGHUP); nothing to do without a TLS or wss listener. */
   async reload (): Promise<void> {
     await this.tlsReloader?.reload()
   }
@@ -223,6 +217,51 @@ export class EmbeddedBroker implements MqttPort {
     return new Promise((resolve) => this.aedes.unsubscribe(stripShare(topic), deliver, () => resolve()))
   }
 
+  /** A TCP or TLS connection: counted, bounded, then aedes'. */
+  private serveSocket (socket: Socket | TLSSocket, g: Guards, opts: EmbeddedBrokerOptions): void {
+    if (!this.admit(socket, g.maxClients, opts)) { socket.destroy(); return }
+    // MQTT packets are small and latency-bound: no Nagle delay; and the packets of one
+    // event-loop turn (every charge point's Calls to a backend) go out in one write.
+    tuneMqttSocket(socket)
+    limitPackets(socket, g.maxPacketSize, () => this.tooLarge(socket, opts))
+    limitBuffered(socket, () => socket.writableLength, g.maxBuffered, () => this.tooSlow(socket, opts))
+    this.aedes.handle(socket)
+  }
+
+  /** MQTT over WebSocket on an HTTP or HTTPS server (ws_bind, wss_bind): the same guards as TCP. */
+  private serveWebSocket<S extends HttpServer | HttpsServer> (server: S, g: Guards, opts: EmbeddedBrokerOptions): S {
+    const wss = new WebSocketServer({
+      server,
+      // A WebSocket message carries one MQTT packet or a few: bound what ws buffers too
+      // (its own default is 100 MiB), with room for packets sent together.
+      maxPayload: 2 * g.maxPacketSize,
+      handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false)
+    })
+    this.wsServers.push(wss)
+    wss.on('connection', (ws, req) => {
+      if (!this.admit(ws, g.maxClients, opts)) { ws.close(1013, 'too many clients'); return }
+      // A WebSocket message over maxPayload (one frame, or fragments that never end) is refused
+      // by ws itself (close 1009) before any MQTT header reaches limitPackets: the same bound.
+      ws.on('error', (err: Error & { code?: string }) => { if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.tooLarge(ws, opts) })
+      const stream = createWebSocketStream(ws)
+      stream.on('error', () => stream.destroy())
+      limitPackets(stream, g.maxPacketSize, () => this.tooLarge(stream, opts))
+      limitBuffered(stream, () => stream.writableLength + ws.bufferedAmount, g.maxBuffered, () => this.tooSlow(stream, opts))
+      this.aedes.handle(stream as any, req)
+    })
+    return server
+  }
+
+  /** A refused TLS handshake (no or a foreign client certificate, plain MQTT on a TLS port): counted and logged. */
+  private refuseLogged<S extends TlsServer | HttpsServer> (server: S, listener: string, opts: EmbeddedBrokerOptions): S {
+    server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+      const { reason, code } = tlsRejection(err, socket)
+      opts.metrics?.inc('mqtt_clients_refused_total', reason)
+      this.logger.info({ listener, reason, code }, 'MQTT TLS handshake refused')
+    })
+    return server
+  }
+
   /** Counts a new connection; false when max_clients are already open. */
   private admit (conn: { once: (e: 'close', f: () => void) => unknown }, max: number, opts: EmbeddedBrokerOptions): boolean {
     if (this.connections >= max) {
@@ -235,10 +274,11 @@ export class EmbeddedBroker implements MqttPort {
     return true
   }
 
-  private tooLarge (conn: { destroy: () => void }, opts: EmbeddedBrokerOptions): void {
+  private tooLarge (conn: { destroy: () => void } | { terminate: () => void }, opts: EmbeddedBrokerOptions): void {
     opts.metrics?.inc('mqtt_packets_too_large_total')
     this.logger.warn({ max: opts.maxPacketSize ?? defaults.mqtt.embedded.max_packet_size }, 'MQTT client closed: packet over mqtt.embedded.max_packet_size')
-    conn.destroy()
+    if ('destroy' in conn) conn.destroy()
+    else conn.terminate()
   }
 
   /** A client that does not read: what it has not taken is bounded, so it goes. */
@@ -284,62 +324,40 @@ export class EmbeddedBroker implements MqttPort {
     // Give QoS 1/2 exchanges with connected backends time to complete (MQTT.js emits a QoS 2
     // message only at PUBREL): the last events and gateway answers of a shutdown get through.
     if (this.aedes.connectedClients > 0) await new Promise((resolve) => setTimeout(resolve, 200))
-    for (const c of this.wss?.clients ?? []) c.terminate()
+    for (const wss of this.wsServers) for (const c of wss.clients) c.terminate()
     const closing: Promise<unknown>[] = []
     if (this.tcp?.listening === true) { this.tcp.close(); closing.push(once(this.tcp, 'close')) }
     this.tlsReloader?.close()
     if (this.tlsServer?.listening === true) { this.tlsServer.close(); closing.push(once(this.tlsServer, 'close')) }
-    if (this.http?.listening === true) { this.http.close(); this.http.closeAllConnections(); closing.push(once(this.http, 'close')) }
+    for (const http of [this.http, this.https]) {
+      if (http?.listening === true) { http.close(); http.closeAllConnections(); closing.push(once(http, 'close')) }
+    }
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()))
     await Promise.all(closing)
   }
-}
-
-/**
- * Checks every byte a client sends against the packet-size bound before aedes parses it. aedes
- * pulls its input with conn.read() in paused mode (lib/client.js, nextBatch), so wrapping
- * read() on our own connection object sees every chunk first, costs nothing per packet beyond
- * the header arithmetic, and needs no extra stream on the hot path.
- */
-function limitPackets (conn: Duplex, max: number, onTooLarge: () => void): void {
-  const feed = packetSizeGuard(max)
-  const read = conn.read.bind(conn)
-  conn.read = (size?: number) => {
-    const chunk = read(size) as Buffer | null
-    if (chunk === null || feed(chunk)) return chunk
-    onTooLarge()
-    return null
-  }
-}
-
-/**
- * One client's backlog is its own: aedes waits for a client's 'drain' before it finishes a
- * delivery, and its emitter waits for every subscriber's delivery, so one subscriber that
- * stopped reading froze every other client (measured: a paused subscriber stopped a second
- * one at 300 of 1,000 messages, for aedes' whole 60 s drainTimeout). Here a write always
- * reports room, so nobody waits on this client, and what it has not taken is bounded instead:
- * past `max` unsent bytes it is closed. One property read per write.
- */
-function limitBuffered (conn: Duplex, buffered: () => number, max: number, onOver: () => void): void {
-  const write = conn.write.bind(conn) as (...args: unknown[]) => boolean
-  let over = false
-  conn.write = ((...args: unknown[]): boolean => {
-    if (over) return true // closing: nothing more for it
-    if (buffered() > max) {
-      over = true
-      onOver()
-      return true
-    }
-    write(...args)
-    return true
-  }) as typeof conn.write
 }
 
 function packet (topic: string, payload: string | Buffer, qos: QoS, retain: boolean): AedesPublishPacket {
   return { cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos, retain, dup: false } as AedesPublishPacket
 }
 
-function addrPort (server: Server | HttpServer | TlsServer | undefined): number | undefined {
+function httpOptions (a: HttpAuthenticatorConfig): NonNullable<EmbeddedAuthOptions['http']> {
+  return { url: a.url, headers: a.headers, requestTimeoutMs: a.requestTimeoutMs, cache: a.cache }
+}
+
+/** Plain-HTTP requests to a WebSocket port. */
+function upgradeOnly (_req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(426).end('MQTT over WebSocket only\n')
+}
+
+/** The TLS server options and files of tls_bind and wss_bind (mqtt.embedded.ssl_options). */
+function secureOptions (opts: EmbeddedBrokerOptions): { options: TlsOptions, files: TlsFiles } {
+  const files = opts.tls?.tls
+  if (opts.tls === undefined || files === undefined) throw new GatewayError('OCPPGW_ERR_TLS_CONFIG', 'mqtt.embedded.tls_bind / wss_bind: no certificate (mqtt.embedded.ssl_options certfile and keyfile)')
+  return { options: loadTlsOptionsSync(files, opts.tls.profile), files }
+}
+
+function addrPort (server: Server | HttpServer | HttpsServer | TlsServer | undefined): number | undefined {
   const a = server?.address()
   return a !== null && typeof a === 'object' ? a.port : undefined
 }

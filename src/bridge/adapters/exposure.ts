@@ -11,8 +11,10 @@ export interface Bind { host: string, port: number }
 export interface ExposureInput {
   /** The configured listeners, keyed by their config key (undefined = off). */
   binds: ReadonlyArray<{ key: string, what: string, bind: Bind | undefined }>
-  /** A users file is configured: clients must authenticate (unless allowAnonymous). */
+  /** A users file or an HTTP authenticator is configured: clients must authenticate (unless allowAnonymous). */
   authenticated: boolean
+  /** What they authenticate against, for the start-up line (default `mqtt.embedded.users_file`). */
+  by?: string
   allowAnonymous: boolean
 }
 
@@ -39,14 +41,14 @@ export function checkExposure (input: ExposureInput): ExposureNote | undefined {
   if (input.authenticated) {
     return input.allowAnonymous
       ? { level: 'warn', message: `WARNING: embedded MQTT broker on ${list}: clients without credentials are let in as backends (mqtt.embedded.allow_anonymous: true)` }
-      : { level: 'info', message: `embedded MQTT broker on ${list}: clients authenticate (mqtt.embedded.users_file)` }
+      : { level: 'info', message: `embedded MQTT broker on ${list}: clients authenticate (${input.by ?? 'mqtt.embedded.users_file'})` }
   }
   if (open.length === 0) {
     return { level: 'info', message: `embedded MQTT broker on ${list}: loopback only, no authentication. To let other hosts in, set mqtt.embedded.users_file and bind 0.0.0.0 (mqtt.embedded.bind / --mqtt-bind); docs/security.md` }
   }
   if (!input.allowAnonymous) {
     const first = open[0] as { key: string, bind: Bind }
-    throw new GatewayError('OCPPGW_ERR_MQTT_OPEN', `${first.key}: ${where(first.bind)} is reachable from other hosts and no MQTT users are configured: anyone could read every charge point's traffic and send them Calls. Set mqtt.embedded.users_file (docs/security.md), bind 127.0.0.1, or set mqtt.embedded.allow_anonymous: true to accept it`)
+    throw new GatewayError('OCPPGW_ERR_MQTT_OPEN', `${first.key}: ${where(first.bind)} is reachable from other hosts and no MQTT users are configured: anyone could read every charge point's traffic and send them Calls. Set mqtt.embedded.users_file or mqtt.embedded.authentication (docs/security.md), bind 127.0.0.1, or set mqtt.embedded.allow_anonymous: true to accept it`)
   }
   return { level: 'warn', message: `WARNING: embedded MQTT broker on ${list} without authentication (mqtt.embedded.allow_anonymous: true): anyone who reaches ${open.map((b) => where(b.bind)).join(', ')} can read every charge point's traffic and send them Calls` }
 }

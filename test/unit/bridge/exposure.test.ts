@@ -49,3 +49,16 @@ test('with users any bind is fine; allow_anonymous next to users is a warning', 
 test('both listeners off: nothing to say', () => {
   assert.equal(checkExposure({ binds: binds(undefined), authenticated: false, allowAnonymous: false }), undefined)
 })
+
+test('the secure WebSocket listener counts like any other: non-loopback without users refused, with an HTTP authenticator fine', () => {
+  const wss = [...binds('127.0.0.1'), { key: 'mqtt.embedded.wss_bind', what: 'secure WebSocket', bind: { host: '0.0.0.0', port: 8084 } }]
+  assert.throws(() => checkExposure({ binds: wss, authenticated: false, allowAnonymous: false }), (err: unknown) => {
+    assert.ok(isGatewayError(err, 'OCPPGW_ERR_MQTT_OPEN'), String(err))
+    assert.ok((err as Error).message.startsWith('mqtt.embedded.wss_bind: 0.0.0.0:8084 is reachable'), (err as Error).message)
+    return true
+  })
+  assert.equal(checkExposure({ binds: wss, authenticated: false, allowAnonymous: true })?.level, 'warn')
+  const note = checkExposure({ binds: wss, authenticated: true, by: 'mqtt.embedded.authentication', allowAnonymous: false })
+  assert.equal(note?.level, 'info')
+  assert.match(note?.message ?? '', /0\.0\.0\.0:8084 \(secure WebSocket\): clients authenticate \(mqtt\.embedded\.authentication\)/)
+})
