@@ -38,12 +38,26 @@ const RECENT_MS = 5000
 const RELEASED_KEEP_MS = 10_000
 
 interface ClusterHeld extends Held {
-  /** Downstream messages held back until the old node's handoff; undefined = none waited for. */
+  /**
+   * Downstream messages held back: until the session is attached (the subscription is made
+   * before the upgrade is answered) and, when another node held the charge point, until its
+   * handoff. undefined once delivered.
+   */
   early?: Buffer[]
+  attached: boolean
+  /** Waiting for the old node's handoff. */
+  waitHandoff: boolean
+  /** The UniqueIds the old node handled (its handoff): not delivered again. */
+  handled?: ReadonlySet<string>
   timer?: NodeJS.Timeout
   /** UniqueIds received lately, oldest first, with when. */
   recent: Array<[string, number]>
 }
+
+interface Released { recent: Array<[string, number]>, until: number, echoed: boolean }
+
+/** How long stop() waits for the broker to echo the cleared records (the others then answer for them). */
+const STOP_ECHO_WAIT_MS = 2000
 
 /** What an old node tells the new one: the UniqueIds it handled, the new one must not deliver them again. */
 interface Handoff { cid: string, from: string, ids: string[] }
@@ -59,7 +73,7 @@ export class ClusterRouter extends Router {
 
   constructor (private readonly c: ClusterRouterOptions) {
     const nodes = new NodeDirectory(c.mqtt, c.topics.nodesPrefix, c.nodeId, {
-      gone: (node, status) => this.nodeGone(node, status),
+      gone: (node, status, released) => this.nodeGone(node, status, released),
       ownLost: () => { this.say(this.nodes.announce(), 'node record') }
     })
     super(c, new Presence(c.mqtt, c.topics.presencePrefix, c.nodeId, (node) => nodes.alive(node)))
@@ -72,8 +86,12 @@ export class ClusterRouter extends Router {
     })
   }
 
-  /** Charge points released lately, with the UniqueIds received for them: for a handoff asked late. */
-  private readonly released = new Map<string, { recent: Array<[string, number]>, until: number }>()
+  /**
+   * Charge points released lately, with the UniqueIds received or answered for them: for a
+   * handoff asked late, and for the stopped record. `echoed`: the broker has this node's
+   * cleared record (the other nodes answer for the charge point from then on).
+   */
+  private readonly released = new Map<string, Released>()
   private readonly handoffTopic: string
   private readonly onHandoff: MessageHandler = (_t, payload) => this.handoff(payload)
 
@@ -89,7 +107,18 @@ export class ClusterRouter extends Router {
     await this.subscribeWide(`$share/${dnstream.shareGroup}/${topics.dnstreamFilter}`, (topic, payload, retained) => {
       // A topic held here is delivered by its own subscription; a replayed retained message is
       // answered by nobody (its Call is old) and reported once by the charger's own subscription.
-      if (!this.held.has(topic) && retained !== true) this.offline.answer(topic, payload)
+      if (this.held.has(topic) || retained === true) return
+      const cid = topics.parseDnstream(topic)?.cid
+      const r = cid === undefined ? undefined : this.released.get(cid)
+      if (r === undefined || r.until < Date.now()) {
+        this.offline.answer(topic, payload)
+        return
+      }
+      // Released here lately: its own subscription and the shared one may both bring a message
+      // (and a node taking it over must hear what was answered): once per UniqueId, remembered.
+      const { id } = peekEnvelopeId(payload.toString('utf8'))
+      if (id !== undefined && r.recent.some(([x]) => x === id)) return
+      if (this.offline.answer(topic, payload) && id !== undefined) note(r.recent, id)
     })
   }
 
@@ -101,10 +130,10 @@ export class ClusterRouter extends Router {
       const handler: MessageHandler = this.guard((_t, payload, retained) => this.onDownstream(topic, cid, payload, retained))
       // Held by another node: what arrives may be that node's to deliver, until its handoff.
       const elsewhere = this.presence?.heldElsewhere(cid) === true
-      const created: ClusterHeld = held = { cid, refs: 0, handler, ready: mqtt.subscribe(topic, dnstream.qos, handler), recent: [], ...(elsewhere ? { early: [] } : {}) }
+      const created: ClusterHeld = held = { cid, refs: 0, handler, ready: mqtt.subscribe(topic, dnstream.qos, handler), recent: [], early: [], attached: false, waitHandoff: elsewhere }
       this.held.set(topic, created)
       if (elsewhere) {
-        created.timer = setTimeout(() => this.flushEarly(created, undefined), HANDOFF_WAIT_MS)
+        created.timer = setTimeout(() => this.handedOff(created, undefined, 'timeout'), HANDOFF_WAIT_MS)
         created.timer.unref()
       }
       created.ready.catch(() => { if (this.held.get(topic) === created) this.drop(topic, created) })
@@ -117,28 +146,50 @@ export class ClusterRouter extends Router {
     const topic = this.c.topics.dnstream({ cid, version })
     const held = this.held.get(topic)
     if (held === undefined || --held.refs > 0) return
+    const early = held.early
     this.drop(topic, held)
     this.remember(cid, held.recent)
+    // An upgrade that did not become a session, or one that ended before the handoff: what was
+    // held back is answered as for a charge point that is not here (or left to its holder).
+    for (const payload of early ?? []) this.offline.answer(topic, payload)
     if (held.handler === undefined) return
     this.c.mqtt.unsubscribe(topic, held.handler).catch((err: Error) => this.c.log.warn({ err: err.message, topic }, 'unsubscribe failed'))
   }
 
   announce (cid: string, holding: { since: number, version: string } | undefined): void {
+    if (holding !== undefined) {
+      const held = this.held.get(this.c.topics.dnstream({ cid, version: holding.version }))
+      if (held !== undefined && !held.attached) {
+        held.attached = true
+        this.flushEarly(held)
+      }
+    }
     if (this.presence !== undefined) this.say(this.presence.announce(cid, holding), 'presence update', cid)
   }
 
   override async stop (): Promise<void> {
     for (const h of this.held.values()) clearTimeout(h.timer)
+    // The others take over answering for what this node released once they read its cleared
+    // records; until the broker has them (the echo), this node answers.
+    for (const deadline = Date.now() + STOP_ECHO_WAIT_MS; [...this.released.values()].some((r) => !r.echoed) && Date.now() < deadline;) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
     await this.c.mqtt.unsubscribe(this.handoffTopic, this.onHandoff)
     await super.stop()
-    await this.nodes.stop().catch((err: Error) => this.c.log.warn({ err: err.message }, 'node record not updated at stop'))
+    const now = Date.now()
+    const released: Record<string, string[]> = {}
+    for (const [cid, r] of this.released) {
+      prune(r.recent, now)
+      if (r.until >= now && r.recent.length > 0) released[cid] = r.recent.map(([id]) => id)
+    }
+    await this.nodes.stop(released).catch((err: Error) => this.c.log.warn({ err: err.message }, 'node record not updated at stop'))
   }
 
   private onDownstream (topic: string, cid: string, payload: Buffer, retained: boolean | undefined): void {
     const held = this.held.get(topic)
     if (held?.early !== undefined && retained !== true) {
       if (held.early.length < MAX_EARLY) { held.early.push(payload); return }
-      this.flushEarly(held, undefined, 'early_full')
+      this.handedOff(held, undefined, 'early_full')
     }
     const s = this.c.sessions.get(cid)
     if (retained !== true && (s === undefined || s.closed) && this.presence?.heldElsewhere(cid) === true) {
@@ -152,15 +203,26 @@ export class ClusterRouter extends Router {
 
   /**
    * The handoff came (`handled`: the UniqueIds the old node took care of), or the wait ended
-   * (undefined): deliver what was held back, except what the old node handled.
+   * (undefined): what was held back can go, except what the old node handled.
    */
-  private flushEarly (held: ClusterHeld, handled: ReadonlySet<string> | undefined, why: 'handoff' | 'timeout' | 'early_full' | 'node_gone' = handled === undefined ? 'timeout' : 'handoff'): void {
-    const early = held.early
-    if (early === undefined) return
-    held.early = undefined
+  private handedOff (held: ClusterHeld, handled: ReadonlySet<string> | undefined, why: 'handoff' | 'timeout' | 'early_full' | 'node_gone'): void {
+    if (!held.waitHandoff && why !== 'early_full') return
+    held.waitHandoff = false
+    held.handled = handled
     clearTimeout(held.timer)
     held.timer = undefined
-    if (why !== 'handoff') this.c.log.warn({ cid: held.cid, why, held: early.length }, 'no handoff from the node that held this charge point: delivering what was held back')
+    if (why !== 'handoff') this.c.log.warn({ cid: held.cid, why, held: held.early?.length ?? 0 }, 'no handoff from the node that held this charge point: delivering what was held back')
+    if (why === 'early_full') held.attached = true
+    this.flushEarly(held)
+  }
+
+  /** Deliver what was held back, once the session is attached and no handoff is awaited. */
+  private flushEarly (held: ClusterHeld): void {
+    const early = held.early
+    if (early === undefined || !held.attached || held.waitHandoff) return
+    held.early = undefined
+    const handled = held.handled
+    held.handled = undefined
     let skipped = 0
     for (const payload of early) {
       if (handled !== undefined) {
@@ -181,9 +243,10 @@ export class ClusterRouter extends Router {
     let h: Handoff
     try { h = JSON.parse(payload.toString('utf8')) as Handoff } catch { return }
     if (typeof h?.cid !== 'string' || !Array.isArray(h.ids)) return
-    const s = this.c.sessions.get(h.cid)
-    const held = s === undefined ? undefined : this.held.get(this.c.topics.dnstream({ cid: h.cid, version: s.dialect.version }))
-    if (held !== undefined) this.flushEarly(held, new Set(h.ids.filter((x) => typeof x === 'string')))
+    // Rare (a takeover): a walk over what is held finds it on whichever version's topic.
+    for (const held of this.held.values()) {
+      if (held.cid === h.cid && held.waitHandoff) this.handedOff(held, new Set(h.ids.filter((x) => typeof x === 'string')), 'handoff')
+    }
   }
 
   /** Tell the node that took a charge point over what this node handled for it lately. */
@@ -196,7 +259,7 @@ export class ClusterRouter extends Router {
   private remember (cid: string, recent: Array<[string, number]>): void {
     const now = Date.now()
     for (const [k, v] of this.released) if (v.until < now) this.released.delete(k)
-    this.released.set(cid, { recent, until: now + RELEASED_KEEP_MS })
+    this.released.set(cid, { recent, until: now + RELEASED_KEEP_MS, echoed: false })
   }
 
   private drop (topic: string, held: ClusterHeld): void {
@@ -233,16 +296,24 @@ export class ClusterRouter extends Router {
       if (!holding && h !== undefined) this.say(this.presence?.clear(cid, this.c.nodeId), 'stale presence clear', cid)
       return
     }
-    if (h === undefined && holding) {
+    if (h === undefined && !holding) {
+      const r = this.released.get(cid)
+      if (r !== undefined) r.echoed = true
+    } else if (h === undefined && holding) {
       // Cleared by someone else (a survivor that thought this node lost): say it again.
       this.announce(cid, { since: s.connectedAt, version: s.dialect.version })
     }
   }
 
-  private nodeGone (node: string, status: 'lost' | 'stopped'): void {
+  private nodeGone (node: string, status: 'lost' | 'stopped', released: Readonly<Record<string, string[]>>): void {
     const records = this.presence?.dropNode(node) ?? []
-    // No handoff will come from it.
-    for (const held of this.held.values()) if (held.early !== undefined && this.presence?.heldElsewhere(held.cid) !== true) this.flushEarly(held, undefined, 'node_gone')
+    // No handoff will come from it; a stopped node said what it answered in its record.
+    for (const held of this.held.values()) {
+      if (!held.waitHandoff || this.presence?.heldElsewhere(held.cid) === true) continue
+      const ids = Object.hasOwn(released, held.cid) ? released[held.cid] : undefined
+      if (Array.isArray(ids)) this.handedOff(held, new Set(ids.filter((x) => typeof x === 'string')), 'handoff')
+      else this.handedOff(held, undefined, 'node_gone')
+    }
     if (status === 'lost') this.c.metrics.inc('cluster_nodes_lost_total')
     this.c.log.warn({ node, status, chargers: records.length }, status === 'lost' ? 'gateway node lost (its MQTT will): its charge points are no longer held' : 'gateway node stopped')
     if (!this.janitor()) return

@@ -20,8 +20,12 @@ export function nodeWill (prefix: string, nodeId: string): { topic: string, payl
 }
 
 export interface NodeDirectoryHooks {
-  /** Another node was lost (its will) or stopped; `status` says which. */
-  gone: (node: string, status: 'lost' | 'stopped') => void
+  /**
+   * Another node was lost (its will) or stopped; `status` says which. A stopped node's record
+   * says, per charge point it released in its last seconds, the UniqueIds it answered
+   * (`released`): a node taking one of them over must not deliver those again.
+   */
+  gone: (node: string, status: 'lost' | 'stopped', released: Readonly<Record<string, string[]>>) => void
   /** The broker published this node's own will (its connection was seen dead): say online again. */
   ownLost: () => void
 }
@@ -65,9 +69,14 @@ export class NodeDirectory {
     const node = topic.slice(this.prefix.length)
     if (node === '' || node.includes('/')) return
     let status: NodeStatus | undefined
+    let released: Record<string, string[]> = {}
     if (payload.length === 0) status = 'stopped'
     else {
-      try { status = (JSON.parse(payload.toString('utf8')) as { status?: NodeStatus }).status } catch { return }
+      try {
+        const v = JSON.parse(payload.toString('utf8')) as { status?: NodeStatus, released?: unknown }
+        status = v.status
+        if (typeof v.released === 'object' && v.released !== null && !Array.isArray(v.released)) released = v.released as Record<string, string[]>
+      } catch { return }
       if (status !== 'online' && status !== 'stopped' && status !== 'lost') return
     }
     if (node === this.nodeId) {
@@ -76,12 +85,15 @@ export class NodeDirectory {
     }
     const before = this.status.get(node)
     this.status.set(node, status)
-    if (status !== 'online' && before !== status) this.hooks.gone(node, status)
+    if (status !== 'online' && before !== status) this.hooks.gone(node, status, released)
   }
 
-  /** Say this node stopped (before its MQTT connection closes with a DISCONNECT: no will). */
-  async stop (): Promise<void> {
+  /**
+   * Say this node stopped (before its MQTT connection closes with a DISCONNECT: no will), with
+   * the UniqueIds it answered lately per charge point it released (see NodeDirectoryHooks.gone).
+   */
+  async stop (released: Record<string, string[]> = {}): Promise<void> {
     await this.mqtt.unsubscribe(this.filter, this.handler)
-    await this.mqtt.publish(`${this.prefix}${this.nodeId}`, JSON.stringify({ status: 'stopped', node: this.nodeId }), 1, true)
+    await this.mqtt.publish(`${this.prefix}${this.nodeId}`, JSON.stringify({ status: 'stopped', node: this.nodeId, released }), 1, true)
   }
 }

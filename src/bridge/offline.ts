@@ -29,18 +29,21 @@ export interface OfflineAnswersOptions {
 export class OfflineAnswers {
   constructor (private readonly o: OfflineAnswersOptions) {}
 
-  /** A downstream message on a topic that no session of this node holds. */
-  answer (topic: string, payload: Buffer): void {
+  /**
+   * A downstream message on a topic that no session of this node holds. Returns true when it
+   * was answered or reported here, false when it is left to another node (or not a downstream topic).
+   */
+  answer (topic: string, payload: Buffer): boolean {
     const o = this.o
     const where = o.topics.parseDnstream(topic)
-    if (where === undefined || o.heldElsewhere(where.cid)) return
+    if (where === undefined || o.heldElsewhere(where.cid)) return false
     // The answer goes to the topics of the version the Call was sent on (${version}).
     const { cid, version } = where
     if (o.connectedHere(cid)) {
       // Connected here, but on the topic of another version (${version} in the template).
       o.metrics.inc('envelopes_unroutable_total')
       o.log.warn({ cid, topic }, 'downstream message on a topic this charge point is not connected on: not delivered')
-      return
+      return true
     }
     // The topic's version when the template has one; else any version's envelope: the newest
     // dialect knows every message type.
@@ -51,16 +54,17 @@ export class OfflineAnswers {
       o.metrics.inc('gateway_answers_total', 'offline')
       o.log.info({ cid, id: f.id, action: f.action }, 'Call to a charge point that is not connected: answered offline')
       o.publish.json(o.topics.error({ cid, version, type: 4, id: f.id, action: f.action }), gatewayErrorEnvelope(f.id, 'GenericError', 'gateway: the charge point is not connected', { reason: 'offline' }, f.action), o.upstreamQos)
-      return
+      return true
     }
     if (!parsed.ok && parsed.error.id !== undefined) {
       const { id, action, message } = parsed.error
       o.metrics.inc('envelopes_invalid_total', 'invalid')
       o.publish.json(o.topics.error({ cid, version, type: 4, id, action }), gatewayErrorEnvelope(id, dialect.errorCodes.formatViolation, `gateway: invalid envelope (and the charge point is not connected): ${message}`, { reason: 'invalid_envelope' }, action), o.upstreamQos)
-      return
+      return true
     }
     o.metrics.inc('envelopes_unroutable_total')
     const description = parsed.ok ? 'the charge point is not connected; the message was not delivered' : `the charge point is not connected, and the envelope is invalid: ${parsed.error.message}`
     o.publish.json(o.topics.gatewayError({ cid, version, type: 4 }), gatewayReport(cid, 'offline', description, { UniqueId: parsed.ok ? parsed.frame.id : parsed.error.id }), o.eventsQos)
+    return true
   }
 }

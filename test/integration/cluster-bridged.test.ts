@@ -18,10 +18,10 @@ const skip = mosquittoSkip()
 
 async function echoCharger (url: string): Promise<ChargePoint> {
   const cp = await connectChargePoint(url)
-  cp.ws.on('message', (d) => {
-    const f = JSON.parse(String(d)) as unknown[]
-    if (f[0] === 2 && cp.ws.readyState === cp.ws.OPEN) cp.send([3, f[1], { status: 'Accepted' }])
-  })
+  const answer = (f: unknown[]): void => { if (f[0] === 2 && cp.ws.readyState === cp.ws.OPEN) cp.send([3, f[1], { status: 'Accepted' }]) }
+  // A Call can come in the same read as the upgrade's answer, before this line runs.
+  for (const f of cp.frames.items) answer(f)
+  cp.ws.on('message', (d) => { answer(JSON.parse(String(d)) as unknown[]) })
   return cp
 }
 

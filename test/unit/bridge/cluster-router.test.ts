@@ -51,14 +51,19 @@ test('same instant on two nodes: the higher node id wins, on both', async () => 
   assert.deepEqual((socket.closedWith as unknown as { code: number }).code, 4002)
 })
 
-test('a charge point no other node holds: its downstream messages are delivered at once', async () => {
+test('a charge point no other node holds: its downstream messages are delivered once its session is attached', async () => {
   const { p, router } = await cluster()
   p.mqtt.loopback = false
   await router.acquire('CP-1', '1.6')
+  // Subscribed before the upgrade is answered: what comes before the session waits for it.
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('first'))
   const { session, socket } = p.session('CP-1')
   p.sessions.attach(session)
-  p.mqtt.deliver('ocpp/cs/CP-1', reset('first'))
+  router.announce('CP-1', { since: session.connectedAt, version: '1.6' })
   assert.deepEqual(socket.sent, [[2, 'first', 'Reset', { type: 'Soft' }]])
+  socket.receive([3, 'first', { status: 'Accepted' }])
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('second'))
+  assert.deepEqual((socket.sent as unknown[][]).map((f) => f[1]), ['first', 'second'])
   assert.equal(p.metrics.get('cluster_handed_over_total'), 0)
   p.sessions.closeAll()
 })
@@ -89,6 +94,7 @@ test('taking over from a node that sends no handoff: what was held back is deliv
   await router.acquire('CP-1', '1.6')
   const { session, socket } = p.session('CP-1')
   p.sessions.attach(session)
+  router.announce('CP-1', { since: session.connectedAt, version: '1.6' })
   p.mqtt.deliver('ocpp/cs/CP-1', reset('waiting'))
   t.mock.timers.tick(2999)
   assert.deepEqual(socket.sent, [])
@@ -103,10 +109,19 @@ test('taking over from a node that is lost meanwhile: delivered at once', async 
   await router.acquire('CP-1', '1.6')
   const { session, socket } = p.session('CP-1')
   p.sessions.attach(session)
+  router.announce('CP-1', { since: session.connectedAt, version: '1.6' })
   p.mqtt.deliver('ocpp/cs/CP-1', reset('waiting'))
   p.mqtt.deliver('ocpp/nodes/node-b', { status: 'lost', node: 'node-b' })
   assert.deepEqual((socket.sent as unknown[][]).map((f) => f[1]), ['waiting'])
   p.sessions.closeAll()
+})
+
+test('an upgrade that does not become a session: what was held back for it is answered offline', async () => {
+  const { p, router } = await cluster()
+  await router.acquire('CP-1', '1.6')
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('orphan'))
+  router.release('CP-1', '1.6')
+  assert.deepEqual((p.mqtt.on('ocpp/cp/CP-1/Reply') as Array<{ UniqueId: string, ErrorDetails: unknown }>).map((m) => [m.UniqueId, m.ErrorDetails]), [['orphan', { reason: 'offline' }]])
 })
 
 test('the old node: at the newer record it closes, then hands over the UniqueIds it received lately', async () => {
