@@ -27,13 +27,12 @@ import { NodeDirectory } from './nodes.js'
 import { Presence, type Holding } from './presence.js'
 import { Router, type Held, type RouterOptions } from './router.js'
 import { peekEnvelopeId } from './envelope.js'
+import { note, prune, type Handoff } from './handoff.js'
 
 /** How long a new holder waits for the old node's handoff before it delivers anyway. */
 const HANDOFF_WAIT_MS = 3000
 /** Messages held back while waiting for the handoff, at most, per charge point. */
 const MAX_EARLY = 1000
-/** How far back a node remembers the UniqueIds it received per charge point (bridged brokers' delays). */
-const RECENT_MS = 5000
 /** How long a node that released a charge point still answers a handoff for it. */
 const RELEASED_KEEP_MS = 10_000
 
@@ -49,18 +48,23 @@ interface ClusterHeld extends Held {
   waitHandoff: boolean
   /** The UniqueIds the old node handled (its handoff): not delivered again. */
   handled?: ReadonlySet<string>
+  /**
+   * Released, with the subscription kept until the broker echoes this node's cleared record:
+   * until then the others still see this node as the holder, so what comes on it is answered
+   * here (offline). The timer ends it if the echo never comes.
+   */
+  releasing?: NodeJS.Timeout
   timer?: NodeJS.Timeout
   /** UniqueIds received lately, oldest first, with when. */
   recent: Array<[string, number]>
 }
 
-interface Released { recent: Array<[string, number]>, until: number, echoed: boolean }
+interface Released { recent: Array<[string, number]>, until: number, echoed: boolean, topic: string }
 
 /** How long stop() waits for the broker to echo the cleared records (the others then answer for them). */
 const STOP_ECHO_WAIT_MS = 2000
 
-/** What an old node tells the new one: the UniqueIds it handled, the new one must not deliver them again. */
-interface Handoff { cid: string, from: string, ids: string[] }
+
 
 export interface ClusterRouterOptions extends RouterOptions {
   /** A charge point of a lost node: publish its `disconnected` event (node_lost). */
@@ -114,11 +118,7 @@ export class ClusterRouter extends Router {
         this.offline.answer(topic, payload)
         return
       }
-      // Released here lately: its own subscription and the shared one may both bring a message
-      // (and a node taking it over must hear what was answered): once per UniqueId, remembered.
-      const { id } = peekEnvelopeId(payload.toString('utf8'))
-      if (id !== undefined && r.recent.some(([x]) => x === id)) return
-      if (this.offline.answer(topic, payload) && id !== undefined) note(r.recent, id)
+      this.answerReleased(topic, cid as string, payload)
     })
   }
 
@@ -126,16 +126,20 @@ export class ClusterRouter extends Router {
     const { mqtt, topics, dnstream } = this.c
     const topic = topics.dnstream({ cid, version })
     let held = this.held.get(topic)
+    const elsewhere = this.presence?.heldElsewhere(cid) === true
+    if (held?.releasing !== undefined) {
+      // Back before the release finished: the same subscription, a new connection.
+      clearTimeout(held.releasing)
+      held.releasing = undefined
+      Object.assign(held, { early: [], attached: false, waitHandoff: elsewhere, handled: undefined })
+      if (elsewhere) this.armHandoffTimer(held)
+    }
     if (held === undefined) {
       const handler: MessageHandler = this.guard((_t, payload, retained) => this.onDownstream(topic, cid, payload, retained))
       // Held by another node: what arrives may be that node's to deliver, until its handoff.
-      const elsewhere = this.presence?.heldElsewhere(cid) === true
       const created: ClusterHeld = held = { cid, refs: 0, handler, ready: mqtt.subscribe(topic, dnstream.qos, handler), recent: [], early: [], attached: false, waitHandoff: elsewhere }
       this.held.set(topic, created)
-      if (elsewhere) {
-        created.timer = setTimeout(() => this.handedOff(created, undefined, 'timeout'), HANDOFF_WAIT_MS)
-        created.timer.unref()
-      }
+      if (elsewhere) this.armHandoffTimer(created)
       created.ready.catch(() => { if (this.held.get(topic) === created) this.drop(topic, created) })
     }
     held.refs++
@@ -145,15 +149,32 @@ export class ClusterRouter extends Router {
   release (cid: string, version: string): void {
     const topic = this.c.topics.dnstream({ cid, version })
     const held = this.held.get(topic)
-    if (held === undefined || --held.refs > 0) return
+    if (held === undefined || --held.refs > 0 || held.releasing !== undefined) return
     const early = held.early
-    this.drop(topic, held)
-    this.remember(cid, held.recent)
+    held.early = undefined
+    clearTimeout(held.timer)
+    this.remember(cid, held.recent, topic)
     // An upgrade that did not become a session, or one that ended before the handoff: what was
     // held back is answered as for a charge point that is not here (or left to its holder).
     for (const payload of early ?? []) this.offline.answer(topic, payload)
+    // Never announced (an aborted upgrade): no record to wait for.
+    if (!held.attached) { this.finishRelease(topic, held); return }
+    held.releasing = setTimeout(() => this.finishRelease(topic, held), HANDOFF_WAIT_MS)
+    held.releasing.unref()
+  }
+
+  private finishRelease (topic: string, held: ClusterHeld): void {
+    if (this.held.get(topic) !== held || held.refs > 0) return
+    clearTimeout(held.releasing)
+    held.releasing = undefined
+    this.drop(topic, held)
     if (held.handler === undefined) return
     this.c.mqtt.unsubscribe(topic, held.handler).catch((err: Error) => this.c.log.warn({ err: err.message, topic }, 'unsubscribe failed'))
+  }
+
+  private armHandoffTimer (held: ClusterHeld): void {
+    held.timer = setTimeout(() => this.handedOff(held, undefined, 'timeout'), HANDOFF_WAIT_MS)
+    held.timer.unref()
   }
 
   announce (cid: string, holding: { since: number, version: string } | undefined): void {
@@ -174,6 +195,7 @@ export class ClusterRouter extends Router {
     for (const deadline = Date.now() + STOP_ECHO_WAIT_MS; [...this.released.values()].some((r) => !r.echoed) && Date.now() < deadline;) {
       await new Promise((resolve) => setTimeout(resolve, 10))
     }
+    for (const [topic, held] of [...this.held]) if (held.releasing !== undefined) this.finishRelease(topic, held)
     await this.c.mqtt.unsubscribe(this.handoffTopic, this.onHandoff)
     await super.stop()
     const now = Date.now()
@@ -187,6 +209,10 @@ export class ClusterRouter extends Router {
 
   private onDownstream (topic: string, cid: string, payload: Buffer, retained: boolean | undefined): void {
     const held = this.held.get(topic)
+    if (held?.releasing !== undefined && retained !== true) {
+      this.answerReleased(topic, cid, payload)
+      return
+    }
     if (held?.early !== undefined && retained !== true) {
       if (held.early.length < MAX_EARLY) { held.early.push(payload); return }
       this.handedOff(held, undefined, 'early_full')
@@ -249,6 +275,22 @@ export class ClusterRouter extends Router {
     }
   }
 
+  /**
+   * A message for a charge point released here lately: its own subscription and the shared
+   * one may both bring it, and a node taking it over must hear what was answered: answered
+   * once per UniqueId, remembered (or left to the node that holds it now).
+   */
+  private answerReleased (topic: string, cid: string, payload: Buffer): void {
+    if (this.presence?.heldElsewhere(cid) === true) {
+      this.c.metrics.inc('cluster_handed_over_total')
+      return
+    }
+    const r = this.released.get(cid)
+    const { id } = peekEnvelopeId(payload.toString('utf8'))
+    if (id !== undefined && r?.recent.some(([x]) => x === id) === true) return
+    if (this.offline.answer(topic, payload) && id !== undefined && r !== undefined) note(r.recent, id)
+  }
+
   /** Tell the node that took a charge point over what this node handled for it lately. */
   private sendHandoff (cid: string, to: string, recent: Array<[string, number]>): void {
     prune(recent, Date.now())
@@ -256,10 +298,10 @@ export class ClusterRouter extends Router {
     this.say(this.c.mqtt.publish(`${this.c.topics.nodesPrefix}${to}/handoff`, JSON.stringify(handoff), 1, false), 'handoff', cid)
   }
 
-  private remember (cid: string, recent: Array<[string, number]>): void {
+  private remember (cid: string, recent: Array<[string, number]>, topic: string): void {
     const now = Date.now()
     for (const [k, v] of this.released) if (v.until < now) this.released.delete(k)
-    this.released.set(cid, { recent, until: now + RELEASED_KEEP_MS, echoed: false })
+    this.released.set(cid, { recent, until: now + RELEASED_KEEP_MS, echoed: false, topic })
   }
 
   private drop (topic: string, held: ClusterHeld): void {
@@ -297,8 +339,12 @@ export class ClusterRouter extends Router {
       return
     }
     if (h === undefined && !holding) {
+      // The broker has the cleared record: the others answer for it from here on.
       const r = this.released.get(cid)
-      if (r !== undefined) r.echoed = true
+      if (r === undefined) return
+      r.echoed = true
+      const held = this.held.get(r.topic)
+      if (held?.releasing !== undefined) this.finishRelease(r.topic, held)
     } else if (h === undefined && holding) {
       // Cleared by someone else (a survivor that thought this node lost): say it again.
       this.announce(cid, { since: s.connectedAt, version: s.dialect.version })
@@ -341,17 +387,4 @@ export class ClusterRouter extends Router {
   private say (p: Promise<void> | undefined, what: string, cid?: string): void {
     p?.catch((err: Error) => this.c.log.warn({ err: err.message, cid }, `${what} failed`))
   }
-}
-
-/** Remember a UniqueId received now; forget those older than RECENT_MS. */
-function note (recent: Array<[string, number]>, id: string): void {
-  const now = Date.now()
-  prune(recent, now)
-  recent.push([id, now])
-}
-
-function prune (recent: Array<[string, number]>, now: number): void {
-  let old = 0
-  while (old < recent.length && (recent[old] as [string, number])[1] < now - RECENT_MS) old++
-  if (old > 0) recent.splice(0, old)
 }

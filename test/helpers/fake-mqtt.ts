@@ -34,11 +34,13 @@ export class FakeMqtt implements MqttPort {
 
   /**
    * As a broker does (external kind): what is published reaches the publisher's own matching
-   * subscriptions, e.g. a node's presence record comes back to it. Set `loopback` false to hold it.
+   * subscriptions (a microtask later), e.g. a node's presence record comes back to it. Set
+   * `loopback` false to hold it.
    */
   loopback: boolean
   private loop (topic: string, payload: string | Buffer): void {
-    if (this.loopback) this.handlers.dispatch(topic, Buffer.from(payload))
+    // As from a broker: later, never inside the publish call.
+    if (this.loopback) queueMicrotask(() => this.handlers.dispatch(topic, Buffer.from(payload)))
   }
 
   async subscribe (topic: string, qos: QoS, handler: MessageHandler): Promise<void> {

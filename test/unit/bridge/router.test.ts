@@ -214,9 +214,14 @@ test('cluster: acquire subscribes the exact topic once; release unsubscribes on 
   assert.deepEqual(p.mqtt.unsubscriptions, [])
   p.mqtt.deliver('ocpp/cs/CP-1', reset('c1'))
   assert.deepEqual(socket.sent, [[2, 'c1', 'Reset', { type: 'Soft' }]])
-  router.release('CP-1', '1.6')
-  assert.deepEqual(p.mqtt.unsubscriptions, ['ocpp/cs/CP-1'])
+  // As the bridge does: the record cleared, then the release; the subscription goes once the
+  // broker has echoed the cleared record (until then this node answers for it).
   p.sessions.closeAll()
+  router.announce('CP-1', undefined)
+  router.release('CP-1', '1.6')
+  assert.deepEqual(p.mqtt.unsubscriptions, [])
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.deepEqual(p.mqtt.unsubscriptions, ['ocpp/cs/CP-1'])
 })
 
 test('cluster: a failed subscribe removes the entry, so a retry subscribes again', async () => {
@@ -233,10 +238,12 @@ test('cluster: a failed subscribe removes the entry, so a retry subscribes again
   router.announce('CP-1', { since: session.connectedAt, version: '1.6' })
   p.mqtt.deliver('ocpp/cs/CP-1', reset('c1'))
   assert.deepEqual(socket.sent, [[2, 'c1', 'Reset', { type: 'Soft' }]])
-  // One reference (the retry's): one release unsubscribes.
-  router.release('CP-1', '1.6')
-  assert.deepEqual(p.mqtt.unsubscriptions, ['ocpp/cs/CP-1'])
+  // One reference (the retry's): one release unsubscribes (after the echo of the cleared record).
   p.sessions.closeAll()
+  router.announce('CP-1', undefined)
+  router.release('CP-1', '1.6')
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.deepEqual(p.mqtt.unsubscriptions, ['ocpp/cs/CP-1'])
 })
 
 test('cluster: a message on the shared subscription for a held topic is not answered offline', async () => {
