@@ -64,8 +64,6 @@ interface Released { recent: Array<[string, number]>, until: number, echoed: boo
 /** How long stop() waits for the broker to echo the cleared records (the others then answer for them). */
 const STOP_ECHO_WAIT_MS = 2000
 
-
-
 export interface ClusterRouterOptions extends RouterOptions {
   /** A charge point of a lost node: publish its `disconnected` event (node_lost). */
   onChargerLost: (cid: string, h: Holding) => void
