@@ -174,6 +174,7 @@ function openMqtt (config: GatewayConfig, nodeId: string, log: Logger, metrics: 
   return ExternalBroker.connect({
     ...config.mqtt,
     clientId: config.mqtt.clientId !== '' ? config.mqtt.clientId : `ocpp-gateway-${nodeId}`,
-    logger
+    logger,
+    metrics
   })
 }

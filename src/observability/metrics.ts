@@ -44,7 +44,14 @@ export const counterNames = [
   /** Embedded broker bounds: messages not queued for a full client, clients closed for not reading, persistent sessions expired. */
   'mqtt_messages_dropped_total',
   'mqtt_slow_clients_closed_total',
-  'mqtt_sessions_expired_total'
+  'mqtt_sessions_expired_total',
+  /** External broker: messages that waited in the outbox (broker away, or its in-flight window full). */
+  'mqtt_queued_total',
+  /** External broker: messages never published, by reason (queue_full, timeout, closed); a Call among them got a CallError. */
+  'mqtt_undelivered_total',
+  /** External broker: reconnections, and those to a broker that had lost this node's session (subscribed again). */
+  'mqtt_reconnects_total',
+  'mqtt_sessions_lost_total'
 ] as const
 export type CounterName = typeof counterNames[number]
 
