@@ -32,5 +32,10 @@ export class CallLedger {
     return { sent: this.answers.size, answered, doubled, unanswered, errors: this.errorIds.size }
   }
 
+  /** The first few ids never answered (for a failure message). */
+  unanswered (max = 10): string[] {
+    return [...this.answers].filter(([, n]) => n === 0).slice(0, max).map(([id]) => id)
+  }
+
   get settled (): boolean { return this.counts.unanswered === 0 }
 }

@@ -5,7 +5,7 @@
  * persistence, and with Mosquitto's stock limits or the tuned ones the README recommends.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer, connect } from 'node:net'
@@ -90,6 +90,8 @@ async function killProc (r: Running, signal: NodeJS.Signals): Promise<void> {
 /** `extraConfig`: more mosquitto.conf lines, e.g. `set_tcp_nodelay true` for the benchmark. */
 export async function startMosquitto (extraConfig: string[] = [], opts: MosquittoOptions = {}): Promise<Mosquitto> {
   const dir = mkdtempSync(join(tmpdir(), 'ocppgw-mosq-'))
+  // Started as root, Mosquitto runs as the user "mosquitto": it must be able to save there.
+  if (opts.persistence === true) chmodSync(dir, 0o777)
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort()
     const conf = join(dir, 'mosquitto.conf')
