@@ -16,7 +16,7 @@ import { EmbeddedBroker } from './bridge/adapters/embedded-broker.js'
 import { ExternalBroker } from './bridge/adapters/external-broker.js'
 import { Bridge } from './bridge/bridge.js'
 import { compileAcl } from './bridge/mqtt-acl.js'
-import { nodeWill } from './bridge/nodes.js'
+import { mqttClientId, nodeWill } from './bridge/nodes.js'
 import { compileTopics } from './bridge/topics.js'
 import { createLogger, type Logger } from './observability/logger.js'
 import { Metrics } from './observability/metrics.js'
@@ -178,9 +178,10 @@ function openMqtt (config: GatewayConfig, nodeId: string, log: Logger, metrics: 
   }
   return ExternalBroker.connect({
     ...config.mqtt,
-    clientId: config.mqtt.clientId !== '' ? config.mqtt.clientId : `ocpp-gateway-${nodeId}`,
+    clientId: mqttClientId(config.mqtt.clientId, nodeId),
     // The other nodes learn from the broker at once when this one dies (./bridge/nodes.ts).
     will: nodeWill(compileTopics(config).nodesPrefix, nodeId),
-    logger
+    logger,
+    metrics
   })
 }

@@ -4,8 +4,9 @@
  * answers and reports get their envelopes here too.
  */
 import type { Frame, JsonObject } from '../ocpp/frame.js'
-import type { AnswerTarget, BackendPort } from '../session/backend-port.js'
+import type { AnswerTarget, BackendPort, OnUndelivered } from '../session/backend-port.js'
 import type { QoS } from './adapters/mqtt-port.js'
+import { OutboxError } from './adapters/outbox.js'
 import { frameToEnvelope, gatewayErrorEnvelope, upstreamEnvelopeText } from './envelope.js'
 import type { Publisher } from './publisher.js'
 import type { Topics, TopicVars } from './topics.js'
@@ -21,20 +22,21 @@ export interface BackendShared {
 export class MqttBackend implements BackendPort {
   constructor (private readonly shared: BackendShared, readonly cid: string, readonly version: string) {}
 
-  forward (frame: Frame, text: string, action: string | undefined, validationError: string | undefined): void {
+  forward (frame: Frame, text: string, action: string | undefined, validationError: string | undefined, undelivered?: OnUndelivered): void {
     const { topics, publish, upstreamQos } = this.shared
+    const failed = undelivered === undefined ? undefined : (err: Error) => undelivered(err instanceof OutboxError ? err.reason : 'error', err.message)
     const vars: TopicVars = { cid: this.cid, id: frame.id, type: frame.type, version: this.version, action }
     const topic = frame.type === 2 || frame.type === 6 ? topics.call(vars) : frame.type === 3 ? topics.reply(vars) : topics.error(vars)
     // The payload's text spliced from the frame as received, not serialised a second time.
     const envelope = upstreamEnvelopeText(frame, text, action, validationError)
     if (envelope !== undefined) {
-      publish.text(topic, envelope, upstreamQos)
+      publish.text(topic, envelope, upstreamQos, failed)
       return
     }
     const env = frameToEnvelope(frame, action)
     // warn mode: forwarded, but the envelope says what failed validation.
     if (validationError !== undefined) env.ValidationError = validationError
-    publish.json(topic, env, upstreamQos)
+    publish.json(topic, env, upstreamQos, failed)
   }
 
   answer (to: AnswerTarget, code: string, description: string, details: JsonObject): void {

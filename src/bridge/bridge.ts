@@ -23,6 +23,7 @@ import type { Presence } from './presence.js'
 import { Publisher } from './publisher.js'
 import { LocalRouter, type Router } from './router.js'
 import { ClusterRouter } from './cluster-router.js'
+import { mqttClientId } from './nodes.js'
 import { compileTopics, type Topics } from './topics.js'
 
 export interface BridgeOptions {
@@ -58,7 +59,7 @@ export class Bridge {
     })
     this.router = mqtt.kind === 'embedded'
       ? new LocalRouter(routing)
-      : new ClusterRouter({ ...routing, onChargerLost: (cid, h) => this.events.lost(cid, h) })
+      : new ClusterRouter({ ...routing, mqttClientId: mqttClientId(config.mqtt.clientId, o.nodeId), onChargerLost: (cid, h) => this.events.lost(cid, h) })
   }
 
   /** Other nodes' charge points (external broker only). */

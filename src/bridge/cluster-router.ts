@@ -65,6 +65,8 @@ interface Released { recent: Array<[string, number]>, until: number, echoed: boo
 const STOP_ECHO_WAIT_MS = 2000
 
 export interface ClusterRouterOptions extends RouterOptions {
+  /** This node's MQTT client id, in its node record (so a survivor can end its session). */
+  mqttClientId?: string
   /** A charge point of a lost node: publish its `disconnected` event (node_lost). */
   onChargerLost: (cid: string, h: Holding) => void
 }
@@ -75,9 +77,9 @@ export class ClusterRouter extends Router {
 
   constructor (private readonly c: ClusterRouterOptions) {
     const nodes = new NodeDirectory(c.mqtt, c.topics.nodesPrefix, c.nodeId, {
-      gone: (node, status, released) => this.nodeGone(node, status, released),
+      gone: (node, status, released, client) => this.nodeGone(node, status, released, client),
       ownLost: () => { this.say(this.nodes.announce(), 'node record') }
-    })
+    }, c.mqttClientId)
     super(c, new Presence(c.mqtt, c.topics.presencePrefix, c.nodeId, (node) => nodes.alive(node)))
     this.nodes = nodes
     this.handoffTopic = `${c.topics.nodesPrefix}${c.nodeId}/handoff`
@@ -109,8 +111,12 @@ export class ClusterRouter extends Router {
     await this.subscribeWide(`$share/${dnstream.shareGroup}/${topics.dnstreamFilter}`, (topic, payload, retained) => {
       // A topic held here is delivered by its own subscription; a replayed retained message is
       // answered by nobody (its Call is old) and reported once by the charger's own subscription.
-      if (this.held.has(topic) || retained === true) return
+      if (retained === true) return
+      const held = this.held.get(topic)
+      if (held !== undefined && held.releasing === undefined) return
       const cid = topics.parseDnstream(topic)?.cid
+      // Released here lately, or releasing (the shared copy may come on its own connection, in
+      // no order with the echo of the cleared record): answered here once per UniqueId.
       const r = cid === undefined ? undefined : this.released.get(cid)
       if (r === undefined || r.until < Date.now()) {
         this.offline.answer(topic, payload)
@@ -349,8 +355,12 @@ export class ClusterRouter extends Router {
     }
   }
 
-  private nodeGone (node: string, status: 'lost' | 'stopped', released: Readonly<Record<string, string[]>>): void {
+  private nodeGone (node: string, status: 'lost' | 'stopped', released: Readonly<Record<string, string[]>>, client: string | undefined): void {
     const records = this.presence?.dropNode(node) ?? []
+    // Its persistent session would keep taking its share of the offline answers for nobody.
+    if (status === 'lost' && client !== undefined && this.janitor()) {
+      this.say(this.c.mqtt.endSession?.(client).then(() => this.c.log.info({ node, client }, 'lost node\'s MQTT session ended')), 'ending the lost node\'s session')
+    }
     // No handoff will come from it; a stopped node said what it answered in its record.
     for (const held of this.held.values()) {
       if (!held.waitHandoff || this.presence?.heldElsewhere(held.cid) === true) continue

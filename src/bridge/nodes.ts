@@ -14,6 +14,11 @@ import type { MessageHandler, MqttPort } from './adapters/mqtt-port.js'
 
 export type NodeStatus = 'online' | 'stopped' | 'lost'
 
+/** The node's MQTT client id at an external broker: mqtt.client_id, else `ocpp-gateway-<node_id>`. */
+export function mqttClientId (configured: string, nodeId: string): string {
+  return configured !== '' ? configured : `ocpp-gateway-${nodeId}`
+}
+
 /** The will to connect with, for a node's id. */
 export function nodeWill (prefix: string, nodeId: string): { topic: string, payload: string, qos: 1, retain: true } {
   return { topic: `${prefix}${nodeId}`, payload: JSON.stringify({ status: 'lost', node: nodeId }), qos: 1, retain: true }
@@ -25,19 +30,21 @@ export interface NodeDirectoryHooks {
    * says, per charge point it released in its last seconds, the UniqueIds it answered
    * (`released`): a node taking one of them over must not deliver those again.
    */
-  gone: (node: string, status: 'lost' | 'stopped', released: Readonly<Record<string, string[]>>) => void
+  gone: (node: string, status: 'lost' | 'stopped', released: Readonly<Record<string, string[]>>, client: string | undefined) => void
   /** The broker published this node's own will (its connection was seen dead): say online again. */
   ownLost: () => void
 }
 
 export class NodeDirectory {
   private readonly status = new Map<string, NodeStatus>()
+  /** Each node's MQTT client id, from its online record: a lost node's session is ended with it. */
+  private readonly clients = new Map<string, string>()
   private readonly filter: string
   private readonly handler: MessageHandler
   private readonly since = Date.now()
 
   /** `prefix`: the topics' nodesPrefix, `{mountpoint}nodes/`. */
-  constructor (private readonly mqtt: MqttPort, private readonly prefix: string, readonly nodeId: string, private readonly hooks: NodeDirectoryHooks) {
+  constructor (private readonly mqtt: MqttPort, private readonly prefix: string, readonly nodeId: string, private readonly hooks: NodeDirectoryHooks, private readonly clientId?: string) {
     this.filter = `${prefix}+`
     this.handler = (topic, payload) => this.onMessage(topic, payload)
   }
@@ -49,7 +56,7 @@ export class NodeDirectory {
 
   /** Say this node is online (at start and on every re-connection). */
   announce (): Promise<void> {
-    return this.mqtt.publish(`${this.prefix}${this.nodeId}`, JSON.stringify({ status: 'online', node: this.nodeId, since: this.since }), 1, true)
+    return this.mqtt.publish(`${this.prefix}${this.nodeId}`, JSON.stringify({ status: 'online', node: this.nodeId, since: this.since, client: this.clientId }), 1, true)
   }
 
   /** Whether a node may hold charge points: not lost, not stopped (a node not heard of yet may). */
@@ -73,8 +80,9 @@ export class NodeDirectory {
     if (payload.length === 0) status = 'stopped'
     else {
       try {
-        const v = JSON.parse(payload.toString('utf8')) as { status?: NodeStatus, released?: unknown }
+        const v = JSON.parse(payload.toString('utf8')) as { status?: NodeStatus, released?: unknown, client?: unknown }
         status = v.status
+        if (status === 'online' && typeof v.client === 'string' && node !== this.nodeId) this.clients.set(node, v.client)
         if (typeof v.released === 'object' && v.released !== null && !Array.isArray(v.released)) released = v.released as Record<string, string[]>
       } catch { return }
       if (status !== 'online' && status !== 'stopped' && status !== 'lost') return
@@ -85,7 +93,7 @@ export class NodeDirectory {
     }
     const before = this.status.get(node)
     this.status.set(node, status)
-    if (status !== 'online' && before !== status) this.hooks.gone(node, status, released)
+    if (status !== 'online' && before !== status) this.hooks.gone(node, status, released, this.clients.get(node))
   }
 
   /**

@@ -3,6 +3,7 @@
  * never thrown (the per-message path has no promise to reject).
  */
 import type { MqttPort, QoS } from './adapters/mqtt-port.js'
+import { OutboxError } from './adapters/outbox.js'
 import type { Metrics } from '../observability/metrics.js'
 import type { Logger } from '../observability/logger.js'
 
@@ -11,19 +12,28 @@ export class Publisher {
 
   constructor (private readonly mqtt: MqttPort, private readonly metrics: Metrics, log: Logger) {
     this.onError = (err, topic) => {
+      if (err instanceof OutboxError) {
+        // Held for an external broker that stayed away (or whose window stayed full): never published.
+        metrics.inc('mqtt_undelivered_total', err.reason)
+        log.warn({ topic, reason: err.reason, err: err.message }, 'MQTT message not published')
+        return
+      }
       metrics.inc('mqtt_publish_errors_total')
       log.error({ topic, err: err.message }, 'MQTT publish failed')
     }
   }
 
-  /** Publish a text as it is (the per-message path). */
-  text (topic: string, text: string, qos: QoS): void {
+  /**
+   * Publish a text as it is (the per-message path). `failed`: told besides, when it was not
+   * published (a charge point's Call is then answered with a CallError).
+   */
+  text (topic: string, text: string, qos: QoS, failed?: (err: Error) => void): void {
     this.metrics.inc('mqtt_published_total')
-    this.mqtt.post(topic, text, qos, (err) => this.onError(err, topic))
+    this.mqtt.post(topic, text, qos, failed === undefined ? (err) => this.onError(err, topic) : (err) => { this.onError(err, topic); failed(err) })
   }
 
   /** Publish a JSON value. */
-  json (topic: string, value: unknown, qos: QoS): void {
-    this.text(topic, JSON.stringify(value), qos)
+  json (topic: string, value: unknown, qos: QoS, failed?: (err: Error) => void): void {
+    this.text(topic, JSON.stringify(value), qos, failed)
   }
 }

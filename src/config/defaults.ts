@@ -189,6 +189,20 @@ export const defaults = deepFreeze({
     reject_unauthorized: true,
     /** Seconds. */
     keepalive: 30,
+    /**
+     * External broker: how long the broker keeps this node's MQTT 5 session (subscriptions and
+     * the messages queued for them) while the node is away. Each start begins a fresh session.
+     */
+    session_expiry: '2m',
+    /**
+     * External broker: messages for the broker that wait while it is unreachable or while its
+     * in-flight window (Receive Maximum) is full. A charge point's Call that cannot be published
+     * within these bounds is answered with a CallError, never published later.
+     */
+    offline_queue: {
+      max_messages: 10000,
+      max_age: '15s'
+    },
     embedded: {
       /**
        * Loopback only: a broker without users would give anyone who reaches the port every

@@ -68,6 +68,10 @@ export interface GatewayConfig {
     key?: string
     rejectUnauthorized: boolean
     keepalive: number
+    /** The node's MQTT 5 session on an external broker, kept this long while it is away. */
+    sessionExpiryMs: number
+    /** Messages waiting for an external broker (away, or its in-flight window full). */
+    offlineQueue: { maxMessages: number, maxAgeMs: number }
     embedded: {
       bind?: { host: string, port: number }
       wsBind?: { host: string, port: number }
@@ -294,6 +298,8 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
       key: mqtt.key,
       rejectUnauthorized: mqtt.reject_unauthorized,
       keepalive: mqtt.keepalive,
+      sessionExpiryMs: durationMs(mqtt.session_expiry, 'mqtt.session_expiry'),
+      offlineQueue: { maxMessages: mqtt.offline_queue.max_messages, maxAgeMs: durationMs(mqtt.offline_queue.max_age, 'mqtt.offline_queue.max_age') },
       embedded: {
         bind: optionalBind(mqtt.embedded.bind, 'mqtt.embedded.bind'),
         wsBind: optionalBind(mqtt.embedded.ws_bind, 'mqtt.embedded.ws_bind'),

@@ -136,6 +136,16 @@ export const configSchema = {
         key: { type: 'string' },
         reject_unauthorized: { type: 'boolean', default: defaults.mqtt.reject_unauthorized },
         keepalive: { type: 'integer', minimum: 0, default: defaults.mqtt.keepalive },
+        session_expiry: { ...duration, default: defaults.mqtt.session_expiry },
+        offline_queue: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            max_messages: { type: 'integer', minimum: 0, default: defaults.mqtt.offline_queue.max_messages },
+            max_age: { ...duration, default: defaults.mqtt.offline_queue.max_age }
+          }
+        },
         embedded: {
           type: 'object',
           additionalProperties: false,

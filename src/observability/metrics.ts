@@ -51,7 +51,14 @@ export const counterNames = [
   'cluster_nodes_lost_total',
   'cluster_chargers_lost_total',
   /** Cluster: downstream messages left to the node that held the charge point when this one took it over. */
-  'cluster_handed_over_total'
+  'cluster_handed_over_total',
+  /** External broker: messages that waited in the outbox (broker away, or its in-flight window full). */
+  'mqtt_queued_total',
+  /** External broker: messages never published, by reason (queue_full, timeout, closed); a Call among them got a CallError. */
+  'mqtt_undelivered_total',
+  /** External broker: reconnections, and those to a broker that had lost this node's session (subscribed again). */
+  'mqtt_reconnects_total',
+  'mqtt_sessions_lost_total'
 ] as const
 export type CounterName = typeof counterNames[number]
 

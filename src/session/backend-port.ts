@@ -14,14 +14,25 @@ export interface AnswerTarget {
   action: string | undefined
 }
 
+/**
+ * Why a frame for the backends was never published: the bridge held it for a broker that stayed
+ * away past its bound (`timeout`), had too many waiting (`queue_full`), closed, or failed.
+ */
+export type UndeliveredReason = 'queue_full' | 'timeout' | 'closed' | 'error'
+
+/** Told once, for a forwarded frame that will never reach a backend. */
+export type OnUndelivered = (reason: UndeliveredReason, description: string) => void
+
 export interface BackendPort {
   /**
    * A frame from the charge point, for the backends: a Call or Send, a CallResult or CallError
    * answering a backend Call (`action` is that Call's), a CallResultError. `text` is the frame
    * as received, so its payload can be passed on without a second serialisation.
-   * `validationError` is set in warn mode: forwarded, but marked.
+   * `validationError` is set in warn mode: forwarded, but marked. `undelivered` (given for a
+   * Call): told if it is never published, so that the charge point gets a CallError instead of
+   * waiting for an answer that cannot come.
    */
-  forward: (frame: Frame, text: string, action: string | undefined, validationError: string | undefined) => void
+  forward: (frame: Frame, text: string, action: string | undefined, validationError: string | undefined, undelivered?: OnUndelivered) => void
   /**
    * A CallError made by the gateway on the charge point's behalf (marked as the gateway's):
    * `details.reason` says why (a {@link GatewayErrorReason}).

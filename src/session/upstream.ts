@@ -5,6 +5,7 @@
  */
 import { decodeFrame, expectsAnswer, type CallErrorFrame, type CallFrame, type CallResultErrorFrame, type CallResultFrame, type FrameError, type SendFrame } from '../ocpp/frame.js'
 import { redactFrame } from '../observability/redact.js'
+import type { UndeliveredReason } from './backend-port.js'
 import { CloseCode } from './close-codes.js'
 import { pump } from './downstream.js'
 import type { Session } from './session.js'
@@ -58,7 +59,18 @@ function onCall (s: Session, frame: CallFrame, text: string, now: number): void 
     return
   }
   s.pendingUp.set(frame.id, { action: frame.action, at: now })
-  s.backend.forward(frame, text, frame.action, invalid?.failure.message)
+  s.backend.forward(frame, text, frame.action, invalid?.failure.message, (why, description) => undelivered(s, frame.id, why, description))
+}
+
+/**
+ * A Call the bridge could not publish (the broker stayed away past its bound): it will never
+ * reach a backend, so the charge point gets the CallError now rather than waiting forever.
+ */
+function undelivered (s: Session, id: string, why: UndeliveredReason, description: string): void {
+  // Already answered (upstream.awaiting_timeout), or the charge point is gone: nothing owed.
+  if (!s.pendingUp.delete(id) || s.closed) return
+  s.log.warn({ id, reason: why }, 'Call not forwarded: the MQTT broker is unreachable; answered with a CallError')
+  s.refuse(id, s.dialect.errorCodes.internalError, `gateway: the Call could not be forwarded to the backends: ${description}`, `mqtt_${why}`)
 }
 
 /** OCPP 2.1 SEND: never answered, so a refused one is reported to the backends instead. */

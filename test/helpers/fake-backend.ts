@@ -8,7 +8,7 @@ import type { Frame, JsonObject } from '../../src/ocpp/frame.js'
 import { dialects, type OcppVersion } from '../../src/ocpp/dialect.js'
 import { Metrics } from '../../src/observability/metrics.js'
 import { createValidators, type Validators } from '../../src/schema/index.js'
-import type { AnswerTarget, BackendPort } from '../../src/session/backend-port.js'
+import type { AnswerTarget, BackendPort, OnUndelivered } from '../../src/session/backend-port.js'
 import type { SessionContext } from '../../src/session/context.js'
 import { Session, type SessionLimits } from '../../src/session/session.js'
 import { FakeSocket } from './fake-socket.js'
@@ -20,8 +20,11 @@ export type BackendRecord =
 
 export class FakeBackend implements BackendPort {
   readonly records: BackendRecord[] = []
-  forward (frame: Frame, text: string, action: string | undefined, validationError: string | undefined): void {
+  /** The `undelivered` callback given with each forwarded frame, by UniqueId (a test calls it as the bridge would). */
+  readonly undelivered = new Map<string, OnUndelivered>()
+  forward (frame: Frame, text: string, action: string | undefined, validationError: string | undefined, undelivered?: OnUndelivered): void {
     this.records.push({ kind: 'forward', frame, text, action, validationError })
+    if (undelivered !== undefined) this.undelivered.set(frame.id, undelivered)
   }
 
   answer (to: AnswerTarget, code: string, description: string, details: JsonObject): void {

@@ -1,12 +1,22 @@
 /**
- * An external MQTT broker (Mosquitto, EMQX, HiveMQ, VerneMQ...) through MQTT.js: one
+ * An external MQTT broker (Mosquitto, EMQX, HiveMQ, VerneMQ...) through MQTT.js: one MQTT 5
  * connection for the whole gateway, exact-topic subscriptions per charge point.
+ *
+ * Broker outages (README "External broker"): the node starts a fresh session (clean start, so a
+ * restarted node inherits no subscription or queue of a previous run) that the broker keeps
+ * for mqtt.session_expiry while the node is away, with its subscriptions and the messages
+ * queued for them. Each reconnection resumes it; when the broker lost it (restarted without
+ * persistence) every subscription is made again before anything is published. Publishes go
+ * through an {@link Outbox}: held while the broker is away, within its Receive Maximum when
+ * it is there, bounded by mqtt.offline_queue, and every one that is never published is told.
  */
 import { readFileSync } from 'node:fs'
-import mqtt, { type MqttClient, type IClientOptions } from 'mqtt'
+import mqtt, { type MqttClient, type IClientOptions, type IConnackPacket, type Packet } from 'mqtt'
 import { tuneMqttSocket } from './coalesce-writes.js'
 import { HandlerTable, type MessageHandler, type MqttPort, type QoS } from './mqtt-port.js'
+import { DEFAULT_RECEIVE_MAXIMUM, Outbox, OutboxError, type Outgoing } from './outbox.js'
 import type { Logger } from '../../observability/logger.js'
+import type { Metrics } from '../../observability/metrics.js'
 import type { GatewayConfig } from '../../config/load.js'
 import { redactText } from '../../observability/redact.js'
 import { GatewayError } from '../../errors.js'
@@ -14,23 +24,69 @@ import { GatewayError } from '../../errors.js'
 /** The `mqtt` section of the configuration, less the embedded broker's part. */
 export type ExternalBrokerOptions = Omit<GatewayConfig['mqtt'], 'embedded'> & {
   logger: Logger
+  metrics?: Metrics
   /** How long to wait for the first connection before giving up at start-up. */
   connectTimeoutMs?: number
   /** The MQTT last will: what the broker publishes when this node's connection ends without a DISCONNECT. */
   will?: { topic: string, payload: string, qos: QoS, retain: boolean }
 }
 
+/** How long close() waits for the outbox to drain. */
+const CLOSE_DRAIN_MS = 2000
+
+/** MQTT 5 §3.1.2.11.2: 0xFFFFFFFF = the session never expires. */
+const NEVER_EXPIRES = 0xFFFFFFFF
+
 export class ExternalBroker implements MqttPort {
   readonly kind = 'external' as const
   private readonly handlers = new HandlerTable()
   private readonly reconnected: Array<() => void> = []
+  private url = ''
+  private options: IClientOptions = {}
+  /**
+   * Each broker subscription: its QoS (to make it again on a broker that lost the session) and
+   * its MQTT 5 Subscription Identifier (§3.8.2.1.2). A message matching several subscriptions
+   * (a charge point's topic and the shared offline filter) comes once per subscription, and the
+   * identifiers say which: each copy goes to its own subscription's handlers only.
+   */
+  private readonly subscriptions = new Map<string, { qos: QoS, id: number | undefined }>()
+  private readonly bySubscriptionId = new Map<number, string>()
+  private nextSubscriptionId = 1
+  private readonly useSubscriptionIds: boolean
+  readonly outbox: Outbox
+  private readonly sweep: NodeJS.Timeout
+  /** Since when the broker is away (ms), 0 while connected. */
+  private awaySince = 0
+  /** Set while in-flight messages are taken back from MQTT.js: why. */
+  private withdrawing: 'requeue' | 'timeout' | undefined
 
-  private constructor (readonly client: MqttClient, private readonly logger: Logger) {
+  private constructor (readonly client: MqttClient, private readonly log: Logger, private readonly metrics: Metrics | undefined, limits: GatewayConfig['mqtt']['offlineQueue'], connack: IConnackPacket) {
+    this.outbox = new Outbox((m, acked) => this.transmit(m, acked), limits)
+    this.useSubscriptionIds = connack.properties?.subscriptionIdentifiersAvailable !== false
     client.on('message', (topic, payload, packet) => {
-      this.handlers.dispatch(topic, payload, packet.retain)
+      const ids = packet.properties?.subscriptionIdentifier
+      if (ids === undefined) {
+        this.handlers.dispatch(topic, payload, packet.retain)
+        return
+      }
+      for (const id of Array.isArray(ids) ? ids : [ids]) {
+        const subscription = this.bySubscriptionId.get(id)
+        if (subscription !== undefined) this.handlers.dispatchTo(subscription, topic, payload, packet.retain)
+      }
     })
-    // Made after the first connection: every 'connect' from here on is a re-connection.
+    // Before MQTT.js handles the CONNACK (and resends its unacknowledged messages).
+    client.on('packetreceive', (packet: Packet) => { if (packet.cmd === 'connack') this.onConnack(packet) })
+    client.on('connect', (connack) => this.onConnect(connack))
+    // Made after the first connection: every 'connect' from here on is a re-connection. What
+    // the listeners publish waits in the outbox until the subscriptions are back.
     client.on('connect', () => { for (const f of this.reconnected) f() })
+    client.on('close', () => {
+      this.outbox.closed()
+      if (this.awaySince === 0) this.awaySince = Date.now()
+    })
+    const period = Math.min(1000, Math.max(50, limits.maxAgeMs / 4))
+    this.sweep = setInterval(() => this.expire(Date.now(), limits.maxAgeMs), period)
+    this.sweep.unref()
   }
 
   onReconnect (listener: () => void): void { this.reconnected.push(listener) }
@@ -41,28 +97,29 @@ export class ExternalBroker implements MqttPort {
       username: opts.username,
       password: opts.password,
       keepalive: opts.keepalive,
-      clean: true,
+      protocolVersion: 5,
+      // The session of the previous run was ended just before (wipeSession); this one is
+      // resumed on every reconnection. (Clean Start with an expiry would be the same in MQTT 5,
+      // but Mosquitto 2.0 saves to its persistence file only sessions that began without it.)
+      clean: false,
+      properties: { sessionExpiryInterval: Number.isFinite(opts.sessionExpiryMs) ? Math.min(NEVER_EXPIRES, Math.ceil(opts.sessionExpiryMs / 1000)) : NEVER_EXPIRES },
       reconnectPeriod: 1000,
       connectTimeout: opts.connectTimeoutMs ?? 10_000,
       rejectUnauthorized: opts.rejectUnauthorized,
-      resubscribe: true
+      // Made again by us, only when the broker lost the session, before anything is published.
+      resubscribe: false,
+      // Nothing waits in MQTT.js's own offline queue: the outbox holds it, bounded.
+      queueQoSZero: false
     }
     if (opts.will !== undefined) options.will = { ...opts.will }
     if (opts.ca !== undefined) options.ca = readFileSync(opts.ca)
     if (opts.cert !== undefined) options.cert = readFileSync(opts.cert)
     if (opts.key !== undefined) options.key = readFileSync(opts.key)
-    const client = mqtt.connect(opts.url, options)
     const log = opts.logger
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no connection to ${redactText(opts.url)} within ${options.connectTimeout} ms`)), options.connectTimeout)
-        client.once('connect', () => { clearTimeout(timer); resolve() })
-        client.once('error', (err) => { clearTimeout(timer); reject(err) })
-      })
-    } catch (err) {
-      client.end(true)
-      throw new GatewayError('OCPPGW_ERR_MQTT_CONNECT', `cannot connect to MQTT broker ${redactText(opts.url)}: ${(err as Error).message}`, { cause: err })
-    }
+    // A restarted node must not inherit the subscriptions and queued messages of its previous run.
+    const wipe = await connectOnce(opts.url, { ...options, will: undefined, clean: true, properties: { sessionExpiryInterval: 0 }, reconnectPeriod: 0 })
+    await wipe.client.endAsync()
+    const { client, connack } = await connectOnce(opts.url, options)
     client.on('error', (err) => log.error({ err: err.message }, 'mqtt error'))
     client.on('offline', () => log.warn({ url: redactText(opts.url) }, 'mqtt broker connection lost; reconnecting'))
     client.on('reconnect', () => log.debug('mqtt reconnecting'))
@@ -70,36 +127,177 @@ export class ExternalBroker implements MqttPort {
     // one write: on every (re)connection, each of which has a new stream.
     tuneMqttSocket(client.stream)
     client.on('connect', () => { tuneMqttSocket(client.stream); log.info({ url: redactText(opts.url) }, 'mqtt broker connected') })
-    log.info({ url: redactText(opts.url), clientId: opts.clientId }, 'mqtt broker connected')
-    return new ExternalBroker(client, log)
+    log.info({ url: redactText(opts.url), clientId: opts.clientId, receiveMaximum: receiveMaximum(connack) }, 'mqtt broker connected')
+    const broker = new ExternalBroker(client, log, opts.metrics, opts.offlineQueue, connack)
+    broker.url = opts.url
+    broker.options = options
+    broker.outbox.opened(receiveMaximum(connack))
+    return broker
   }
 
   publish (topic: string, payload: string | Buffer, qos: QoS, retain = false): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.client.publish(topic, payload, { qos, retain }, (err) => (err != null ? reject(err) : resolve()))
+      this.push({ topic, payload, qos, retain, at: Date.now(), done: (err) => (err != null ? reject(err) : resolve()) })
     })
   }
 
   post (topic: string, payload: string | Buffer, qos: QoS, onError: (err: Error) => void): void {
-    this.client.publish(topic, payload, { qos }, (err) => { if (err != null) onError(err) })
+    this.push({ topic, payload, qos, retain: false, at: Date.now(), done: (err) => { if (err != null) onError(err) } })
   }
 
   subscribe (topic: string, qos: QoS, handler: MessageHandler): Promise<void> {
     if (!this.handlers.add(topic, handler)) return Promise.resolve()
-    return new Promise((resolve, reject) => {
-      this.client.subscribe(topic, { qos }, (err) => (err != null ? reject(err) : resolve()))
-    })
+    let id: number | undefined
+    if (this.useSubscriptionIds) {
+      id = this.nextSubscriptionId
+      // MQTT 5 §3.8.2.1.2: 1 to 268,435,455; wrapped, an old one's number may be taken again.
+      this.nextSubscriptionId = id >= 268435455 ? 1 : id + 1
+      this.bySubscriptionId.set(id, topic)
+    }
+    const sub = { qos, id }
+    this.subscriptions.set(topic, sub)
+    return new Promise((resolve, reject) => this.subscribeAtBroker(topic, sub, (err) => (err != null ? reject(err) : resolve())))
+  }
+
+  private subscribeAtBroker (topic: string, sub: { qos: QoS, id: number | undefined }, cb: (err?: Error) => void): void {
+    // One SUBSCRIBE per topic: the identifier is a property of the whole packet.
+    const properties = sub.id === undefined ? undefined : { subscriptionIdentifier: sub.id }
+    this.client.subscribe(topic, { qos: sub.qos, properties }, (err) => cb(err ?? undefined))
   }
 
   unsubscribe (topic: string, handler: MessageHandler): Promise<void> {
     if (!this.handlers.remove(topic, handler)) return Promise.resolve()
+    const sub = this.subscriptions.get(topic)
+    if (sub?.id !== undefined) this.bySubscriptionId.delete(sub.id)
+    this.subscriptions.delete(topic)
     return new Promise((resolve) => {
       // An unsubscribe that fails (broker gone) leaves nothing to clean up on our side.
       this.client.unsubscribe(topic, () => resolve())
     })
   }
 
-  close (): Promise<void> {
-    return new Promise((resolve) => this.client.end(false, {}, () => resolve()))
+  /**
+   * End another client's session at the broker: connect with its client id (a clean start
+   * takes the session over) and leave with Session Expiry 0. For a node that died: its
+   * persistent session would otherwise keep its share of the shared subscriptions' messages
+   * (the offline answers) queued for nobody until mqtt.session_expiry.
+   */
+  async endSession (clientId: string): Promise<void> {
+    const { client } = await connectOnce(this.url, { ...this.options, clientId, clean: true, will: undefined, reconnectPeriod: 0, properties: { sessionExpiryInterval: 0 } })
+    await client.endAsync()
   }
+
+  async close (): Promise<void> {
+    // What was published last (the last answers and events of a shutdown) gets out first,
+    // within a bound; the rest is told as never published.
+    for (const deadline = Date.now() + CLOSE_DRAIN_MS; (this.outbox.waiting > 0 || this.outbox.inFlight > 0) && this.client.connected && Date.now() < deadline;) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    clearInterval(this.sweep)
+    this.outbox.failAll('closed', 'the gateway is closing')
+    // An orderly stop ends the session too (MQTT 5 DISCONNECT, Session Expiry 0): nothing is
+    // queued at the broker for a node that is gone, and it leaves the shared subscriptions' group.
+    await new Promise<void>((resolve) => this.client.end(false, { properties: { sessionExpiryInterval: 0 } }, () => resolve()))
+  }
+
+  private push (m: Outgoing): void {
+    if (this.outbox.push(m)) this.metrics?.inc('mqtt_queued_total')
+  }
+
+  private transmit (m: Outgoing, acked: (err?: Error, withdrawn?: boolean) => void): void {
+    this.client.publish(m.topic, m.payload, { qos: m.qos, retain: m.retain }, (err) => {
+      const why = this.withdrawing
+      if (why === undefined || err?.message !== 'Message removed') acked(err ?? undefined)
+      else if (why === 'requeue') acked(undefined, true)
+      else acked(new OutboxError('timeout', 'not acknowledged by the MQTT broker, which stayed unreachable past mqtt.offline_queue.max_age'))
+    })
+  }
+
+  /**
+   * A CONNACK, before MQTT.js resends what the broker did not acknowledge. A broker that lost
+   * our session (restarted without persistence) knows none of those messages, nor our
+   * subscriptions: they are taken back, to be published after the subscriptions are made again.
+   */
+  private onConnack (p: Packet): void {
+    const connack = p as IConnackPacket
+    if (connack.reasonCode !== undefined && connack.reasonCode !== 0) return
+    if (connack.sessionPresent) return
+    this.withdraw('requeue')
+    this.outbox.requeueWithdrawn()
+  }
+
+  private onConnect (connack: IConnackPacket): void {
+    const window = receiveMaximum(connack)
+    const away = this.awaySince === 0 ? 0 : Date.now() - this.awaySince
+    this.awaySince = 0
+    this.metrics?.inc('mqtt_reconnects_total')
+    if (connack.sessionPresent) {
+      this.log.info({ awayMs: away, waiting: this.outbox.waiting }, 'mqtt session resumed: publishing what waited')
+      this.outbox.opened(window)
+      return
+    }
+    // The broker lost our session: subscriptions first (their SUBACKs), then the messages.
+    this.metrics?.inc('mqtt_sessions_lost_total')
+    this.log.warn({ awayMs: away, subscriptions: this.subscriptions.size, waiting: this.outbox.waiting }, 'mqtt broker lost this node\'s session (no persistence?): subscribing again before publishing')
+    if (this.subscriptions.size === 0) {
+      this.outbox.opened(window)
+      return
+    }
+    let left = this.subscriptions.size
+    let failed = false
+    for (const [topic, sub] of this.subscriptions) {
+      this.subscribeAtBroker(topic, sub, (err) => {
+        if (err !== undefined && !failed) {
+          // The connection went away meanwhile: the next CONNACK starts over.
+          failed = true
+          this.log.warn({ err: err.message, topic }, 'mqtt resubscription failed')
+        }
+        if (--left === 0 && !failed && this.client.connected) this.outbox.opened(window)
+      })
+    }
+  }
+
+  /** Take back every publish MQTT.js holds unsent or unacknowledged (QoS 2 after PUBREC excepted). */
+  private withdraw (why: 'requeue' | 'timeout'): void {
+    const outgoing = (this.client as unknown as { outgoing: Record<string, { cmd?: string }> }).outgoing
+    this.withdrawing = why
+    try {
+      for (const id of Object.keys(outgoing)) {
+        if (outgoing[id]?.cmd !== 'publish') continue
+        const messageId = Number(id)
+        let released = false
+        // After PUBREC the broker holds the message: only PUBREL is owed, it stays.
+        this.client.outgoingStore.get({ messageId }, (_err: Error | undefined, packet?: { cmd?: string }) => { released = packet?.cmd === 'pubrel' })
+        if (!released) this.client.removeOutgoingMessage(messageId)
+      }
+    } finally {
+      this.withdrawing = undefined
+    }
+  }
+
+  /** From the sweep: what waited past max_age is dropped and told, in flight as well when the broker stays away. */
+  private expire (now: number, maxAgeMs: number): void {
+    this.outbox.expire(now)
+    if (this.awaySince !== 0 && now - this.awaySince >= maxAgeMs && this.outbox.inFlight > 0) this.withdraw('timeout')
+  }
+}
+
+/** One connection, or OCPPGW_ERR_MQTT_CONNECT within the connect timeout. */
+async function connectOnce (url: string, options: IClientOptions): Promise<{ client: MqttClient, connack: IConnackPacket }> {
+  const client = mqtt.connect(url, options)
+  try {
+    const connack = await new Promise<IConnackPacket>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no connection to ${redactText(url)} within ${options.connectTimeout ?? 0} ms`)), options.connectTimeout)
+      client.once('connect', (p) => { clearTimeout(timer); resolve(p) })
+      client.once('error', (err) => { clearTimeout(timer); reject(err) })
+    })
+    return { client, connack }
+  } catch (err) {
+    client.end(true)
+    throw new GatewayError('OCPPGW_ERR_MQTT_CONNECT', `cannot connect to MQTT broker ${redactText(url)}: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+function receiveMaximum (connack: IConnackPacket): number {
+  return connack.properties?.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM
 }

@@ -30,6 +30,8 @@ export interface MqttPort {
    * embedded one is in process). What the broker may have lost is said again here.
    */
   onReconnect? (listener: () => void): void
+  /** End another client's session at the broker (a lost node's; external broker only). */
+  endSession? (clientId: string): Promise<void>
   close (): Promise<void>
 }
 
