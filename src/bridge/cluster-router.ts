@@ -1,68 +1,29 @@
 /**
- * Downstream routing when the gateway is one node of several on an external broker:
+ * Downstream routing when the gateway is one node of several on an external broker
+ * (docs/cluster.md has the rules in full):
  *
  * - a subscription per charge point, so each node receives its own chargers' messages only;
- * - a shared subscription on the wildcard answers "offline" for charge points no live node
+ *   a shared subscription on the wildcard answers "offline" for charge points no live node
  *   holds (./offline.ts, ./presence.ts);
- * - newest wins across nodes: a node that holds a charge point and sees another node's newer
- *   presence record for it (the charge point reconnected there) closes its connection with
- *   the takeover close code; the Calls it still owed are answered `disconnected`;
- * - exactly one node delivers each downstream message during a takeover, on one broker or
- *   across bridged ones (where each node sees its own order): a new node that finds the charge
- *   point held by another holds back its downstream messages; the old node, at the new
- *   node's record, closes its connection and sends a handoff to `{mountpoint}nodes/{new}/handoff`
- *   with the UniqueIds it received for that charge point in the last few seconds; the new node
- *   then delivers what it held back except those (counted in cluster_handed_over_total), and
- *   everything after. Without a handoff within 3 s (an old node that went away) it delivers
- *   everything it held back;
- * - node liveness (./nodes.ts): when a node is lost, one survivor (the lowest id among those
- *   online) clears its presence records and publishes a `disconnected` event with reason
- *   `node_lost` for each of its charge points; offline answers for them resume at once;
- * - everything this node says is said again on every re-connection to the broker (a broker
- *   restarted without persistence has forgotten it).
+ * - newest wins across nodes: a node that sees another node's newer presence record for a
+ *   charge point it holds closes that connection (4002; owed Calls answered `disconnected`);
+ * - each downstream message is delivered by one node: a new holder holds messages back until
+ *   its own record comes back from the broker (what came before is the shared
+ *   subscription's pick's to answer) and, taking over from another node, until that node's
+ *   handoff of the UniqueIds it handled (which also holds across bridged brokers);
+ * - a released charge point keeps its subscription until its cleared record comes back, and
+ *   answers what arrives meanwhile (once per UniqueId);
+ * - node liveness (./nodes.ts): for a lost node, one survivor (the lowest live id) ends its
+ *   MQTT session, clears its records and publishes `node_lost` for each of its charge points;
+ * - everything this node says is said again on every re-connection to the broker.
  */
 import type { MessageHandler } from './adapters/mqtt-port.js'
 import { CloseCode } from '../session/close-codes.js'
 import { NodeDirectory } from './nodes.js'
 import { Presence, type Holding } from './presence.js'
-import { Router, type Held, type RouterOptions } from './router.js'
+import { Router, type RouterOptions } from './router.js'
 import { peekEnvelopeId } from './envelope.js'
-import { note, prune, type Handoff } from './handoff.js'
-
-/** How long a new holder waits for the old node's handoff before it delivers anyway. */
-const HANDOFF_WAIT_MS = 3000
-/** Messages held back while waiting for the handoff, at most, per charge point. */
-const MAX_EARLY = 1000
-/** How long a node that released a charge point still answers a handoff for it. */
-const RELEASED_KEEP_MS = 10_000
-
-interface ClusterHeld extends Held {
-  /**
-   * Downstream messages held back: until the session is attached (the subscription is made
-   * before the upgrade is answered) and, when another node held the charge point, until its
-   * handoff. undefined once delivered.
-   */
-  early?: Buffer[]
-  attached: boolean
-  /** Waiting for the old node's handoff. */
-  waitHandoff: boolean
-  /** The UniqueIds the old node handled (its handoff): not delivered again. */
-  handled?: ReadonlySet<string>
-  /**
-   * Released, with the subscription kept until the broker echoes this node's cleared record:
-   * until then the others still see this node as the holder, so what comes on it is answered
-   * here (offline). The timer ends it if the echo never comes.
-   */
-  releasing?: NodeJS.Timeout
-  timer?: NodeJS.Timeout
-  /** UniqueIds received lately, oldest first, with when. */
-  recent: Array<[string, number]>
-}
-
-interface Released { recent: Array<[string, number]>, until: number, echoed: boolean, topic: string }
-
-/** How long stop() waits for the broker to echo the cleared records (the others then answer for them). */
-const STOP_ECHO_WAIT_MS = 2000
+import { HANDOFF_WAIT_MS, MAX_EARLY, note, prune, RECENT_MS, RELEASED_KEEP_MS, STOP_ECHO_WAIT_MS, type ClusterHeld, type Handoff, type Released } from './handoff.js'
 
 export interface ClusterRouterOptions extends RouterOptions {
   /** This node's MQTT client id, in its node record (so a survivor can end its session). */
@@ -113,8 +74,13 @@ export class ClusterRouter extends Router {
       // answered by nobody (its Call is old) and reported once by the charger's own subscription.
       if (retained === true) return
       const held = this.held.get(topic)
-      if (held !== undefined && held.releasing === undefined) return
       const cid = topics.parseDnstream(topic)?.cid
+      // Held here: both subscriptions may bring it, in either order (even before the SUBACK
+      // of its own, measured): the first copy is delivered, the other is dropped by UniqueId.
+      if (held !== undefined && held.releasing === undefined && cid !== undefined) {
+        this.onDownstream(topic, cid, payload, false, true)
+        return
+      }
       // Released here lately, or releasing (the shared copy may come on its own connection, in
       // no order with the echo of the cleared record): answered here once per UniqueId.
       const r = cid === undefined ? undefined : this.released.get(cid)
@@ -135,13 +101,13 @@ export class ClusterRouter extends Router {
       // Back before the release finished: the same subscription, a new connection.
       clearTimeout(held.releasing)
       held.releasing = undefined
-      Object.assign(held, { early: [], attached: false, waitHandoff: elsewhere, handled: undefined })
+      Object.assign(held, { early: [], attached: false, echoed: false, waitHandoff: elsewhere, handled: undefined })
       if (elsewhere) this.armHandoffTimer(held)
     }
     if (held === undefined) {
       const handler: MessageHandler = this.guard((_t, payload, retained) => this.onDownstream(topic, cid, payload, retained))
       // Held by another node: what arrives may be that node's to deliver, until its handoff.
-      const created: ClusterHeld = held = { cid, refs: 0, handler, ready: mqtt.subscribe(topic, dnstream.qos, handler), recent: [], early: [], attached: false, waitHandoff: elsewhere }
+      const created: ClusterHeld = held = { cid, refs: 0, handler, ready: mqtt.subscribe(topic, dnstream.qos, handler), recent: [], dual: 0, early: [], attached: false, echoed: false, waitHandoff: elsewhere }
       this.held.set(topic, created)
       if (elsewhere) this.armHandoffTimer(created)
       created.ready.catch(() => { if (this.held.get(topic) === created) this.drop(topic, created) })
@@ -160,7 +126,7 @@ export class ClusterRouter extends Router {
     this.remember(cid, held.recent, topic)
     // An upgrade that did not become a session, or one that ended before the handoff: what was
     // held back is answered as for a charge point that is not here (or left to its holder).
-    for (const payload of early ?? []) this.offline.answer(topic, payload)
+    for (const e of early ?? []) if (e.shared || !e.preEcho) this.offline.answer(topic, e.payload)
     // Never announced (an aborted upgrade): no record to wait for.
     if (!held.attached) { this.finishRelease(topic, held); return }
     held.releasing = setTimeout(() => this.finishRelease(topic, held), HANDOFF_WAIT_MS)
@@ -186,6 +152,12 @@ export class ClusterRouter extends Router {
       const held = this.held.get(this.c.topics.dnstream({ cid, version: holding.version }))
       if (held !== undefined && !held.attached) {
         held.attached = true
+        // Without the echo of the record (a broker that does not send it), deliver after a while.
+        if (!held.waitHandoff) {
+          clearTimeout(held.timer)
+          held.timer = setTimeout(() => { held.echoed = true; this.flushEarly(held) }, HANDOFF_WAIT_MS)
+          held.timer.unref()
+        }
         this.flushEarly(held)
       }
     }
@@ -211,14 +183,30 @@ export class ClusterRouter extends Router {
     await this.nodes.stop(released).catch((err: Error) => this.c.log.warn({ err: err.message }, 'node record not updated at stop'))
   }
 
-  private onDownstream (topic: string, cid: string, payload: Buffer, retained: boolean | undefined): void {
+  private onDownstream (topic: string, cid: string, payload: Buffer, retained: boolean | undefined, shared = false): void {
     const held = this.held.get(topic)
     if (held?.releasing !== undefined && retained !== true) {
       this.answerReleased(topic, cid, payload)
       return
     }
+    // A second copy (own and shared subscription) is dropped by its UniqueId: read only while
+    // both bring messages, or while held back.
+    let id: string | undefined
+    const now = Date.now()
+    if (held !== undefined && retained !== true) {
+      if (shared) held.dual = now
+      if (shared || held.early !== undefined || now - held.dual < RECENT_MS) {
+        id = peekEnvelopeId(payload.toString('utf8')).id
+        const twin = id === undefined ? undefined : held.early?.find((e) => e.id === id)
+        if (twin !== undefined) { twin.shared ||= shared; return }
+        if (id !== undefined && held.recent.some(([x]) => x === id)) return
+      }
+    }
     if (held?.early !== undefined && retained !== true) {
-      if (held.early.length < MAX_EARLY) { held.early.push(payload); return }
+      if (held.early.length < MAX_EARLY) {
+        held.early.push({ payload, id, shared, preEcho: !held.echoed })
+        return
+      }
       this.handedOff(held, undefined, 'early_full')
     }
     const s = this.c.sessions.get(cid)
@@ -227,8 +215,8 @@ export class ClusterRouter extends Router {
       this.c.metrics.inc('cluster_handed_over_total')
       return
     }
-    const id = this.route(cid, payload, retained)
-    if (id !== undefined && held !== undefined) note(held.recent, id)
+    const routed = this.route(cid, payload, retained)
+    if (routed !== undefined && held !== undefined) note(held.recent, routed)
   }
 
   /**
@@ -246,25 +234,30 @@ export class ClusterRouter extends Router {
     this.flushEarly(held)
   }
 
-  /** Deliver what was held back, once the session is attached and no handoff is awaited. */
+  /**
+   * Deliver what was held back, once the session is attached, this node's record has come back
+   * and no handoff is awaited. After a handoff: all but what the old node handled. Else (one
+   * broker's order): what came before the record came back was, at the broker, before it, so
+   * the shared subscription's pick answered it — this node delivers those only if it was the
+   * pick (a shared copy came), and everything after.
+   */
   private flushEarly (held: ClusterHeld): void {
     const early = held.early
-    if (early === undefined || !held.attached || held.waitHandoff) return
+    if (early === undefined || !held.attached || held.waitHandoff || (!held.echoed && held.handled === undefined)) return
     held.early = undefined
+    clearTimeout(held.timer)
+    held.timer = undefined
     const handled = held.handled
     held.handled = undefined
     let skipped = 0
-    for (const payload of early) {
-      if (handled !== undefined) {
-        const { id } = peekEnvelopeId(payload.toString('utf8'))
-        if (id !== undefined && handled.has(id)) { skipped++; continue }
-      }
-      const id = this.route(held.cid, payload)
+    for (const e of early) {
+      if (handled !== undefined ? e.id !== undefined && handled.has(e.id) : e.preEcho && !e.shared && e.id !== undefined) { skipped++; continue }
+      const id = this.route(held.cid, e.payload)
       if (id !== undefined) note(held.recent, id)
     }
     if (skipped > 0) {
       this.c.metrics.inc('cluster_handed_over_total', undefined, skipped)
-      this.c.log.debug({ cid: held.cid, count: skipped }, 'downstream messages handled by the previous node: not delivered again')
+      this.c.log.debug({ cid: held.cid, count: skipped }, 'downstream messages answered by another node: not delivered again')
     }
   }
 
@@ -342,7 +335,13 @@ export class ClusterRouter extends Router {
       if (!holding && h !== undefined) this.say(this.presence?.clear(cid, this.c.nodeId), 'stale presence clear', cid)
       return
     }
-    if (h === undefined && !holding) {
+    if (h !== undefined && holding) {
+      const held = this.held.get(this.c.topics.dnstream({ cid, version: s.dialect.version }))
+      if (held !== undefined && !held.echoed) {
+        held.echoed = true
+        this.flushEarly(held)
+      }
+    } else if (h === undefined && !holding) {
       // The broker has the cleared record: the others answer for it from here on.
       const r = this.released.get(cid)
       if (r === undefined) return

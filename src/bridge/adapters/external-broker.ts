@@ -166,13 +166,24 @@ export class ExternalBroker implements MqttPort {
   }
 
   unsubscribe (topic: string, handler: MessageHandler): Promise<void> {
-    if (!this.handlers.remove(topic, handler)) return Promise.resolve()
+    // A filter (the shared "offline" one) keeps its handler until the UNSUBACK: the broker
+    // hands it messages until it has the UNSUBSCRIBE, and those must still be answered (a
+    // stopping node's share, measured lost). An exact topic stops at once: its messages are
+    // another subscription's to answer by then (the cluster router's rule).
+    const filter = topic.startsWith('$share/') || /[+#]/.test(topic)
+    if (filter ? this.handlers.count(topic) !== 1 || !this.handlers.has(topic, handler) : !this.handlers.remove(topic, handler)) {
+      if (filter) this.handlers.remove(topic, handler)
+      return Promise.resolve()
+    }
     const sub = this.subscriptions.get(topic)
-    if (sub?.id !== undefined) this.bySubscriptionId.delete(sub.id)
     this.subscriptions.delete(topic)
     return new Promise((resolve) => {
       // An unsubscribe that fails (broker gone) leaves nothing to clean up on our side.
-      this.client.unsubscribe(topic, () => resolve())
+      this.client.unsubscribe(topic, () => {
+        if (filter) this.handlers.remove(topic, handler)
+        if (sub?.id !== undefined) this.bySubscriptionId.delete(sub.id)
+        resolve()
+      })
     })
   }
 

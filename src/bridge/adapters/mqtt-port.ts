@@ -69,6 +69,10 @@ export class HandlerTable {
     return first
   }
 
+  /** Handlers of one subscription. */
+  count (topic: string): number { return this.byTopic.get(topic)?.size ?? 0 }
+  has (topic: string, handler: MessageHandler): boolean { return this.byTopic.get(topic)?.has(handler) === true }
+
   /** Returns true when the subscription has no handler left (unsubscribe at the broker). */
   remove (topic: string, handler: MessageHandler): boolean {
     const set = this.byTopic.get(topic)

@@ -210,6 +210,7 @@ test('cluster: acquire subscribes the exact topic once; release unsubscribes on 
   const { session, socket } = p.session('CP-1')
   p.sessions.attach(session)
   router.announce('CP-1', { since: session.connectedAt, version: '1.6' })
+  await new Promise((resolve) => setImmediate(resolve))
   router.release('CP-1', '1.6')
   assert.deepEqual(p.mqtt.unsubscriptions, [])
   p.mqtt.deliver('ocpp/cs/CP-1', reset('c1'))
@@ -236,6 +237,7 @@ test('cluster: a failed subscribe removes the entry, so a retry subscribes again
   const { session, socket } = p.session('CP-1')
   p.sessions.attach(session)
   router.announce('CP-1', { since: session.connectedAt, version: '1.6' })
+  await new Promise((resolve) => setImmediate(resolve))
   p.mqtt.deliver('ocpp/cs/CP-1', reset('c1'))
   assert.deepEqual(socket.sent, [[2, 'c1', 'Reset', { type: 'Soft' }]])
   // One reference (the retry's): one release unsubscribes (after the echo of the cleared record).
@@ -254,6 +256,7 @@ test('cluster: a message on the shared subscription for a held topic is not answ
   const { session, socket } = p.session('CP-1')
   p.sessions.attach(session)
   router.announce('CP-1', { since: session.connectedAt, version: '1.6' })
+  await new Promise((resolve) => setImmediate(resolve))
   // The FakeMqtt delivers to the exact subscription and to the shared wildcard.
   p.mqtt.deliver('ocpp/cs/CP-1', reset('c1'))
   assert.deepEqual(socket.sent, [[2, 'c1', 'Reset', { type: 'Soft' }]])
