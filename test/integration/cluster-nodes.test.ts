@@ -138,11 +138,8 @@ describe('three gateway processes on one Mosquitto', { skip }, () => {
     for (const cp of cps) cp.ws.terminate()
   })
 
-  // Known open (issue 13): under CPU load, a few of the Calls published in the ~100 ms of a
-  // node's shutdown go unanswered or are answered twice (0-10 of 200 seen). The test runs and
-  // prints its counts; it is marked todo until that is fixed. CLUSTER_DEBUG_DIR=<dir> keeps the
-  // nodes' logs of a failing run.
-  test('rolling restart: SIGTERM of a node while its charge points reconnect to another; every backend Call answered exactly once', { todo: 'a few Calls published during a node\'s shutdown are lost or doubled under load (issue 13)' }, async () => {
+  // CLUSTER_DEBUG_DIR=<dir> keeps the nodes' logs of a failing run.
+  test('rolling restart: SIGTERM of a node while its charge points reconnect to another; every backend Call answered exactly once', async () => {
     const [a, b] = nodes as [GatewayProcess, GatewayProcess]
     const cids = Array.from({ length: 10 }, (_, i) => `roll-${i}`)
     // Each charge point reconnects to node a when node b closes it (as a fleet behind a load balancer would).
