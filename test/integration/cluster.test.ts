@@ -9,7 +9,7 @@ import { pino } from 'pino'
 import { buildConfig } from '../../src/config/load.js'
 import { startGateway, type Gateway } from '../../src/gateway.js'
 import { startMosquitto, mosquittoSkip, type Mosquitto } from '../helpers/mosquitto.js'
-import { connectBackend, connectChargePoint, type Backend } from '../helpers/clients.js'
+import { connectBackend, connectChargePoint, waitFor, type Backend, type Message } from '../helpers/clients.js'
 
 const skip = mosquittoSkip()
 
@@ -79,6 +79,46 @@ describe('two gateway nodes on one Mosquitto', { skip }, () => {
     for (let deadline = Date.now() + 5000; b.bridge.presence?.heldElsewhere('leaves') === true;) {
       assert.ok(Date.now() < deadline, 'presence was not cleared')
       await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  })
+})
+
+describe('two nodes, and a broker restarted without persistence', { skip }, () => {
+  test('presence is said again on the re-connection: Calls to a charge point of node a are answered by it, never "offline" by node b', async () => {
+    const mosquitto = await startMosquitto([], { stock: true })
+    const node = (id: string): Promise<Gateway> => startGateway(buildConfig([{
+      node_id: id,
+      allow_anonymous: true,
+      listeners: { ws: { default: { bind: '127.0.0.1:0' } } },
+      mqtt: { url: mosquitto.url },
+      log: { level: 'silent' }
+    }]), { logger: pino({ level: 'silent' }), sweepPeriodMs: 100, shutdownGraceMs: 500 })
+    const a = await node('node-a')
+    const b = await node('node-b')
+    const cp = await connectChargePoint(`ws://127.0.0.1:${a.listeners[0]?.port ?? 0}/ocpp/survivor`)
+    cp.ws.on('message', (d) => { const f = JSON.parse(String(d)) as unknown[]; if (f[0] === 2) cp.send([3, f[1], { status: 'Accepted' }]) })
+    let backend: Backend | undefined
+    try {
+      await waitFor(() => b.bridge.presence?.heldElsewhere('survivor') === true, 5000)
+      // The broker forgets everything: retained presence, sessions, subscriptions.
+      await mosquitto.kill('SIGKILL')
+      await mosquitto.restart()
+      await waitFor(() => a.metrics.get('mqtt_sessions_lost_total') >= 1 && b.metrics.get('mqtt_sessions_lost_total') >= 1, 10_000)
+      // Node b learns again that node a holds it, from node a's records said again.
+      await waitFor(() => b.bridge.presence?.heldElsewhere('survivor') === true, 5000)
+      backend = await connectBackend(mosquitto.url)
+      for (let i = 0; i < 20; i++) await backend.publish('ocpp/cs/survivor', { MessageTypeId: 2, UniqueId: `s${i}`, Action: 'Reset', Payload: { type: 'Soft' } })
+      const replies = (): Message[] => backend?.inbox.items.filter((m) => m.topic === 'ocpp/cp/survivor/Reply') ?? []
+      await waitFor(() => replies().length >= 20, 10_000)
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      assert.equal(replies().length, 20, 'one answer per Call')
+      assert.ok(replies().every((m) => m.json.Origin === undefined), `all from the charge point: ${JSON.stringify(replies().filter((m) => m.json.Origin !== undefined).map((m) => m.json.ErrorDetails))}`)
+    } finally {
+      await cp.close()
+      await backend?.close()
+      await a.close()
+      await b.close()
+      await mosquitto.stop()
     }
   })
 })
