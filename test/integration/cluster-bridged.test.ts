@@ -12,30 +12,10 @@ import { test, describe, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { startMosquitto, mosquittoSkip, type Mosquitto } from '../helpers/mosquitto.js'
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js'
-import { connectBackend, connectChargePoint, waitFor, type Backend, type ChargePoint, type Message } from '../helpers/clients.js'
+import { connectBackend, waitFor, type Backend, type Message } from '../helpers/clients.js'
+import { answersById, echoCharger, resetCall } from '../helpers/cluster-clients.js'
 
 const skip = mosquittoSkip()
-
-async function echoCharger (url: string): Promise<ChargePoint> {
-  const cp = await connectChargePoint(url)
-  const answer = (f: unknown[]): void => { if (f[0] === 2 && cp.ws.readyState === cp.ws.OPEN) cp.send([3, f[1], { status: 'Accepted' }]) }
-  // A Call can come in the same read as the upgrade's answer, before this line runs.
-  for (const f of cp.frames.items) answer(f)
-  cp.ws.on('message', (d) => { answer(JSON.parse(String(d)) as unknown[]) })
-  return cp
-}
-
-const call = (id: string): Record<string, unknown> => ({ MessageTypeId: 2, UniqueId: id, Action: 'Reset', Payload: { type: 'Soft' } })
-
-function answersById (backend: Backend, cid: string): Map<string, Message[]> {
-  const out = new Map<string, Message[]>()
-  for (const m of backend.inbox.items) {
-    if (m.topic !== `ocpp/cp/${cid}/Reply`) continue
-    const id = String(m.json?.UniqueId)
-    out.set(id, [...(out.get(id) ?? []), m])
-  }
-  return out
-}
 
 describe('two gateway nodes on two bridged Mosquitto brokers', { skip }, () => {
   let one: Mosquitto
@@ -80,7 +60,7 @@ describe('two gateway nodes on two bridged Mosquitto brokers', { skip }, () => {
     const pump = (async () => {
       for (let i = 0; pumping.on; i++) {
         ids.push(`c${i}`)
-        await backend.publish(`ocpp/cs/${cid}`, call(`c${i}`))
+        await backend.publish(`ocpp/cs/${cid}`, resetCall(`c${i}`))
         await new Promise((resolve) => setTimeout(resolve, 5))
       }
     })()
@@ -104,7 +84,7 @@ describe('two gateway nodes on two bridged Mosquitto brokers', { skip }, () => {
     assert.ok(fresh.frames.items.length > 0)
     await fresh.close()
     // A charge point nobody holds, both nodes alive: one offline answer per broker's share group.
-    await backend.publish('ocpp/cs/bridged-ghost', call('g1'))
+    await backend.publish('ocpp/cs/bridged-ghost', resetCall('g1'))
     await waitFor(() => answersById(backend, 'bridged-ghost').has('g1'), 5000)
     await new Promise((resolve) => setTimeout(resolve, 500))
     assert.equal(answersById(backend, 'bridged-ghost').get('g1')?.length, 2, 'a bridge is two share groups')
@@ -123,7 +103,7 @@ describe('two gateway nodes on two bridged Mosquitto brokers', { skip }, () => {
     await new Promise((resolve) => setTimeout(resolve, 300))
     assert.equal(lost().length, 1)
     assert.equal(lost()[0]?.json.reported_by, 'node-a')
-    await backend.publish(`ocpp/cs/${cid}`, call('after-kill'))
+    await backend.publish(`ocpp/cs/${cid}`, resetCall('after-kill'))
     await waitFor(() => answersById(backend, cid).has('after-kill'), 5000)
     await new Promise((resolve) => setTimeout(resolve, 500))
     const answers = answersById(backend, cid).get('after-kill') ?? []

@@ -8,33 +8,11 @@ import { test, describe, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { startMosquitto, mosquittoSkip, type Mosquitto } from '../helpers/mosquitto.js'
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js'
-import { connectBackend, connectChargePoint, inboxOf, waitFor, type Backend, type ChargePoint, type Message } from '../helpers/clients.js'
+import { connectBackend, inboxOf, waitFor, type Backend, type Message } from '../helpers/clients.js'
+import { answersById, echoCharger, resetCall } from '../helpers/cluster-clients.js'
 import mqtt from 'mqtt'
 
 const skip = mosquittoSkip()
-
-/** A charge point that accepts every Call. */
-async function echoCharger (url: string): Promise<ChargePoint> {
-  const cp = await connectChargePoint(url)
-  const answer = (f: unknown[]): void => { if (f[0] === 2 && cp.ws.readyState === cp.ws.OPEN) cp.send([3, f[1], { status: 'Accepted' }]) }
-  // A Call can come in the same read as the upgrade's answer, before this line runs.
-  for (const f of cp.frames.items) answer(f)
-  cp.ws.on('message', (d) => { answer(JSON.parse(String(d)) as unknown[]) })
-  return cp
-}
-
-const call = (id: string): Record<string, unknown> => ({ MessageTypeId: 2, UniqueId: id, Action: 'Reset', Payload: { type: 'Soft' } })
-
-/** Answers on a reply topic, by UniqueId. */
-function answersById (backend: Backend, cid: string): Map<string, Message[]> {
-  const out = new Map<string, Message[]>()
-  for (const m of backend.inbox.items) {
-    if (m.topic !== `ocpp/cp/${cid}/Reply`) continue
-    const id = String(m.json?.UniqueId)
-    out.set(id, [...(out.get(id) ?? []), m])
-  }
-  return out
-}
 
 describe('three gateway processes on one Mosquitto', { skip }, () => {
   let mosquitto: Mosquitto
@@ -63,7 +41,7 @@ describe('three gateway processes on one Mosquitto', { skip }, () => {
     const pump = (async () => {
       for (let i = 0; pumping.on; i++) {
         ids.push(`c${i}`)
-        await backend.publish(`ocpp/cs/${cid}`, call(`c${i}`))
+        await backend.publish(`ocpp/cs/${cid}`, resetCall(`c${i}`))
         await new Promise((resolve) => setTimeout(resolve, 5))
       }
     })()
@@ -120,7 +98,7 @@ describe('three gateway processes on one Mosquitto', { skip }, () => {
     assert.deepEqual(seen.items.filter((m) => m.raw !== '').map((m) => m.topic), [], 'no retained presence left for the dead node')
     await probe.endAsync()
     // A Call to one of them is answered offline, once.
-    await backend.publish('ocpp/cs/lost-1', call('after-kill'))
+    await backend.publish('ocpp/cs/lost-1', resetCall('after-kill'))
     await waitFor(() => answersById(backend, 'lost-1').has('after-kill'), 5000)
     await new Promise((resolve) => setTimeout(resolve, 300))
     const answers = answersById(backend, 'lost-1').get('after-kill') ?? []
@@ -130,7 +108,7 @@ describe('three gateway processes on one Mosquitto', { skip }, () => {
     // Reconnected to a live node, it is served there.
     const back = await echoCharger(`${(nodes[1] as GatewayProcess).url}/lost-2`)
     await backend.inbox.wait((m) => m.topic === 'ocpp/events/lost-2' && m.json.event === 'connected' && m.json.node === 'node-b')
-    await backend.publish('ocpp/cs/lost-2', call('back-1'))
+    await backend.publish('ocpp/cs/lost-2', resetCall('back-1'))
     await waitFor(() => answersById(backend, 'lost-2').has('back-1'), 5000)
     await new Promise((resolve) => setTimeout(resolve, 300))
     assert.deepEqual(answersById(backend, 'lost-2').get('back-1')?.map((m) => m.json.MessageTypeId), [3])
@@ -157,7 +135,7 @@ describe('three gateway processes on one Mosquitto', { skip }, () => {
         await Promise.all(cids.map(async (cid) => {
           const id = `${cid}-r${i}`
           ids.push({ cid, id })
-          await backend.publish(`ocpp/cs/${cid}`, call(id))
+          await backend.publish(`ocpp/cs/${cid}`, resetCall(id))
         }))
         await new Promise((resolve) => setTimeout(resolve, 20))
       }

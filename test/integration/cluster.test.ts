@@ -13,6 +13,17 @@ import { connectBackend, connectChargePoint, waitFor, type Backend, type Message
 
 const skip = mosquittoSkip()
 
+/** A gateway node in this process on the broker at `url`. */
+function startNode (id: string, url: string): Promise<Gateway> {
+  return startGateway(buildConfig([{
+    node_id: id,
+    allow_anonymous: true,
+    listeners: { ws: { default: { bind: '127.0.0.1:0' } } },
+    mqtt: { url },
+    log: { level: 'silent' }
+  }]), { logger: pino({ level: 'silent' }), sweepPeriodMs: 100, shutdownGraceMs: 500 })
+}
+
 describe('two gateway nodes on one Mosquitto', { skip }, () => {
   let mosquitto: Mosquitto
   let a: Gateway
@@ -22,13 +33,7 @@ describe('two gateway nodes on one Mosquitto', { skip }, () => {
 
   before(async () => {
     mosquitto = await startMosquitto()
-    const node = (id: string): Promise<Gateway> => startGateway(buildConfig([{
-      node_id: id,
-      allow_anonymous: true,
-      listeners: { ws: { default: { bind: '127.0.0.1:0' } } },
-      mqtt: { url: mosquitto.url },
-      log: { level: 'silent' }
-    }]), { logger: pino({ level: 'silent' }), sweepPeriodMs: 100, shutdownGraceMs: 500 })
+    const node = (id: string): Promise<Gateway> => startNode(id, mosquitto.url)
     a = await node('node-a')
     b = await node('node-b')
     backend = await connectBackend(mosquitto.url)
@@ -86,13 +91,7 @@ describe('two gateway nodes on one Mosquitto', { skip }, () => {
 describe('two nodes, and a broker restarted without persistence', { skip }, () => {
   test('presence is said again on the re-connection: a node started after it knows node a\'s charge point, whose Calls are answered by it, never "offline"', async () => {
     const mosquitto = await startMosquitto([], { stock: true })
-    const node = (id: string): Promise<Gateway> => startGateway(buildConfig([{
-      node_id: id,
-      allow_anonymous: true,
-      listeners: { ws: { default: { bind: '127.0.0.1:0' } } },
-      mqtt: { url: mosquitto.url },
-      log: { level: 'silent' }
-    }]), { logger: pino({ level: 'silent' }), sweepPeriodMs: 100, shutdownGraceMs: 500 })
+    const node = (id: string): Promise<Gateway> => startNode(id, mosquitto.url)
     const a = await node('node-a')
     const b = await node('node-b')
     const cp = await connectChargePoint(`ws://127.0.0.1:${a.listeners[0]?.port ?? 0}/ocpp/survivor`)
