@@ -27,3 +27,31 @@ export function answersById (backend: Backend, cid: string): Map<string, Message
   }
   return out
 }
+
+export interface Move { ids: string[], closeCode: number | undefined, closeMs: number, fresh: ChargePoint }
+
+/**
+ * Backend Calls every 5 ms to `cid` (connected as `old`) while it moves to `toUrl`: before,
+ * during and after. Returns the Calls sent, the close code the old connection got within
+ * `closeWithinMs` (undefined if none) and how long after the move it came.
+ */
+export async function moveWhileCalling (backend: Backend, cid: string, old: ChargePoint, toUrl: string, closeWithinMs: number): Promise<Move> {
+  const ids: string[] = []
+  const pumping = { on: true }
+  const pump = (async () => {
+    for (let i = 0; pumping.on; i++) {
+      ids.push(`c${i}`)
+      await backend.publish(`ocpp/cs/${cid}`, resetCall(`c${i}`))
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+  })()
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const movedAt = Date.now()
+  const fresh = await echoCharger(`${toUrl}/${cid}`)
+  const closed = await Promise.race([old.closed, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), closeWithinMs))])
+  const closeMs = Date.now() - movedAt
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  pumping.on = false
+  await pump
+  return { ids, closeCode: closed?.code, closeMs, fresh }
+}

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict'
 import { startMosquitto, mosquittoSkip, type Mosquitto } from '../helpers/mosquitto.js'
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js'
 import { connectBackend, waitFor, type Backend, type Message } from '../helpers/clients.js'
-import { answersById, echoCharger, resetCall } from '../helpers/cluster-clients.js'
+import { answersById, echoCharger, moveWhileCalling, resetCall } from '../helpers/cluster-clients.js'
 
 const skip = mosquittoSkip()
 
@@ -55,24 +55,8 @@ describe('two gateway nodes on two bridged Mosquitto brokers', { skip }, () => {
     await backend.inbox.wait((m) => m.topic === `ocpp/events/${cid}` && m.json.event === 'connected')
     // Node b has heard of it across the bridge before it moves.
     await new Promise((resolve) => setTimeout(resolve, 300))
-    const ids: string[] = []
-    const pumping = { on: true }
-    const pump = (async () => {
-      for (let i = 0; pumping.on; i++) {
-        ids.push(`c${i}`)
-        await backend.publish(`ocpp/cs/${cid}`, resetCall(`c${i}`))
-        await new Promise((resolve) => setTimeout(resolve, 5))
-      }
-    })()
-    await new Promise((resolve) => setTimeout(resolve, 300))
-    const movedAt = Date.now()
-    const fresh = await echoCharger(`${b.url}/${cid}`)
-    const closed = await Promise.race([old.closed, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2000))])
-    const closeMs = Date.now() - movedAt
-    assert.equal(closed?.code, 4002, `old connection not closed 4002 within 2 s (${closeMs} ms)`)
-    await new Promise((resolve) => setTimeout(resolve, 500))
-    pumping.on = false
-    await pump
+    const { ids, closeCode, closeMs, fresh } = await moveWhileCalling(backend, cid, old, b.url, 2000)
+    assert.equal(closeCode, 4002, `old connection not closed 4002 within 2 s (${closeMs} ms)`)
     await waitFor(() => answersById(backend, cid).size >= ids.length, 10_000).catch(() => {})
     await new Promise((resolve) => setTimeout(resolve, 500))
     const answers = answersById(backend, cid)
