@@ -5,9 +5,6 @@
  */
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
-import { Writable } from 'node:stream'
-import { pino } from 'pino'
-import type { Logger } from '../../src/observability/logger.js'
 import { buildConfig } from '../../src/config/load.js'
 import { startGateway, type Gateway } from '../../src/gateway.js'
 import { isGatewayError } from '../../src/errors.js'
@@ -19,18 +16,9 @@ import mqttPacket from 'mqtt-packet'
 import { connect } from 'node:net'
 import { accepts, inboxOf, tryConnect, writeUsersFile } from '../helpers/mqtt-guard.js'
 import { connectChargePoint, waitFor, type Inbox, type Message } from '../helpers/clients.js'
+import { capturedLog } from '../helpers/captured-log.js'
 
-/** A logger whose lines a test can read. */
-function capture (): { logger: Logger, lines: Array<Record<string, any>> } {
-  const lines: Array<Record<string, any>> = []
-  const stream = new Writable({
-    write (chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l !== '') lines.push(JSON.parse(l))
-      cb()
-    }
-  })
-  return { logger: pino({ level: 'info' }, stream), lines }
-}
+const capture = (): ReturnType<typeof capturedLog> => capturedLog()
 
 const base = {
   allow_anonymous: true,

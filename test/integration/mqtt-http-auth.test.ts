@@ -13,13 +13,11 @@ import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
-import { pino } from 'pino'
-import type { Logger } from '../../src/observability/logger.js'
 import { buildConfig } from '../../src/config/load.js'
 import { startGateway, type Gateway } from '../../src/gateway.js'
 import { tryConnect, writeUsersFile } from '../helpers/mqtt-guard.js'
 import { connectChargePoint } from '../helpers/clients.js'
+import { capturedLog } from '../helpers/captured-log.js'
 
 /** What the service answers, by user name: [status, body]. */
 const ANSWERS: Record<string, [number, string]> = {
@@ -55,16 +53,7 @@ async function startService (): Promise<Service> {
   return { server, url: `http://127.0.0.1:${port}/mqtt/auth`, bodies }
 }
 
-function capture (): { logger: Logger, lines: Array<Record<string, any>> } {
-  const lines: Array<Record<string, any>> = []
-  const stream = new Writable({
-    write (chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l !== '') lines.push(JSON.parse(l))
-      cb()
-    }
-  })
-  return { logger: pino({ level: 'info' }, stream), lines }
-}
+const capture = (): ReturnType<typeof capturedLog> => capturedLog()
 
 async function startWith (service: Service, embedded: Record<string, unknown> = {}, top: Record<string, unknown> = {}): Promise<{ gw: Gateway, mqttUrl: string, cpUrl: string, lines: Array<Record<string, any>> }> {
   const { logger, lines } = capture()

@@ -11,6 +11,7 @@ import { Publisher } from '../../../src/bridge/publisher.js'
 import type { Logger } from '../../../src/observability/logger.js'
 import { Metrics } from '../../../src/observability/metrics.js'
 import { FakeMqtt } from '../../helpers/fake-mqtt.js'
+import { capturedLog } from '../../helpers/captured-log.js'
 
 /** An MqttPort whose posts fail: at once, or on the next turn of the event loop. */
 class FailingMqtt implements MqttPort {
@@ -31,10 +32,9 @@ class FailingMqtt implements MqttPort {
 }
 
 /** A logger at level error whose lines are kept, parsed. */
-function capturedLog (): { log: Logger, lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = []
-  const log = pino({ level: 'error' }, { write: (line: string) => { lines.push(JSON.parse(line) as Record<string, unknown>) } })
-  return { log, lines }
+function capturedErrors (): { log: Logger, lines: Array<Record<string, unknown>> } {
+  const { logger, lines } = capturedLog('error')
+  return { log: logger, lines }
 }
 
 test('text posts the text as it is, on the topic, with the QoS; counted', () => {
@@ -64,7 +64,7 @@ test('json posts JSON.stringify of the value; counted', () => {
 test('a post that fails at once: counted as published and as an error, logged, not thrown', () => {
   const mqtt = new FailingMqtt('sync')
   const metrics = new Metrics()
-  const { log, lines } = capturedLog()
+  const { log, lines } = capturedErrors()
   const publish = new Publisher(mqtt, metrics, log)
   assert.doesNotThrow(() => publish.text('ocpp/cp/CP-1', 'x', 2))
   assert.doesNotThrow(() => publish.json('ocpp/errors/CP-1', { a: 1 }, 1))
@@ -80,7 +80,7 @@ test('a post that fails at once: counted as published and as an error, logged, n
 test('a post that fails later: the error is counted when it comes', async () => {
   const mqtt = new FailingMqtt('later', 'broker gone')
   const metrics = new Metrics()
-  const { log, lines } = capturedLog()
+  const { log, lines } = capturedErrors()
   const publish = new Publisher(mqtt, metrics, log)
   publish.text('t/1', 'x', 1)
   assert.equal(metrics.get('mqtt_published_total'), 1)
