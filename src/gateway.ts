@@ -29,6 +29,7 @@ import { openGatewayAuth } from './auth/setup.js'
 import { HashLimiter } from './auth/hash-limiter.js'
 import { ConnectionLimits } from './auth/limits.js'
 import { createValidators, type Validators } from './schema/index.js'
+import { startAdminServer, type AdminServer } from './admin/server.js'
 
 let sharedValidators: Validators | undefined
 
@@ -56,6 +57,8 @@ export interface Gateway {
   readonly mqttTlsPort: number | undefined
   /** Port of the embedded broker's MQTT-over-secure-WebSocket listener, when on. */
   readonly mqttWssPort: number | undefined
+  /** Port of the admin HTTP server (health, readiness, metrics), when on. */
+  readonly adminPort: number | undefined
   /** Re-read what can change without a restart (the wss listeners' certificates): SIGHUP. */
   reload: () => Promise<void>
   close: () => Promise<void>
@@ -117,10 +120,25 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
     }
     for (const l of listeners) await l.listen()
 
+    // Last to open, first to close: it reports on everything above.
+    let admin: AdminServer | undefined
+    if (config.admin.bind !== undefined) {
+      admin = await startAdminServer({
+        bind: config.admin.bind,
+        log,
+        metrics,
+        chargers: () => chargersOf(sessions),
+        listeners: () => listeners.map((l) => ({ name: `${l.config.type}:${l.config.name}`, listening: l.listening })),
+        mqttConnected: () => !(mqtt instanceof ExternalBroker) || mqtt.client.connected
+      })
+      opened.push(() => admin?.close())
+    }
+
     let closing: Promise<void> | undefined
     const close = (): Promise<void> => {
       closing ??= (async () => {
         log.info({ sessions: sessions.size }, 'shutting down')
+        await admin?.close()
         const stopped = Promise.all(listeners.map((l) => l.stopAccepting()))
         sessions.closeAll()
         const timer = setTimeout(() => { for (const l of listeners) l.terminateAll() }, opts.shutdownGraceMs ?? 3000)
@@ -152,6 +170,7 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
       mqttWsPort: mqtt instanceof EmbeddedBroker ? mqtt.wsPort : undefined,
       mqttTlsPort: mqtt instanceof EmbeddedBroker ? mqtt.tlsPort : undefined,
       mqttWssPort: mqtt instanceof EmbeddedBroker ? mqtt.wssPort : undefined,
+      adminPort: admin?.port,
       reload,
       close
     }
@@ -161,6 +180,10 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
     }
     throw err
   }
+}
+
+function * chargersOf (sessions: SessionTable): Iterable<{ version: string, listener: string }> {
+  for (const s of sessions.all()) yield { version: s.dialect.version, listener: s.info.listener }
 }
 
 function openMqtt (config: GatewayConfig, nodeId: string, log: Logger, metrics: Metrics, hashLimiter: HashLimiter): Promise<MqttPort> {

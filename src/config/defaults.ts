@@ -243,6 +243,14 @@ export const defaults = deepFreeze({
     }
   },
 
+  admin: {
+    /**
+     * The admin HTTP server (health, readiness, Prometheus metrics): EMQX's dashboard port, on
+     * loopback by default; `off` disables it.
+     */
+    bind: '127.0.0.1:18083'
+  },
+
   log: {
     level: 'info',
     frames: false

@@ -99,6 +99,8 @@ export interface GatewayConfig {
       sessionExpiryMs: number
     }
   }
+  /** The admin HTTP server; `bind` undefined = off. */
+  admin: { bind?: { host: string, port: number } }
   log: { level: string, frames: boolean }
   /**
    * The validated tree, defaults filled in, with every secret replaced (redactConfig): what
@@ -318,6 +320,7 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
         sessionExpiryMs: durationMs(mqtt.embedded.session_expiry, 'mqtt.embedded.session_expiry')
       }
     },
+    admin: { bind: optionalBind(t.admin.bind, 'admin.bind') },
     log: { level: t.log.level, frames: t.log.frames },
     redacted: redactConfig(tree)
   })

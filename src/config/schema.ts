@@ -169,6 +169,14 @@ export const configSchema = {
         }
       }
     },
+    admin: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        bind: { type: 'string', default: defaults.admin.bind }
+      }
+    },
     log: {
       type: 'object',
       additionalProperties: false,

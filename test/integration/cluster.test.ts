@@ -22,7 +22,7 @@ describe('two gateway nodes on one Mosquitto', { skip }, () => {
 
   before(async () => {
     mosquitto = await startMosquitto()
-    const node = (id: string): Promise<Gateway> => startGateway(buildConfig([{
+    const node = (id: string): Promise<Gateway> => startGateway(buildConfig([{ admin: { bind: 'off' } }, {
       node_id: id,
       allow_anonymous: true,
       listeners: { ws: { default: { bind: '127.0.0.1:0' } } },

@@ -68,7 +68,7 @@ function capture (): { logger: Logger, lines: Array<Record<string, any>> } {
 
 async function startWith (service: Service, embedded: Record<string, unknown> = {}, top: Record<string, unknown> = {}): Promise<{ gw: Gateway, mqttUrl: string, cpUrl: string, lines: Array<Record<string, any>> }> {
   const { logger, lines } = capture()
-  const gw = await startGateway(buildConfig([{
+  const gw = await startGateway(buildConfig([{ admin: { bind: 'off' } }, {
     allow_anonymous: true,
     handshake_limits: { conn_rate_per_address: { enable: false } },
     listeners: { ws: { default: { bind: '127.0.0.1:0' } } },
