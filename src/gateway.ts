@@ -30,6 +30,7 @@ import { HashLimiter } from './auth/hash-limiter.js'
 import { ConnectionLimits } from './auth/limits.js'
 import { createValidators, type Validators } from './schema/index.js'
 import { startAdminServer, type AdminServer } from './admin/server.js'
+import { checkAdminExposure } from './admin/auth.js'
 
 let sharedValidators: Validators | undefined
 
@@ -76,6 +77,8 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
   // What has been opened so far, undone in reverse if a later step fails.
   const opened: Undo[] = []
   try {
+    // Before anything listens: an admin server others could reach with no key to ask.
+    checkAdminExposure(config.admin)
     // One bound on password hashing for the whole process: charge points and MQTT users share the cores.
     const hashes = new HashLimiter(config.auth.hashes)
     const mqtt = await openMqtt(config, nodeId, log, metrics, hashes)
@@ -125,6 +128,8 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
     if (config.admin.bind !== undefined) {
       admin = await startAdminServer({
         bind: config.admin.bind,
+        apiKeysFile: config.admin.apiKeysFile,
+        metricsAuth: config.admin.metricsAuth,
         log,
         metrics,
         chargers: () => chargersOf(sessions),
@@ -156,6 +161,7 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
     const reload = async (): Promise<void> => {
       await Promise.all(listeners.map((l) => l.reload()))
       if (mqtt instanceof EmbeddedBroker) await mqtt.reload()
+      await admin?.reload().catch((err: Error) => { log.error({ err: err.message }, 'admin API keys not reloaded; the keys in use are kept') })
     }
 
     return {

@@ -16,15 +16,20 @@ import type { Metrics } from '../observability/metrics.js'
 import { listenOrExplain } from '../transport/listen.js'
 import { createRegistry, type ConnectedCharger } from './prometheus.js'
 import { readiness, type ReadinessSources } from './readiness.js'
+import { loadApiKeys, type ApiKeys } from './api-keys.js'
+import { checkKey, needsKey } from './auth.js'
 
 export interface AdminSources extends ReadinessSources {
   log: Logger
   metrics: Metrics
   chargers: () => Iterable<ConnectedCharger>
+  /** The keys of the moment (re-read on SIGHUP); none = every request that needs one is refused. */
+  keys: () => ApiKeys
+  metricsAuth: boolean
 }
 
 /** Why a request was refused: the `reason` label and the `error` member of the JSON body. */
-export type AdminRejection = 'not_found' | 'bad_request' | 'internal'
+export type AdminRejection = 'not_found' | 'bad_request' | 'unauthorized' | 'internal'
 
 export function buildAdminServer (src: AdminSources): FastifyInstance {
   const log = src.log.child({ component: 'admin' })
@@ -50,6 +55,16 @@ export function buildAdminServer (src: AdminSources): FastifyInstance {
     return reject(reply, status, 'bad_request', err.message, { method: req.method, url: req.url })
   })
 
+  app.addHook('onRequest', async (req, reply) => {
+    const path = req.url.split('?', 1)[0] ?? ''
+    if (!needsKey(path, src.metricsAuth)) return
+    const r = checkKey(src.keys(), req.headers.authorization)
+    if (r.ok) return
+    reply.header('www-authenticate', 'Bearer realm="ocpp-gateway"')
+    // The reason (missing or wrong key) goes to the log, not to the caller.
+    return reject(reply, 401, 'unauthorized', 'a valid API key is required (Authorization: Bearer KEY)', { method: req.method, url: path, peer: req.ip, why: r.reason })
+  })
+
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_req, reply) => {
     const r = readiness(src)
@@ -65,10 +80,20 @@ export function buildAdminServer (src: AdminSources): FastifyInstance {
 
 export interface AdminServer {
   readonly port: number
+  /** Read the keys file again (SIGHUP); on an error the keys in use are kept. */
+  reload: () => Promise<void>
   close: () => Promise<void>
 }
 
-export async function startAdminServer (src: AdminSources & { bind: { host: string, port: number } }): Promise<AdminServer> {
+export interface AdminServerOptions extends Omit<AdminSources, 'keys'> {
+  bind: { host: string, port: number }
+  apiKeysFile: string | undefined
+}
+
+export async function startAdminServer (opts: AdminServerOptions): Promise<AdminServer> {
+  const file = opts.apiKeysFile
+  let keys: ApiKeys = file === undefined ? new Map() : await loadApiKeys(file)
+  const src: AdminSources & { bind: { host: string, port: number } } = { ...opts, keys: () => keys }
   const app = buildAdminServer(src)
   await app.ready()
   try {
@@ -79,6 +104,11 @@ export async function startAdminServer (src: AdminSources & { bind: { host: stri
   }
   const a = app.server.address()
   const port = typeof a === 'object' && a !== null ? a.port : 0
-  src.log.info({ component: 'admin', address: `${src.bind.host}:${port}` }, 'admin HTTP server ready')
-  return { port, close: () => app.close() }
+  src.log.info({ component: 'admin', address: `${src.bind.host}:${port}`, apiKeys: keys.size }, 'admin HTTP server ready')
+  const reload = async (): Promise<void> => {
+    if (file === undefined) return
+    keys = await loadApiKeys(file)
+    src.log.info({ component: 'admin', apiKeys: keys.size }, 'admin API keys reloaded')
+  }
+  return { port, reload, close: () => app.close() }
 }

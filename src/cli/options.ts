@@ -52,6 +52,7 @@ const flagKeys: Record<string, string> = {
 export const usage = `Usage: ocpp-gateway [options]
        ocpp-gateway simulate [options]      simulate charge points (see: ocpp-gateway simulate --help)
        ocpp-gateway passwd <cmd> [options]  manage a credentials file (see: ocpp-gateway passwd --help)
+       ocpp-gateway apikey <cmd> [options]  manage admin API keys (see: ocpp-gateway apikey --help)
 
 OCPP-J charge points (1.6, 2.0.1, 2.1) <-> MQTT, EMQX-compatible topics and envelopes.
 With no options: OCPP-J on ws://0.0.0.0:33033/ocpp/{id}, embedded MQTT broker on

@@ -174,7 +174,9 @@ export const configSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        bind: { type: 'string', default: defaults.admin.bind }
+        bind: { type: 'string', default: defaults.admin.bind },
+        api_keys_file: { type: 'string', minLength: 1 },
+        metrics_auth: { type: 'boolean', default: defaults.admin.metrics_auth }
       }
     },
     log: {

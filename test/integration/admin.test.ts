@@ -4,7 +4,11 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { pino } from 'pino'
+import { hashApiKey, newApiKey } from '../../src/admin/api-keys.js'
 import { buildConfig } from '../../src/config/load.js'
 import { startGateway } from '../../src/gateway.js'
 import { isGatewayError } from '../../src/errors.js'
@@ -162,4 +166,66 @@ test('/readyz turns 503 when the external broker is killed, and 200 after it res
     await gw.close()
     await mosquitto.stop()
   }
+})
+
+test('API keys: /api needs one (401 without or with a wrong one, counted), metrics open unless metrics_auth, SIGHUP re-reads the file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ocppgw-admin-'))
+  const file = join(dir, 'keys')
+  const key = newApiKey()
+  await writeFile(file, `grafana:${hashApiKey(key)}\n`)
+  const t = await startTestGateway({ config: { admin: { bind: '127.0.0.1:0', api_keys_file: file } } })
+  try {
+    const port = t.gw.adminPort ?? 0
+    const call = async (path: string, auth?: string): Promise<{ status: number, body: any, www: string | null }> => {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers: auth === undefined ? {} : { authorization: auth } })
+      return { status: res.status, body: await res.json(), www: res.headers.get('www-authenticate') }
+    }
+    const none = await call('/api/v1/anything')
+    assert.equal(none.status, 401)
+    assert.equal(none.body.error, 'unauthorized')
+    assert.match(none.www ?? '', /^Bearer/)
+    assert.equal((await call('/api/v1/anything', 'Bearer wrong')).status, 401)
+    assert.equal((await call('/api/v1/anything?x=1', `Basic ${key}`)).status, 401)
+    assert.equal(t.gw.metrics.get('admin_requests_rejected_total', 'unauthorized'), 3)
+    // With the key the request gets through to routing (no /api route in this slice yet).
+    assert.equal((await call('/api/v1/anything', `Bearer ${key}`)).status, 404)
+    assert.equal((await get(port, '/metrics')).status, 200)
+    assert.equal((await get(port, '/healthz')).status, 200)
+
+    const newer = newApiKey()
+    await writeFile(file, `ops:${hashApiKey(newer)}\n`)
+    await t.gw.reload()
+    assert.equal((await call('/api/v1/anything', `Bearer ${key}`)).status, 401)
+    assert.equal((await call('/api/v1/anything', `Bearer ${newer}`)).status, 404)
+    // A broken file on reload keeps the keys in use.
+    await writeFile(file, 'broken\n')
+    await t.gw.reload()
+    assert.equal((await call('/api/v1/anything', `Bearer ${newer}`)).status, 404)
+  } finally {
+    await t.stop()
+  }
+
+  await writeFile(file, `grafana:${hashApiKey(key)}\n`)
+  const closed = await startTestGateway({ config: { admin: { bind: '127.0.0.1:0', api_keys_file: file, metrics_auth: true } } })
+  try {
+    const port = closed.gw.adminPort ?? 0
+    assert.equal((await get(port, '/metrics')).status, 401)
+    assert.equal((await get(port, '/readyz')).status, 401)
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${key}` } })
+    assert.equal(res.status, 200)
+    await res.text()
+  } finally {
+    await closed.stop()
+  }
+})
+
+test('a non-loopback admin bind without keys refuses to start; a missing keys file too', async () => {
+  const base = {
+    allow_anonymous: true,
+    listeners: { ws: { default: { bind: '127.0.0.1:0' } } },
+    mqtt: { embedded: { bind: '127.0.0.1:0', ws_bind: 'off' } },
+    log: { level: 'silent' }
+  }
+  await assert.rejects(startGateway(buildConfig([base, { admin: { bind: '0.0.0.0:0' } }]), { logger: pino({ level: 'silent' }) }), (err: unknown) => isGatewayError(err, 'OCPPGW_ERR_ADMIN_OPEN'))
+  await assert.rejects(startGateway(buildConfig([base, { admin: { bind: '127.0.0.1:0', api_keys_file: join(tmpdir(), 'no-such-dir-ocppgw', 'keys') } }]), { logger: pino({ level: 'silent' }) }), (err: unknown) => isGatewayError(err, 'OCPPGW_ERR_API_KEYS_FILE'))
 })
