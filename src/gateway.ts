@@ -9,6 +9,7 @@
  *   // ... gw.listeners[0].port, gw.metrics.snapshot()
  *   await gw.close()
  */
+import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import type { GatewayConfig } from './config/load.js'
 import type { MqttPort } from './bridge/adapters/mqtt-port.js'
@@ -70,6 +71,7 @@ type Undo = () => Promise<void> | void
 export async function startGateway (config: GatewayConfig, opts: StartOptions = {}): Promise<Gateway> {
   const log = opts.logger ?? createLogger(config.log.level)
   const metrics = new Metrics()
+  const startedAt = Date.now()
   const nodeId = config.nodeId !== '' ? config.nodeId : `${hostname()}-${process.pid}`
   // Compiled once, at start (all schemas of all versions): no compile pause in traffic.
   // Validators are pure and immutable, so gateways in one process share them.
@@ -134,7 +136,21 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
         metrics,
         chargers: () => chargersOf(sessions),
         listeners: () => listeners.map((l) => ({ name: `${l.config.type}:${l.config.name}`, listening: l.listening })),
-        mqttConnected: () => !(mqtt instanceof ExternalBroker) || mqtt.client.connected
+        mqttConnected: () => !(mqtt instanceof ExternalBroker) || mqtt.client.connected,
+        sessions,
+        status: {
+          version: packageVersion(),
+          nodeId,
+          startedAt,
+          listeners: () => listeners.map((l) => ({
+            name: `${l.config.type}:${l.config.name}`,
+            bound: l.listening ? `${l.config.host}:${l.port}` : null,
+            profile: l.config.security.profile ?? null,
+            connections: countWhere(sessions, l.config.name)
+          })),
+          broker: () => ({ kind: mqtt.kind, connected: !(mqtt instanceof ExternalBroker) || mqtt.client.connected }),
+          config: config.redacted
+        }
       })
       opened.push(() => admin?.close())
     }
@@ -186,6 +202,18 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
     }
     throw err
   }
+}
+
+function countWhere (sessions: SessionTable, listener: string): number {
+  let n = 0
+  for (const s of sessions.all()) if (s.info.listener === listener) n++
+  return n
+}
+
+let version: string | undefined
+function packageVersion (): string {
+  version ??= (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+  return version
 }
 
 function * chargersOf (sessions: SessionTable): Iterable<{ version: string, listener: string }> {

@@ -18,6 +18,8 @@ import { createRegistry, type ConnectedCharger } from './prometheus.js'
 import { readiness, type ReadinessSources } from './readiness.js'
 import { loadApiKeys, type ApiKeys } from './api-keys.js'
 import { checkKey, needsKey } from './auth.js'
+import { addRoutes, type StatusSources } from './routes.js'
+import type { SessionTable } from '../session/sessions.js'
 
 export interface AdminSources extends ReadinessSources {
   log: Logger
@@ -26,6 +28,8 @@ export interface AdminSources extends ReadinessSources {
   /** The keys of the moment (re-read on SIGHUP); none = every request that needs one is refused. */
   keys: () => ApiKeys
   metricsAuth: boolean
+  sessions: SessionTable
+  status: StatusSources
 }
 
 /** Why a request was refused: the `reason` label and the `error` member of the JSON body. */
@@ -75,6 +79,7 @@ export function buildAdminServer (src: AdminSources): FastifyInstance {
     const text = await registry.metrics()
     return reply.type(registry.contentType).send(text)
   })
+  addRoutes(app, { sessions: src.sessions, status: src.status, log, reject })
   return app
 }
 
