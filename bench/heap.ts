@@ -51,6 +51,7 @@ export async function measureHeap (o: { count: number, snapshot?: string, top?: 
     handshake_limits: { conn_rate_per_address: { enable: false } },
     listeners: { ws: { default: { bind: '127.0.0.1:0' } } },
     mqtt: { embedded: { bind: '127.0.0.1:0', ws_bind: 'off' } },
+    admin: { bind: 'off' },
     log: { level: 'silent' }
   }])
   const gw = await startGateway(config, { logger: pino({ level: 'silent' }), shutdownGraceMs: 500 })

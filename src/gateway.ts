@@ -9,6 +9,7 @@
  *   // ... gw.listeners[0].port, gw.metrics.snapshot()
  *   await gw.close()
  */
+import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import type { GatewayConfig } from './config/load.js'
 import type { MqttPort } from './bridge/adapters/mqtt-port.js'
@@ -29,6 +30,8 @@ import { openGatewayAuth } from './auth/setup.js'
 import { HashLimiter } from './auth/hash-limiter.js'
 import { ConnectionLimits } from './auth/limits.js'
 import { createValidators, type Validators } from './schema/index.js'
+import { startAdminServer, type AdminServer } from './admin/server.js'
+import { checkAdminExposure } from './admin/auth.js'
 
 let sharedValidators: Validators | undefined
 
@@ -56,6 +59,8 @@ export interface Gateway {
   readonly mqttTlsPort: number | undefined
   /** Port of the embedded broker's MQTT-over-secure-WebSocket listener, when on. */
   readonly mqttWssPort: number | undefined
+  /** Port of the admin HTTP server (health, readiness, metrics), when on. */
+  readonly adminPort: number | undefined
   /** Re-read what can change without a restart (the wss listeners' certificates): SIGHUP. */
   reload: () => Promise<void>
   close: () => Promise<void>
@@ -66,6 +71,7 @@ type Undo = () => Promise<void> | void
 export async function startGateway (config: GatewayConfig, opts: StartOptions = {}): Promise<Gateway> {
   const log = opts.logger ?? createLogger(config.log.level)
   const metrics = new Metrics()
+  const startedAt = Date.now()
   const nodeId = config.nodeId !== '' ? config.nodeId : `${hostname()}-${process.pid}`
   // Compiled once, at start (all schemas of all versions): no compile pause in traffic.
   // Validators are pure and immutable, so gateways in one process share them.
@@ -73,6 +79,8 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
   // What has been opened so far, undone in reverse if a later step fails.
   const opened: Undo[] = []
   try {
+    // Before anything listens: an admin server others could reach with no key to ask.
+    checkAdminExposure(config.admin)
     // One bound on password hashing for the whole process: charge points and MQTT users share the cores.
     const hashes = new HashLimiter(config.auth.hashes)
     const mqtt = await openMqtt(config, nodeId, log, metrics, hashes)
@@ -117,10 +125,41 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
     }
     for (const l of listeners) await l.listen()
 
+    // Last to open, first to close: it reports on everything above.
+    let admin: AdminServer | undefined
+    if (config.admin.bind !== undefined) {
+      admin = await startAdminServer({
+        bind: config.admin.bind,
+        apiKeysFile: config.admin.apiKeysFile,
+        metricsAuth: config.admin.metricsAuth,
+        log,
+        metrics,
+        chargers: () => chargersOf(sessions),
+        listeners: () => listeners.map((l) => ({ name: `${l.config.type}:${l.config.name}`, listening: l.listening })),
+        mqttConnected: () => !(mqtt instanceof ExternalBroker) || mqtt.client.connected,
+        sessions,
+        status: {
+          version: packageVersion(),
+          nodeId,
+          startedAt,
+          listeners: () => listeners.map((l) => ({
+            name: `${l.config.type}:${l.config.name}`,
+            bound: l.listening ? `${l.config.host}:${l.port}` : null,
+            profile: l.config.security.profile ?? null,
+            connections: countWhere(sessions, l.config.name)
+          })),
+          broker: () => ({ kind: mqtt.kind, connected: !(mqtt instanceof ExternalBroker) || mqtt.client.connected }),
+          config: config.redacted
+        }
+      })
+      opened.push(() => admin?.close())
+    }
+
     let closing: Promise<void> | undefined
     const close = (): Promise<void> => {
       closing ??= (async () => {
         log.info({ sessions: sessions.size }, 'shutting down')
+        await admin?.close()
         const stopped = Promise.all(listeners.map((l) => l.stopAccepting()))
         sessions.closeAll()
         const timer = setTimeout(() => { for (const l of listeners) l.terminateAll() }, opts.shutdownGraceMs ?? 3000)
@@ -138,6 +177,7 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
     const reload = async (): Promise<void> => {
       await Promise.all(listeners.map((l) => l.reload()))
       if (mqtt instanceof EmbeddedBroker) await mqtt.reload()
+      await admin?.reload().catch((err: Error) => { log.error({ err: err.message }, 'admin API keys not reloaded; the keys in use are kept') })
     }
 
     return {
@@ -152,6 +192,7 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
       mqttWsPort: mqtt instanceof EmbeddedBroker ? mqtt.wsPort : undefined,
       mqttTlsPort: mqtt instanceof EmbeddedBroker ? mqtt.tlsPort : undefined,
       mqttWssPort: mqtt instanceof EmbeddedBroker ? mqtt.wssPort : undefined,
+      adminPort: admin?.port,
       reload,
       close
     }
@@ -161,6 +202,22 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
     }
     throw err
   }
+}
+
+function countWhere (sessions: SessionTable, listener: string): number {
+  let n = 0
+  for (const s of sessions.all()) if (s.info.listener === listener) n++
+  return n
+}
+
+let version: string | undefined
+function packageVersion (): string {
+  version ??= (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+  return version
+}
+
+function * chargersOf (sessions: SessionTable): Iterable<{ version: string, listener: string }> {
+  for (const s of sessions.all()) yield { version: s.dialect.version, listener: s.info.listener }
 }
 
 function openMqtt (config: GatewayConfig, nodeId: string, log: Logger, metrics: Metrics, hashLimiter: HashLimiter): Promise<MqttPort> {

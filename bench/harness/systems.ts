@@ -90,7 +90,7 @@ async function ours (ctx: StartContext, o: { mosquitto: boolean, checking: 'all'
   try {
     let mqttUrl: string
     const wsPort = await freePort()
-    const args = ['--bind', `127.0.0.1:${wsPort}`, '--mqtt-ws-bind', 'off', '--log-level', 'warn', '--message-format-checking', o.checking]
+    const args = ['--bind', `127.0.0.1:${wsPort}`, '--mqtt-ws-bind', 'off', '--admin-bind', 'off', '--log-level', 'warn', '--message-format-checking', o.checking]
     if (o.mosquitto) {
       // Mosquitto leaves Nagle's algorithm on by default: small request/answer packets would
       // wait for delayed ACKs (40 ms). The gateway and the embedded broker turn it off too.

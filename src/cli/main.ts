@@ -14,7 +14,7 @@ function packageVersion (): string {
 
 export async function main (argv: string[]): Promise<number> {
   const sub = argv[0]
-  if (sub === 'simulate' || sub === 'passwd') {
+  if (sub === 'simulate' || sub === 'passwd' || sub === 'apikey') {
     const mod = await import(`./${sub}.js`) as Record<string, (a: string[]) => Promise<number>>
     const fn = mod[`${sub}Main`]
     if (fn === undefined) { process.stderr.write(`ocpp-gateway: "${sub}" is not available in this build\n`); return 2 }

@@ -18,6 +18,7 @@ export const flagSpec = {
   'mqtt-key': { type: 'string' },
   'mqtt-bind': { type: 'string' },
   'mqtt-ws-bind': { type: 'string' },
+  'admin-bind': { type: 'string' },
   mountpoint: { type: 'string' },
   'message-format-checking': { type: 'string' },
   'log-level': { type: 'string' },
@@ -41,6 +42,7 @@ const flagKeys: Record<string, string> = {
   'mqtt-key': 'mqtt.key',
   'mqtt-bind': 'mqtt.embedded.bind',
   'mqtt-ws-bind': 'mqtt.embedded.ws_bind',
+  'admin-bind': 'admin.bind',
   mountpoint: 'mountpoint',
   'message-format-checking': 'message_format_checking',
   'log-level': 'log.level',
@@ -50,6 +52,7 @@ const flagKeys: Record<string, string> = {
 export const usage = `Usage: ocpp-gateway [options]
        ocpp-gateway simulate [options]      simulate charge points (see: ocpp-gateway simulate --help)
        ocpp-gateway passwd <cmd> [options]  manage a credentials file (see: ocpp-gateway passwd --help)
+       ocpp-gateway apikey <cmd> [options]  manage admin API keys (see: ocpp-gateway apikey --help)
 
 OCPP-J charge points (1.6, 2.0.1, 2.1) <-> MQTT, EMQX-compatible topics and envelopes.
 With no options: OCPP-J on ws://0.0.0.0:33033/ocpp/{id}, embedded MQTT broker on
@@ -69,6 +72,7 @@ Options (each also a config-file key, see README "Configuration"):
       --mqtt-key FILE
       --mqtt-bind HOST:PORT     embedded broker TCP listener   [127.0.0.1:1883] ("off" disables)
       --mqtt-ws-bind HOST:PORT  embedded broker WebSocket      [127.0.0.1:8083] ("off" disables)
+      --admin-bind HOST:PORT    admin HTTP (health, metrics)   [127.0.0.1:18083] ("off" disables)
       --mountpoint PREFIX       topic prefix                   [ocpp/]
       --message-format-checking MODE   all|upstream_only|dnstream_only|disable
       --log-level LEVEL         trace|debug|info|warn|error|silent [info]

@@ -149,7 +149,8 @@ async function readExisting (path: string): Promise<string> {
   return text
 }
 
-async function writeAtomic (path: string, text: string): Promise<void> {
+/** Rewrite a file atomically (temporary file + rename), mode 0600. */
+export async function writeAtomic (path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true })
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`)
   const fh = await open(tmp, 'wx', 0o600)

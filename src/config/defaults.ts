@@ -243,6 +243,20 @@ export const defaults = deepFreeze({
     }
   },
 
+  admin: {
+    /**
+     * The admin HTTP server (health, readiness, Prometheus metrics): EMQX's dashboard port, on
+     * loopback by default; `off` disables it.
+     */
+    bind: '127.0.0.1:18083',
+    /**
+     * `/metrics`, `/healthz` and `/readyz` answer without a key (for Prometheus and load
+     * balancers); `true` asks a key there too. Everything under `/api` always needs one. No
+     * default `api_keys_file`: without one `/api` answers 401 and the bind must be loopback.
+     */
+    metrics_auth: false
+  },
+
   log: {
     level: 'info',
     frames: false

@@ -99,6 +99,14 @@ export interface GatewayConfig {
       sessionExpiryMs: number
     }
   }
+  /** The admin HTTP server; `bind` undefined = off. */
+  admin: {
+    bind?: { host: string, port: number }
+    /** Hashed API keys (src/admin/api-keys.ts); undefined = none, /api answers 401. */
+    apiKeysFile?: string
+    /** /metrics and the health endpoints ask a key too. */
+    metricsAuth: boolean
+  }
   log: { level: string, frames: boolean }
   /**
    * The validated tree, defaults filled in, with every secret replaced (redactConfig): what
@@ -318,6 +326,7 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
         sessionExpiryMs: durationMs(mqtt.embedded.session_expiry, 'mqtt.embedded.session_expiry')
       }
     },
+    admin: { bind: optionalBind(t.admin.bind, 'admin.bind'), apiKeysFile: t.admin.api_keys_file, metricsAuth: t.admin.metrics_auth },
     log: { level: t.log.level, frames: t.log.frames },
     redacted: redactConfig(tree)
   })

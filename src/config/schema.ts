@@ -169,6 +169,16 @@ export const configSchema = {
         }
       }
     },
+    admin: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        bind: { type: 'string', default: defaults.admin.bind },
+        api_keys_file: { type: 'string', minLength: 1 },
+        metrics_auth: { type: 'boolean', default: defaults.admin.metrics_auth }
+      }
+    },
     log: {
       type: 'object',
       additionalProperties: false,

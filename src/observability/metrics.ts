@@ -58,7 +58,9 @@ export const counterNames = [
   'mqtt_undelivered_total',
   /** External broker: reconnections, and those to a broker that had lost this node's session (subscribed again). */
   'mqtt_reconnects_total',
-  'mqtt_sessions_lost_total'
+  'mqtt_sessions_lost_total',
+  /** Admin HTTP API: requests answered with an error, by reason (not_found, bad_request, unauthorized, internal). */
+  'admin_requests_rejected_total'
 ] as const
 export type CounterName = typeof counterNames[number]
 

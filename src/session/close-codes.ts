@@ -19,7 +19,9 @@ export const CloseCode = {
   /** A newer connection with the same charge point id took over. */
   TAKEOVER: 4002,
   /** No first frame within idle_timeout. */
-  IDLE_TIMEOUT: 4003
+  IDLE_TIMEOUT: 4003,
+  /** Closed by an operator (admin API: DELETE /api/v1/chargers/{id}). */
+  KICKED: 4004
 } as const
 
 export type DisconnectReason =
@@ -37,3 +39,5 @@ export type DisconnectReason =
   | 'slow_consumer'
   /** Cluster: the node that held the connection was lost; reported by another node. */
   | 'node_lost'
+  /** An operator closed the connection through the admin API. */
+  | 'kicked'

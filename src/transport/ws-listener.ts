@@ -146,6 +146,9 @@ export class WsListener {
     this.log.info({ listener: this.config.name, address: typeof a === 'object' && a !== null ? `${a.address}:${a.port}` : a, path: this.config.path, subprotocols: this.config.subprotocols }, 'OCPP-J listener ready')
   }
 
+  /** Bound and accepting charge points (false before listen() and once stopping). */
+  get listening (): boolean { return this.accepting }
+
   get port (): number {
     const a = (this.front ?? this.server).address()
     return typeof a === 'object' && a !== null ? a.port : 0

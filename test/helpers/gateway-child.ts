@@ -8,7 +8,7 @@ import { buildConfig } from '../../src/config/load.js'
 import { startGateway } from '../../src/gateway.js'
 
 const send = (m: unknown): void => { process.send?.(m) }
-const gw = await startGateway(buildConfig([JSON.parse(process.argv[2] ?? '{}') as Record<string, unknown>]))
+const gw = await startGateway(buildConfig([{ admin: { bind: 'off' } }, JSON.parse(process.argv[2] ?? '{}') as Record<string, unknown>]))
 process.on('message', (m: { get?: string, close?: boolean }) => {
   if (m.get !== undefined) send({ name: m.get, value: gw.metrics.get(m.get as never) })
   if (m.close === true) void gw.close().then(() => process.disconnect())

@@ -48,7 +48,7 @@ export async function startGatewayProcess (nodeId: string, mqttUrl: string, extr
     log: { level: process.env.TEST_LOG_LEVEL ?? 'warn' },
     ...extra
   }))
-  const child = spawn(process.execPath, [cli, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [cli, '--config', file, '--admin-bind', 'off'], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout?.on('data', (d: Buffer) => { out += d.toString() })
   child.stderr?.on('data', (d: Buffer) => { out += d.toString() })

@@ -42,6 +42,7 @@ export async function startTestGateway (opts: TestGatewayOptions = {}): Promise<
     mqtt: mosquitto !== undefined
       ? { url: mosquitto.url }
       : { embedded: { bind: '127.0.0.1:0', ws_bind: 'off' } },
+    admin: { bind: '127.0.0.1:0' },
     log: { level: process.env.TEST_LOG_LEVEL ?? 'silent' }
   }
   const config = buildConfig([base, opts.config ?? {}])

@@ -72,7 +72,7 @@ describe('security profiles through the gateway', { skip: supported ? false : 's
     const credentials = join(dir, 'credentials')
     await writeFile(credentials, `CP001:${await hashPassword('pw-1', { N: 1024, r: 8, p: 1 })}\n`)
     const ssl = { certfile: certs.server.cert, keyfile: certs.server.key }
-    gw = await startGateway(buildConfig([{
+    gw = await startGateway(buildConfig([{ admin: { bind: 'off' } }, {
       authentication: [{ backend: 'file', path: credentials }],
       listeners: {
         ws: { default: { enable: false }, plain: { bind: '127.0.0.1:0' } },

@@ -74,7 +74,7 @@ async function persistentBackend (url: string, toChargers: CallLedger, gate: () 
 }
 
 async function node (mosquitto: Mosquitto, config: Record<string, unknown> = {}): Promise<Gateway> {
-  return startGateway(buildConfig([{
+  return startGateway(buildConfig([{ admin: { bind: 'off' } }, {
     allow_anonymous: true,
     handshake_limits: { conn_rate_per_address: { enable: false } },
     listeners: { ws: { default: { bind: '127.0.0.1:0' } } },

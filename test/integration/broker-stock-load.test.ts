@@ -35,7 +35,7 @@ for (const qos of [2, 1] as const) {
   describe(`stock Mosquitto, upstream QoS ${qos}, ~100 Calls/s`, { skip }, () => {
     test('no disconnection, every Call answered exactly once', async () => {
       const mosquitto = await startMosquitto([], { stock: true })
-      const gw = await startGateway(buildConfig([{
+      const gw = await startGateway(buildConfig([{ admin: { bind: 'off' } }, {
         allow_anonymous: true,
         handshake_limits: { conn_rate_per_address: { enable: false } },
         listeners: { ws: { default: { bind: '127.0.0.1:0' } } },

@@ -38,7 +38,7 @@ function start (config: Record<string, unknown>): { child: ChildProcess, output:
   const file = join(dir, 'gateway.json')
   writeFileSync(file, JSON.stringify(config))
   const t0 = Date.now()
-  const child = spawn(process.execPath, [cli, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [cli, '--config', file, '--admin-bind', 'off'], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout?.on('data', (d: Buffer) => { out += d.toString() })
   child.stderr?.on('data', (d: Buffer) => { out += d.toString() })

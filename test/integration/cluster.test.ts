@@ -15,7 +15,7 @@ const skip = mosquittoSkip()
 
 /** A gateway node in this process on the broker at `url`. */
 function startNode (id: string, url: string): Promise<Gateway> {
-  return startGateway(buildConfig([{
+  return startGateway(buildConfig([{ admin: { bind: 'off' } }, {
     node_id: id,
     allow_anonymous: true,
     listeners: { ws: { default: { bind: '127.0.0.1:0' } } },

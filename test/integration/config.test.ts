@@ -109,7 +109,7 @@ describe('CLI', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
     const port = (blocker.address() as { port: number }).port
     try {
-      await assert.rejects(run(process.execPath, [cli, '--bind', '127.0.0.1:0', '--mqtt-bind', `127.0.0.1:${port}`, '--mqtt-ws-bind', 'off']), (err: { code: number, stdout: string }) => {
+      await assert.rejects(run(process.execPath, [cli, '--bind', '127.0.0.1:0', '--mqtt-bind', `127.0.0.1:${port}`, '--mqtt-ws-bind', 'off', '--admin-bind', 'off']), (err: { code: number, stdout: string }) => {
         assert.equal(err.code, 1)
         assert.match(err.stdout, /already in use/)
         assert.match(err.stdout, /--mqtt-url/)
@@ -121,7 +121,7 @@ describe('CLI', () => {
   })
 
   test('SIGTERM: charge points get 1001, the process exits 0', async () => {
-    const child = spawn(process.execPath, [cli, '--bind', '127.0.0.1:0', '--mqtt-bind', '127.0.0.1:0', '--mqtt-ws-bind', 'off'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [cli, '--bind', '127.0.0.1:0', '--mqtt-bind', '127.0.0.1:0', '--mqtt-ws-bind', 'off', '--admin-bind', 'off'], { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     const url = await new Promise<string>((resolve, reject) => {
       child.stdout.on('data', (d: Buffer) => {

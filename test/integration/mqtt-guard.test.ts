@@ -35,7 +35,7 @@ describe('embedded broker exposure', () => {
   ] as const) {
     test(`${key} on 0.0.0.0 without users: the start fails with OCPPGW_ERR_MQTT_OPEN, nothing listens`, async () => {
       const { logger } = capture()
-      await assert.rejects(startGateway(buildConfig([base, { mqtt: { embedded } }]), { logger }), (err: unknown) => {
+      await assert.rejects(startGateway(buildConfig([{ admin: { bind: 'off' } }, base, { mqtt: { embedded } }]), { logger }), (err: unknown) => {
         assert.ok(isGatewayError(err, 'OCPPGW_ERR_MQTT_OPEN'), String(err))
         assert.match((err as Error).message, new RegExp(`^${key.replace(/\./g, '\\.')}: 0\\.0\\.0\\.0:0 is reachable from other hosts`))
         return true
@@ -45,7 +45,7 @@ describe('embedded broker exposure', () => {
 
   test('loopback without users: starts, and the log says how to open it', async () => {
     const { logger, lines } = capture()
-    const gw: Gateway = await startGateway(buildConfig([base, { mqtt: { embedded: { bind: '127.0.0.1:0', ws_bind: '127.0.0.1:0' } } }]), { logger })
+    const gw: Gateway = await startGateway(buildConfig([{ admin: { bind: 'off' } }, base, { mqtt: { embedded: { bind: '127.0.0.1:0', ws_bind: '127.0.0.1:0' } } }]), { logger })
     try {
       assert.ok(await accepts(gw.mqttPort ?? 0))
       const line = lines.find((l) => /embedded MQTT broker on/.test(l.msg))
@@ -75,7 +75,7 @@ async function startGuarded (embedded: Record<string, unknown> = {}): Promise<Gu
   const usersFile = join(dir, 'mqtt-users')
   await writeUsersFile(usersFile, USERS)
   const { logger, lines } = capture()
-  const gw = await startGateway(buildConfig([base, {
+  const gw = await startGateway(buildConfig([{ admin: { bind: 'off' } }, base, {
     mqtt: { embedded: { bind: '127.0.0.1:0', ws_bind: 'off', users_file: usersFile, roles: { backend1: 'backend', watcher: 'observer' }, ...embedded } }
   }]), { logger, sweepPeriodMs: 100, shutdownGraceMs: 300 })
   const listener = gw.listeners[0]
@@ -127,7 +127,7 @@ describe('embedded broker authentication', () => {
 
   test('a missing users file fails the start with OCPPGW_ERR_CREDENTIALS_FILE', async () => {
     const { logger } = capture()
-    await assert.rejects(startGateway(buildConfig([base, { mqtt: { embedded: { bind: '127.0.0.1:0', ws_bind: 'off', users_file: join(tmpdir(), 'no-such-dir-ocppgw', 'users') } } }]), { logger }),
+    await assert.rejects(startGateway(buildConfig([{ admin: { bind: 'off' } }, base, { mqtt: { embedded: { bind: '127.0.0.1:0', ws_bind: 'off', users_file: join(tmpdir(), 'no-such-dir-ocppgw', 'users') } } }]), { logger }),
       (err: unknown) => isGatewayError(err, 'OCPPGW_ERR_CREDENTIALS_FILE'))
   })
 

@@ -57,7 +57,7 @@ const capture = (): ReturnType<typeof capturedLog> => capturedLog()
 
 async function startWith (service: Service, embedded: Record<string, unknown> = {}, top: Record<string, unknown> = {}): Promise<{ gw: Gateway, mqttUrl: string, cpUrl: string, lines: Array<Record<string, any>> }> {
   const { logger, lines } = capture()
-  const gw = await startGateway(buildConfig([{
+  const gw = await startGateway(buildConfig([{ admin: { bind: 'off' } }, {
     allow_anonymous: true,
     handshake_limits: { conn_rate_per_address: { enable: false } },
     listeners: { ws: { default: { bind: '127.0.0.1:0' } } },

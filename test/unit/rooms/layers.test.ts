@@ -10,7 +10,7 @@ import { dirname, join, normalize, relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /** Top to bottom. A top-level file (gateway.ts, index.ts, errors.ts) is a room of its own. */
-const LAYERS = ['cli', 'index', 'gateway', 'sim', 'bridge', 'session', 'transport', 'auth', 'schema', 'config', 'ocpp', 'observability', 'util', 'errors']
+const LAYERS = ['cli', 'index', 'gateway', 'admin', 'sim', 'bridge', 'session', 'transport', 'auth', 'schema', 'config', 'ocpp', 'observability', 'util', 'errors']
 
 /** Packages a room must not import (directly). */
 const FORBIDDEN: Record<string, RegExp> = {

@@ -1,0 +1,32 @@
+/**
+ * Who may call the admin server: `Authorization: Bearer KEY` against the keys file, for every
+ * path under `/api`, and for `/metrics`, `/healthz`, `/readyz` too with `admin.metrics_auth`.
+ * A non-loopback bind without a keys file is refused before anything listens.
+ */
+import { isLoopback } from '../bridge/adapters/exposure.js'
+import type { GatewayConfig } from '../config/load.js'
+import { GatewayError } from '../errors.js'
+import { matchApiKey, type ApiKeys } from './api-keys.js'
+
+const OPEN_PATHS = new Set(['/metrics', '/healthz', '/readyz'])
+
+/** Throws OCPPGW_ERR_ADMIN_OPEN for an admin server others could reach with no key to ask. */
+export function checkAdminExposure (admin: GatewayConfig['admin']): void {
+  if (admin.bind === undefined || admin.apiKeysFile !== undefined || isLoopback(admin.bind.host)) return
+  throw new GatewayError('OCPPGW_ERR_ADMIN_OPEN', `admin HTTP server on ${admin.bind.host}:${admin.bind.port} would be reachable from other hosts without API keys: set admin.api_keys_file (ocpp-gateway apikey add --file F --name NAME), or bind 127.0.0.1 (admin.bind / --admin-bind); docs/errors.md`)
+}
+
+/** Whether a request to `path` (no query) must carry a key. */
+export function needsKey (path: string, metricsAuth: boolean): boolean {
+  if (OPEN_PATHS.has(path)) return metricsAuth
+  return path === '/api' || path.startsWith('/api/')
+}
+
+export type KeyCheck = { ok: true, name: string } | { ok: false, reason: 'missing_key' | 'wrong_key' }
+
+export function checkKey (keys: ApiKeys, authorization: string | undefined): KeyCheck {
+  const m = /^Bearer +(\S+) *$/i.exec(authorization ?? '')
+  if (m === null) return { ok: false, reason: 'missing_key' }
+  const name = matchApiKey(keys, m[1] as string)
+  return name === undefined ? { ok: false, reason: 'wrong_key' } : { ok: true, name }
+}
