@@ -16,7 +16,7 @@ import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { invalidIdReason, listIds, removeEntry, upsertEntry } from '../auth/credentials-format.js'
 import { hashApiKey, newApiKey, parseApiKeys } from '../admin/api-keys.js'
-import { writeAtomic, type PasswdIo } from './passwd.js'
+import { readEditable, writeAtomic, type PasswdIo } from './passwd.js'
 
 const USAGE = `usage: ocpp-gateway apikey <command> [options]
   add    --file F --name N   create a key for N (or replace N's); the key is printed once
@@ -107,15 +107,4 @@ async function run (argv: string[], io: Omit<PasswdIo, 'stdin'>): Promise<number
 }
 
 /** The file's text, '' when it does not exist yet; refuses to edit a file the gateway would reject. */
-async function readExisting (path: string): Promise<string> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return ''
-    throw e
-  }
-  const check = parseApiKeys(text)
-  if (!check.ok) throw new ApiKeyError(`${path} line ${check.line}: ${check.message}; fix it first`)
-  return text
-}
+const readExisting = (path: string): Promise<string> => readEditable(path, parseApiKeys, (m) => new ApiKeyError(m))

@@ -135,8 +135,11 @@ async function run (argv: string[], io: PasswdIo): Promise<number> {
   }
 }
 
-/** The file's text, '' when it does not exist yet; refuses to edit a file the gateway would reject. */
-async function readExisting (path: string): Promise<string> {
+/**
+ * The file's text, '' when it does not exist yet; refuses (`refuse(message)` is thrown) to edit
+ * a file the gateway would reject by `parse`. Shared by `passwd` and `apikey`.
+ */
+export async function readEditable (path: string, parse: (text: string) => { ok: true } | { ok: false, line: number, message: string }, refuse: (message: string) => Error): Promise<string> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
@@ -144,10 +147,12 @@ async function readExisting (path: string): Promise<string> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return ''
     throw e
   }
-  const check = parseCredentials(text)
-  if (!check.ok) throw new PasswdError(`${path} line ${check.line}: ${check.message}; fix it first`)
+  const check = parse(text)
+  if (!check.ok) throw refuse(`${path} line ${check.line}: ${check.message}; fix it first`)
   return text
 }
+
+const readExisting = (path: string): Promise<string> => readEditable(path, parseCredentials, (m) => new PasswdError(m))
 
 /** Rewrite a file atomically (temporary file + rename), mode 0600. */
 export async function writeAtomic (path: string, text: string): Promise<void> {
