@@ -16,7 +16,7 @@ import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { invalidIdReason, listIds, removeEntry, upsertEntry } from '../auth/credentials-format.js'
 import { hashApiKey, newApiKey, parseApiKeys } from '../admin/api-keys.js'
-import { readEditable, writeAtomic, type PasswdIo } from './passwd.js'
+import { CommandError, readEditable, runCommand, UsageError, writeAtomic, type PasswdIo } from './passwd.js'
 
 const USAGE = `usage: ocpp-gateway apikey <command> [options]
   add    --file F --name N   create a key for N (or replace N's); the key is printed once
@@ -29,19 +29,10 @@ const HEADER =
   '# ocpp-gateway admin API keys: one per line, "<name>:sha256$<digest>".\n' +
   '# Edit with: ocpp-gateway apikey add|remove|list --file <this file>\n'
 
-class UsageError extends Error {}
-class ApiKeyError extends Error {}
+class ApiKeyError extends CommandError {}
 
 export async function apikeyMain (argv: string[], io: Omit<PasswdIo, 'stdin'> = process): Promise<number> {
-  try {
-    return await run(argv, io)
-  } catch (e) {
-    if (e instanceof UsageError) { io.stderr.write(`apikey: ${e.message}\n${USAGE}`); return 2 }
-    if (e instanceof ApiKeyError) { io.stderr.write(`apikey: ${e.message}\n`); return 1 }
-    const code = (e as NodeJS.ErrnoException).code
-    io.stderr.write(`apikey: ${code !== undefined ? code : (e as Error).message}\n`)
-    return 1
-  }
+  return runCommand('apikey', USAGE, io, () => run(argv, io))
 }
 
 async function run (argv: string[], io: Omit<PasswdIo, 'stdin'>): Promise<number> {

@@ -38,19 +38,30 @@ Passwords are asked on the terminal, or read from the first line of stdin with -
 
 const MAX_PASSWORD_LENGTH = 1024
 
-class UsageError extends Error {}
-class PasswdError extends Error {}
+/** Bad arguments: the message and the usage, exit 2. */
+export class UsageError extends Error {}
+/** A refusal the user can act on (a file the gateway would reject…): the message, exit 1. */
+export class CommandError extends Error {}
+class PasswdError extends CommandError {}
 
-export async function passwdMain (argv: string[], io: PasswdIo = process): Promise<number> {
+/**
+ * Run a file-editing command (`passwd`, `apikey`) and turn what it throws into a line on
+ * stderr and an exit code: 2 for usage, 1 for a refusal or an I/O error (its code).
+ */
+export async function runCommand (name: string, usage: string, io: Pick<PasswdIo, 'stderr'>, run: () => Promise<number>): Promise<number> {
   try {
-    return await run(argv, io)
+    return await run()
   } catch (e) {
-    if (e instanceof UsageError) { io.stderr.write(`passwd: ${e.message}\n${USAGE}`); return 2 }
-    if (e instanceof PasswdError) { io.stderr.write(`passwd: ${e.message}\n`); return 1 }
+    if (e instanceof UsageError) { io.stderr.write(`${name}: ${e.message}\n${usage}`); return 2 }
+    if (e instanceof CommandError) { io.stderr.write(`${name}: ${e.message}\n`); return 1 }
     const code = (e as NodeJS.ErrnoException).code
-    io.stderr.write(`passwd: ${code !== undefined ? code : (e as Error).message}\n`)
+    io.stderr.write(`${name}: ${code !== undefined ? code : (e as Error).message}\n`)
     return 1
   }
+}
+
+export async function passwdMain (argv: string[], io: PasswdIo = process): Promise<number> {
+  return runCommand('passwd', USAGE, io, () => run(argv, io))
 }
 
 async function run (argv: string[], io: PasswdIo): Promise<number> {
