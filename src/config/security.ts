@@ -38,6 +38,9 @@
  *     certfile: /etc/ocpp-gateway/server.pem
  *     keyfile: /etc/ocpp-gateway/server.key
  *     cacertfile: /etc/ocpp-gateway/ca.pem   # required for profile 3
+ *     certificates:                    # more pairs served alongside certfile/keyfile (or instead):
+ *       - { certfile: ec.pem, keyfile: ec.key }  # one per key type, e.g. RSA and ECDSA, so that
+ *                                        # all four OCPP TLS 1.2 suites are offered (docs/security.md)
  *     password: "…"                    # of an encrypted key
  *     verify: verify_none | verify_peer      # verify_peer = profile 3
  *     fail_if_no_peer_cert: true       # with verify_peer: must be true (a client certificate is required)
@@ -51,10 +54,24 @@ import { ConfigError } from './config-error.js'
 /** OCPP security profile of a listener: 0 none, 1 Basic over ws, 2 Basic over wss, 3 client certificate. */
 export type SecurityProfile = 0 | 1 | 2 | 3
 
-/** A listener's TLS files, EMQX `ssl_options` names. */
-export interface TlsFiles {
+/** One certificate (chain) and its key. */
+export interface CertKeyFiles {
   certfile: string
   keyfile: string
+  /** Passphrase of an encrypted key. Secret: redacted. */
+  password?: string
+}
+
+/** A listener's TLS files, EMQX `ssl_options` names. */
+export interface TlsFiles {
+  /** The first certificate/key pair. */
+  certfile: string
+  keyfile: string
+  /**
+   * More pairs served by the same listener, one per key type (an RSA certificate next to an
+   * ECDSA one): the handshake picks the one the client's cipher suite needs.
+   */
+  more?: CertKeyFiles[]
   /** CA bundle that client certificates must chain to (required for profile 3). */
   cacertfile?: string
   /** Passphrase of an encrypted key (EMQX `ssl_options.password`). Secret: redacted. */
@@ -186,10 +203,21 @@ export const listenerSecuritySchemaProperties = {
   ssl_options: {
     type: 'object',
     additionalProperties: false,
-    required: ['certfile', 'keyfile'],
+    dependencies: { certfile: ['keyfile'], keyfile: ['certfile'] },
     properties: {
       certfile: { type: 'string', minLength: 1 },
       keyfile: { type: 'string', minLength: 1 },
+      certificates: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 8,
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['certfile', 'keyfile'],
+          properties: { certfile: { type: 'string', minLength: 1 }, keyfile: { type: 'string', minLength: 1 }, password: { type: 'string' } }
+        }
+      },
       cacertfile: { type: 'string', minLength: 1 },
       password: { type: 'string' },
       verify: { type: 'string', enum: ['verify_none', 'verify_peer'], default: defaults.listener.ssl_options.verify },
@@ -312,6 +340,9 @@ export function buildListenerSecurity (type: 'ws' | 'wss', l: Tree, key: string)
     return { profile: explicit ?? 1 }
   }
   if (ssl === undefined) throw new ConfigError(`${key}.ssl_options: certfile and keyfile are required for a wss listener`)
+  const pairs = certificatePairs(ssl)
+  const first = pairs[0]
+  if (first === undefined) throw new ConfigError(`${key}.ssl_options: certfile and keyfile (or certificates) are required for a wss listener`)
   const peer = ssl.verify === 'verify_peer'
   if (peer && ssl.fail_if_no_peer_cert === false) {
     throw new ConfigError(`${key}.ssl_options.fail_if_no_peer_cert: must be true with verify_peer (security profile 3 requires a client certificate)`)
@@ -323,12 +354,22 @@ export function buildListenerSecurity (type: 'ws' | 'wss', l: Tree, key: string)
   if (profile === 3 && ssl.cacertfile === undefined) throw new ConfigError(`${key}.ssl_options.cacertfile: required for security profile 3 (the CA that signs charger certificates)`)
   const versions: readonly string[] = ssl.versions ?? defaults.listener.ssl_options.versions
   const tls: TlsFiles = {
-    certfile: ssl.certfile,
-    keyfile: ssl.keyfile,
+    certfile: first.certfile,
+    keyfile: first.keyfile,
     minVersion: versions.includes('tlsv1.2') ? 'TLSv1.2' : 'TLSv1.3'
   }
+  if (pairs.length > 1) tls.more = pairs.slice(1)
   if (ssl.cacertfile !== undefined) tls.cacertfile = ssl.cacertfile
-  if (ssl.password !== undefined) tls.password = ssl.password
+  if (first.password !== undefined) tls.password = first.password
   if (ssl.ciphers !== undefined) tls.ciphers = ssl.ciphers
   return { profile, tls }
+}
+
+/** certfile/keyfile first, then `certificates`; a pair without its own password uses `password`. */
+function certificatePairs (ssl: Tree): CertKeyFiles[] {
+  const listed: Tree[] = [...(ssl.certfile === undefined ? [] : [{ certfile: ssl.certfile, keyfile: ssl.keyfile }]), ...(ssl.certificates as Tree[] ?? [])]
+  return listed.map((c) => {
+    const password = c.password ?? ssl.password
+    return password === undefined ? { certfile: c.certfile, keyfile: c.keyfile } : { certfile: c.certfile, keyfile: c.keyfile, password }
+  })
 }

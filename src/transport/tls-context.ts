@@ -1,6 +1,8 @@
 /**
  * TLS contexts for wss listeners (security profiles 2 and 3), from PEM files named as in
- * EMQX's `ssl_options` (certfile, keyfile, cacertfile, password, verify, fail_if_no_peer_cert).
+ * EMQX's `ssl_options` (certfile, keyfile, cacertfile, password, verify, fail_if_no_peer_cert),
+ * plus ours, `certificates`: more certificate/key pairs on the same listener, one per key type
+ * (RSA next to ECDSA), so that every cipher suite OCPP requires can be negotiated.
  *
  * - {@link loadTlsOptions} reads the files and checks that they make a usable context
  *   (key matches certificate) before anyone relies on them.
@@ -23,8 +25,9 @@
  */
 import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
+import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { createSecureContext, type SecureContextOptions, type TlsOptions } from 'node:tls'
-import type { SecurityProfile, TlsFiles } from '../config/security.js'
+import type { CertKeyFiles, SecurityProfile, TlsFiles } from '../config/security.js'
 import { GatewayError } from '../errors.js'
 import { watchFiles, type FileWatch } from '../util/watch-files.js'
 
@@ -40,18 +43,65 @@ function readOrExplain (read: (p: string) => Buffer, what: string, path: string)
   }
 }
 
-function contextOptions (files: TlsFiles, cert: Buffer, key: Buffer, ca: Buffer | undefined): SecureContextOptions {
-  const opts: SecureContextOptions = { cert, key, minVersion: files.minVersion ?? 'TLSv1.2' }
-  if (ca !== undefined) opts.ca = ca
-  if (files.password !== undefined) opts.passphrase = files.password
-  if (files.ciphers !== undefined) opts.ciphers = files.ciphers
+/** The PEM of every pair, the first one's first. */
+interface PairPem { files: CertKeyFiles, cert: Buffer, key: Buffer }
+
+function pairsOf (files: TlsFiles): CertKeyFiles[] {
+  const first: CertKeyFiles = files.password === undefined ? { certfile: files.certfile, keyfile: files.keyfile } : { certfile: files.certfile, keyfile: files.keyfile, password: files.password }
+  return [first, ...(files.more ?? [])]
+}
+
+/** The files a TLS context of `files` is made of (what a reloader watches). */
+export function tlsPaths (files: TlsFiles): string[] {
+  return [...pairsOf(files).flatMap((p) => [p.certfile, p.keyfile]), ...(files.cacertfile === undefined ? [] : [files.cacertfile])]
+}
+
+/**
+ * The key type of a pair ("rsa", "ec"…: OpenSSL keeps one certificate per type), after
+ * checking that the key is the certificate's. OpenSSL itself does not notice a key of another
+ * type than its certificate (it files them in different slots), so this check is ours.
+ */
+function checkedKeyType (p: PairPem): string {
+  let ok: boolean
+  let cert: X509Certificate
   try {
-    createSecureContext(opts) // fails now, not at the first handshake, on a bad key/cert pair
+    cert = new X509Certificate(p.cert)
+    ok = cert.checkPrivateKey(createPrivateKey(p.files.password === undefined ? p.key : { key: p.key, passphrase: p.files.password }))
   } catch (e) {
-    // OpenSSL's message names the problem (e.g. "key values mismatch"), not the key.
-    throw configError(`unusable TLS files ${files.certfile} / ${files.keyfile}: ${(e as Error).message}`)
+    throw configError(`unusable TLS files ${p.files.certfile} / ${p.files.keyfile}: ${(e as Error).message}`)
   }
-  return opts
+  if (!ok) throw configError(`unusable TLS files ${p.files.certfile} / ${p.files.keyfile}: the key is not the certificate's`)
+  return cert.publicKey.asymmetricKeyType ?? 'unknown'
+}
+
+function contextOptions (files: TlsFiles, pairs: PairPem[], ca: Buffer | undefined): SecureContextOptions {
+  const base: SecureContextOptions = { minVersion: files.minVersion ?? 'TLSv1.2' }
+  if (ca !== undefined) base.ca = ca
+  if (files.ciphers !== undefined) base.ciphers = files.ciphers
+  const types = new Map<string, string>()
+  for (const p of pairs) {
+    try {
+      // Fails now, not at the first handshake, on a bad key/cert pair.
+      createSecureContext({ ...base, cert: p.cert, key: p.key, ...(p.files.password === undefined ? {} : { passphrase: p.files.password }) })
+    } catch (e) {
+      // OpenSSL's message names the problem (e.g. "key values mismatch"), not the key.
+      throw configError(`unusable TLS files ${p.files.certfile} / ${p.files.keyfile}: ${(e as Error).message}`)
+    }
+    const type = checkedKeyType(p)
+    const other = types.get(type)
+    // OpenSSL would keep only the last one of a type: the other could never be served.
+    if (other !== undefined) throw configError(`TLS certificates ${other} and ${p.files.certfile} both have ${type} keys: give a listener one certificate per key type (e.g. one RSA and one ECDSA)`)
+    types.set(type, p.files.certfile)
+  }
+  const only = pairs[0]
+  if (pairs.length === 1 && only !== undefined) {
+    return { ...base, cert: only.cert, key: only.key, ...(only.files.password === undefined ? {} : { passphrase: only.files.password }) }
+  }
+  return {
+    ...base,
+    cert: pairs.map((p) => p.cert),
+    key: pairs.map((p) => p.files.password === undefined ? { pem: p.key } : { pem: p.key, passphrase: p.files.password })
+  }
 }
 
 /** Read the files into secure-context options (throws GatewayError OCPPGW_ERR_TLS_CONFIG, naming the file, never its content). */
@@ -63,18 +113,17 @@ export async function loadSecureContextOptions (files: TlsFiles): Promise<Secure
       throw configError(`cannot read ${what} ${path} (${(e as NodeJS.ErrnoException).code ?? 'EIO'})`)
     }
   }
-  const cert = await read('certfile', files.certfile)
-  const key = await read('keyfile', files.keyfile)
+  const pairs: PairPem[] = []
+  for (const p of pairsOf(files)) pairs.push({ files: p, cert: await read('certfile', p.certfile), key: await read('keyfile', p.keyfile) })
   const ca = files.cacertfile === undefined ? undefined : await read('cacertfile', files.cacertfile)
-  return contextOptions(files, cert, key, ca)
+  return contextOptions(files, pairs, ca)
 }
 
 /** Synchronous {@link loadSecureContextOptions}, for start-up code that cannot await. */
 export function loadSecureContextOptionsSync (files: TlsFiles): SecureContextOptions {
-  const cert = readOrExplain(readFileSync, 'certfile', files.certfile)
-  const key = readOrExplain(readFileSync, 'keyfile', files.keyfile)
+  const pairs = pairsOf(files).map((p) => ({ files: p, cert: readOrExplain(readFileSync, 'certfile', p.certfile), key: readOrExplain(readFileSync, 'keyfile', p.keyfile) }))
   const ca = files.cacertfile === undefined ? undefined : readOrExplain(readFileSync, 'cacertfile', files.cacertfile)
-  return contextOptions(files, cert, key, ca)
+  return contextOptions(files, pairs, ca)
 }
 
 function serverOptions (ctx: SecureContextOptions, profile: SecurityProfile): TlsOptions {
@@ -134,8 +183,7 @@ export class TlsReloader {
     this.files = { ...files }
     this.opts = opts
     if (opts.watch !== false) {
-      const paths = [files.certfile, files.keyfile, files.cacertfile].filter((p): p is string => p !== undefined)
-      this.watcher = watchFiles(paths, () => { void this.reload() }, { debounceMs: opts.debounceMs ?? 200, pollIntervalMs: opts.pollIntervalMs ?? 5000 })
+      this.watcher = watchFiles(tlsPaths(files), () => { void this.reload() }, { debounceMs: opts.debounceMs ?? 200, pollIntervalMs: opts.pollIntervalMs ?? 5000 })
     }
   }
 

@@ -91,7 +91,7 @@ export class WsListener {
       const https = createHttpsServer({ ...loadTlsOptionsSync(tls, config.security.profile), ...timeouts, handshakeTimeout: config.handshakeTimeoutMs }, onRequest)
       this.server = https
       this.tlsReloader = new TlsReloader(https, tls, {
-        onReload: () => log.info({ listener: config.name, certfile: tls.certfile }, 'TLS certificate reloaded'),
+        onReload: () => log.info({ listener: config.name, certfiles: [tls.certfile, ...(tls.more ?? []).map((p) => p.certfile)] }, 'TLS certificate reloaded'),
         onError: (err) => log.error({ listener: config.name, err: err.message }, 'TLS certificate not reloaded; keeping the previous one')
       })
       this.server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {

@@ -1,8 +1,9 @@
 /**
  * Real certificates for a test run, made with the openssl CLI in a temporary directory:
  * a CA, a second (foreign) CA, two server certificates for localhost/127.0.0.1 (the second
- * for reload tests), and client certificates: good (CN = charger id), another CN, signed by
- * the foreign CA, and expired. EC P-256 keys: generation takes milliseconds.
+ * for reload tests), two RSA server certificates (OCPP's TLS_RSA suites need one), and client
+ * certificates: good (CN = charger id), another CN, signed by the foreign CA, and expired.
+ * EC P-256 keys take milliseconds; the two RSA 2048 keys about a tenth of a second.
  */
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -19,6 +20,9 @@ export interface TestCerts {
   otherCa: CertPair
   server: CertPair
   server2: CertPair
+  /** RSA 2048 server certificates (the EC ones cannot serve AES128-GCM-SHA256 / AES256-GCM-SHA384). */
+  serverRsa: CertPair
+  serverRsa2: CertPair
   clientGood: CertPair
   clientOtherCn: CertPair
   clientOtherCa: CertPair
@@ -70,8 +74,9 @@ export function makeTestCerts (cid = 'CP001'): TestCerts {
     execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] })
   }
   const p = (name: string): CertPair => ({ cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`) })
-  const newKey = (name: string): void => {
-    ssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', p(name).key)
+  const newKey = (name: string, rsa = false): void => {
+    if (rsa) ssl('genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', p(name).key)
+    else ssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', p(name).key)
   }
   let serial = 1
   const makeCa = (name: string, cn: string): CertPair => {
@@ -80,8 +85,8 @@ export function makeTestCerts (cid = 'CP001'): TestCerts {
       '-subj', `/CN=${cn}`, '-extensions', 'ca_ext', '-set_serial', String(serial++))
     return p(name)
   }
-  const issue = (name: string, cn: string, ca: CertPair, ext: 'server_ext' | 'client_ext'): CertPair => {
-    newKey(name)
+  const issue = (name: string, cn: string, ca: CertPair, ext: 'server_ext' | 'client_ext', rsa = false): CertPair => {
+    newKey(name, rsa)
     ssl('req', '-config', cnf, '-new', '-key', p(name).key, '-out', join(dir, `${name}.csr`), '-subj', `/CN=${cn}`)
     ssl('x509', '-req', '-in', join(dir, `${name}.csr`), '-CA', ca.cert, '-CAkey', ca.key, '-out', p(name).cert,
       '-days', '2', '-set_serial', String(serial++), '-extfile', cnf, '-extensions', ext, '-sha256')
@@ -91,6 +96,8 @@ export function makeTestCerts (cid = 'CP001'): TestCerts {
   const otherCa = makeCa('other-ca', 'Somebody Else CA')
   const server = issue('server', 'localhost', ca, 'server_ext')
   const server2 = issue('server2', 'localhost-renewed', ca, 'server_ext')
+  const serverRsa = issue('server-rsa', 'localhost', ca, 'server_ext', true)
+  const serverRsa2 = issue('server-rsa2', 'localhost-rsa-renewed', ca, 'server_ext', true)
   const clientGood = issue('client-good', cid, ca, 'client_ext')
   const clientOtherCn = issue('client-other-cn', `${cid}-other`, ca, 'client_ext')
   const clientOtherCa = issue('client-other-ca', cid, otherCa, 'client_ext')
@@ -107,6 +114,8 @@ export function makeTestCerts (cid = 'CP001'): TestCerts {
     otherCa,
     server,
     server2,
+    serverRsa,
+    serverRsa2,
     clientGood,
     clientOtherCn,
     clientOtherCa,

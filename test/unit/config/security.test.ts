@@ -107,6 +107,26 @@ describe('listener security', () => {
       assert.throws(() => buildListenerSecurity(type, listener(tree), 'listeners.x'), re, JSON.stringify(tree))
     }
   })
+
+  test('certificates: more pairs after certfile/keyfile, or instead of them; a pair without a password takes ssl_options.password', () => {
+    const ec = { certfile: '/ec.pem', keyfile: '/ec.key' }
+    assert.deepEqual(
+      buildListenerSecurity('wss', listener({ ssl_options: { ...ssl, certificates: [ec] } }), 'listeners.wss.both'),
+      { profile: 2, tls: { certfile: '/c.pem', keyfile: '/k.pem', minVersion: 'TLSv1.2', more: [ec] } }
+    )
+    assert.deepEqual(
+      buildListenerSecurity('wss', listener({ ssl_options: { certificates: [ec, { certfile: '/r.pem', keyfile: '/r.key', password: 'own' }], password: 'pw' } }), 'listeners.wss.list'),
+      { profile: 2, tls: { certfile: '/ec.pem', keyfile: '/ec.key', password: 'pw', minVersion: 'TLSv1.2', more: [{ certfile: '/r.pem', keyfile: '/r.key', password: 'own' }] } }
+    )
+  })
+
+  test('the schema refuses half a pair and an empty or malformed certificates list', () => {
+    for (const ssl of [{ certfile: '/c.pem' }, { keyfile: '/k.pem' }, { certificates: [] }, { certificates: [{ certfile: '/c.pem' }] }, { certificates: [{ certfile: '/c.pem', keyfile: '/k.pem', verify: 'verify_peer' }] }]) {
+      assert.equal(validateListener(structuredClone({ ssl_options: ssl })), false, JSON.stringify(ssl))
+    }
+    // Neither a pair nor a list: valid JSON-wise, refused with a message naming the key.
+    assert.throws(() => buildListenerSecurity('wss', listener({ ssl_options: { cacertfile: '/ca.pem' } }), 'listeners.wss.x'), /listeners\.wss\.x\.ssl_options: certfile and keyfile \(or certificates\) are required/)
+  })
 })
 
 describe('trusted proxies and hashing in the gateway config', () => {

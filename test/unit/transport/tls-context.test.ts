@@ -12,7 +12,7 @@ import type { SecureContextOptions } from 'node:tls'
 import { after, before, describe, test } from 'node:test'
 import type { TlsFiles } from '../../../src/config/security.js'
 import { GatewayError } from '../../../src/errors.js'
-import { loadSecureContextOptionsSync, loadTlsOptions, loadTlsOptionsSync, TlsReloader, type SecureContextTarget } from '../../../src/transport/tls-context.js'
+import { loadSecureContextOptionsSync, loadTlsOptions, loadTlsOptionsSync, tlsPaths, TlsReloader, type SecureContextTarget } from '../../../src/transport/tls-context.js'
 import { makeTestCerts, type TestCerts } from '../../helpers/certs.js'
 
 let certs: TestCerts
@@ -88,6 +88,28 @@ describe('loadTlsOptions / loadTlsOptionsSync: files that do not make a context'
         return true
       })
     }
+  })
+})
+
+describe('loadTlsOptions / loadTlsOptionsSync: several certificates on one listener', () => {
+  test('an RSA and an ECDSA pair make one context with both (first pair first)', () => {
+    const opts = loadTlsOptionsSync({ certfile: certs.server.cert, keyfile: certs.server.key, more: [{ certfile: certs.serverRsa.cert, keyfile: certs.serverRsa.key }] }, 2)
+    assert.ok(Array.isArray(opts.cert) && opts.cert.length === 2)
+    assert.ok(Array.isArray(opts.key) && opts.key.length === 2)
+    assert.deepEqual(tlsPaths({ certfile: 'a', keyfile: 'b', cacertfile: 'ca', more: [{ certfile: 'c', keyfile: 'd' }] }), ['a', 'b', 'c', 'd', 'ca'])
+  })
+
+  test('two pairs of one key type are refused (OpenSSL would serve only the last), naming both files', async () => {
+    const files = { certfile: certs.server.cert, keyfile: certs.server.key, more: [{ certfile: certs.server2.cert, keyfile: certs.server2.key }] }
+    await assert.rejects(loadTlsOptions(files, 2), (e: unknown) => e instanceof GatewayError && e.code === 'OCPPGW_ERR_TLS_CONFIG' &&
+      e.message === `TLS certificates ${certs.server.cert} and ${certs.server2.cert} both have ec keys: give a listener one certificate per key type (e.g. one RSA and one ECDSA)`)
+  })
+
+  test('a bad second pair is named by its own paths, and an encrypted second key takes its own password', () => {
+    const mismatched = { certfile: certs.server.cert, keyfile: certs.server.key, more: [{ certfile: certs.serverRsa.cert, keyfile: certs.clientGood.key }] }
+    assert.throws(() => loadTlsOptionsSync(mismatched, 2), (e: unknown) => e instanceof GatewayError && e.message.startsWith(`unusable TLS files ${certs.serverRsa.cert} / ${certs.clientGood.key}: `))
+    const opts = loadTlsOptionsSync({ certfile: certs.serverRsa.cert, keyfile: certs.serverRsa.key, more: [{ certfile: certs.server.cert, keyfile: encryptedKey, password: 's3cret' }] }, 2)
+    assert.deepEqual((opts.key as Array<{ passphrase?: string }>).map((k) => k.passphrase), [undefined, 's3cret'])
   })
 })
 
