@@ -39,8 +39,8 @@ export interface CredentialsFileOptions {
   onError?: (err: Error) => void
 }
 
-/** Passwords longer than this are refused before hashing (OCPP passwords are at most 40 characters). */
-const MAX_PASSWORD_LENGTH = 1024
+/** Passwords longer than this (in bytes) are refused before hashing (OCPP passwords are at most 40 characters). */
+const MAX_PASSWORD_BYTES = 1024
 const DEBOUNCE_MS = 50
 const DEFAULT_POLL_MS = durationMs(defaults.authenticator.file.reload_interval, 'authentication[].reload_interval', { finite: true })
 
@@ -93,18 +93,20 @@ export class CredentialsFileAuthenticator implements Authenticator {
   async authenticate (req: AuthRequest): Promise<AuthDecision> {
     if (req.password === undefined) return deny('missing_credentials')
     if (this.opts.allowUsernameMismatch !== true && req.username !== req.cid) return deny('username_mismatch')
+    // Compared byte for byte: a 1.6 AuthorizationKey may be binary (its UTF-8 text loses bytes).
+    const password = req.passwordBytes ?? Buffer.from(req.password, 'utf8')
     const entry = this.table.get(req.cid)
-    if (entry === undefined || req.password.length > MAX_PASSWORD_LENGTH) {
+    if (entry === undefined || password.length > MAX_PASSWORD_BYTES) {
       // Same work as a real check, so timing does not tell which ids exist.
-      const done = await this.hash(req.password.slice(0, MAX_PASSWORD_LENGTH), this.dummyHash())
+      const done = await this.hash(password.subarray(0, MAX_PASSWORD_BYTES), this.dummyHash())
       if (done === undefined) return deny('overloaded')
       return entry === undefined ? deny('unknown_id', true) : deny('bad_password')
     }
-    const tag = createHmac('sha256', this.hmacKey).update(req.password).digest()
+    const tag = createHmac('sha256', this.hmacKey).update(password).digest()
     const seen = this.verified.get(req.cid)
     // Before the limiter: a charger that got in before is let in while guesses are refused.
     if (seen !== undefined && seen.hash === entry.hash && timingSafeEqual(seen.tag, tag)) return allow()
-    const match = await this.hash(req.password, entry.parsed)
+    const match = await this.hash(password, entry.parsed)
     if (match === undefined) return deny('overloaded')
     if (!match) return deny('bad_password')
     // The table may have been reloaded during the check; only remember what still holds.
@@ -136,7 +138,7 @@ export class CredentialsFileAuthenticator implements Authenticator {
   }
 
   /** One scrypt check within the hash limiter; undefined when it refused (queue full). */
-  private async hash (password: string, h: ParsedHash): Promise<boolean | undefined> {
+  private async hash (password: Buffer, h: ParsedHash): Promise<boolean | undefined> {
     const limiter = this.opts.hashLimiter
     if (limiter === undefined) return await verifyParsed(password, h)
     const slot = limiter.acquire()

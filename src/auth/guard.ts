@@ -47,7 +47,7 @@ export interface GuardOptions {
    */
   unknownCharger?: 'reject' | 'accept'
   /** Every decision, for logging and counting (never gets the password). */
-  onDecision?: (req: Omit<GuardRequest, 'password'>, result: GuardResult) => void
+  onDecision?: (req: Omit<GuardRequest, 'password' | 'passwordBytes'>, result: GuardResult) => void
 }
 
 /** Seconds a refused-while-overloaded charger is asked to wait. */
@@ -79,7 +79,7 @@ export class HandshakeGuard {
   async check (req: GuardRequest): Promise<GuardResult> {
     const result = await this.decide(req)
     if (this.onDecision !== undefined) {
-      const { password: _pw, ...safe } = req
+      const { password: _pw, passwordBytes: _bytes, ...safe } = req
       this.onDecision(safe, result)
     }
     return result

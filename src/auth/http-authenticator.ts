@@ -3,6 +3,8 @@
  *
  * Request: POST <url>, `Content-Type: application/json`, body
  *   { "cid", "clientid", "username", "password", "peer", "peerhost", "cert_cn", "listener", "profile" }
+ *   plus "password_hex" when the password is not UTF-8 (a binary 1.6 AuthorizationKey: the
+ *   bytes the charger sent, hex-encoded as the CSMS set them; "password" is then lossy)
  * ("clientid"/"peerhost" repeat cid/peer under EMQX's names so existing auth services work).
  *
  * Response → decision:
@@ -25,6 +27,7 @@
  * auth_bad_response are never cached, so the service coming back takes effect at once.
  * Identical requests in flight at the same time share one HTTP request.
  */
+import { isUtf8 } from 'node:buffer'
 import { DecisionCache, type DecisionCacheOptions } from './decision-cache.js'
 import { allow, deny, type AllowAttrs, type AuthDecision, type AuthRequest, type Authenticator } from './types.js'
 import { defaults } from '../config/defaults.js'
@@ -80,18 +83,22 @@ export class HttpAuthenticator implements Authenticator {
   }
 
   async authenticate (req: AuthRequest): Promise<AuthDecision> {
+    // A binary password (1.6 AuthorizationKey) does not survive as JSON text: it goes as hex too.
+    const binary = req.passwordBytes !== undefined && !isUtf8(req.passwordBytes) ? req.passwordBytes.toString('hex') : undefined
     const body = {
       cid: req.cid,
       clientid: req.cid,
       username: req.username ?? null,
       password: req.password ?? null,
+      ...(binary === undefined ? {} : { password_hex: binary }),
       peer: req.peer,
       peerhost: req.peer,
       cert_cn: req.certCN ?? null,
       listener: req.listener,
       profile: req.profile
     }
-    const key = this.cache?.keyOf([req.cid, req.username, req.password, req.peer, req.certCN, req.listener, String(req.profile)])
+    // Two binary passwords can have the same lossy text: the cache keys them by their bytes.
+    const key = this.cache?.keyOf([req.cid, req.username, binary === undefined ? 'text' : 'hex', binary ?? req.password, req.peer, req.certCN, req.listener, String(req.profile)])
     if (key !== undefined) {
       const hit = this.cache?.get(key)
       if (hit !== undefined) return hit

@@ -53,20 +53,23 @@ export function parseHash (s: string): ParsedHash | undefined {
   return { params, salt: saltBuf, key: keyBuf }
 }
 
-export async function hashPassword (password: string, params: ScryptParams = DEFAULT_SCRYPT): Promise<string> {
+/** A password as text (hashed as its UTF-8 bytes) or as raw bytes (a binary 1.6 AuthorizationKey). */
+export type PasswordInput = string | Buffer
+
+export async function hashPassword (password: PasswordInput, params: ScryptParams = DEFAULT_SCRYPT): Promise<string> {
   const salt = randomBytes(SALT_BYTES)
   const key = await scrypt(password, salt, KEY_BYTES, { ...params, maxmem: memFor(params) })
   return `scrypt$${params.N}$${params.r}$${params.p}$${salt.toString('base64url')}$${key.toString('base64url')}`
 }
 
 /** Constant-time check of a password against a parsed hash. */
-export async function verifyParsed (password: string, h: ParsedHash): Promise<boolean> {
+export async function verifyParsed (password: PasswordInput, h: ParsedHash): Promise<boolean> {
   const key = await scrypt(password, h.salt, h.key.length, { ...h.params, maxmem: memFor(h.params) })
   return timingSafeEqual(key, h.key)
 }
 
 /** Constant-time check of a password against a hash string; false for a malformed hash. */
-export async function verifyPassword (password: string, hash: string): Promise<boolean> {
+export async function verifyPassword (password: PasswordInput, hash: string): Promise<boolean> {
   const h = parseHash(hash)
   return h === undefined ? false : await verifyParsed(password, h)
 }

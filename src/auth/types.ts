@@ -13,6 +13,12 @@ export interface AuthRequest {
   username?: string
   /** HTTP Basic password, absent when no Authorization header was sent. Never log it. */
   password?: string
+  /**
+   * The same password byte for byte, when the gateway has it (Basic auth): what the
+   * credentials file compares. A 1.6 AuthorizationKey may be binary, and `password` (UTF-8)
+   * then loses bytes. Never log it.
+   */
+  passwordBytes?: Buffer
   /** Remote address as seen by the gateway (after any trusted proxy handling). */
   peer: string
   /** Subject CN of a verified client certificate (profile 3). */

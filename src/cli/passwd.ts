@@ -5,7 +5,8 @@
  *   ocpp-gateway passwd remove --file F --id X                      remove X
  *   ocpp-gateway passwd list   --file F                             print the ids
  *   ocpp-gateway passwd hash   [--password-stdin]                   print a hash for a password
- *   (add and hash take --scrypt-n N to change the scrypt cost, default 16384)
+ *   (add and hash take --scrypt-n N to change the scrypt cost, default 16384, and --hex: the
+ *   password is given hex-encoded and stands for those bytes, as a 1.6 AuthorizationKey is set)
  *
  * Passwords are read from the terminal without echo (asked twice), or with
  * --password-stdin from the first line of standard input. They are never accepted as an
@@ -33,6 +34,8 @@ const USAGE = `usage: ocpp-gateway passwd <command> [options]
   list   --file F                             print the charge point ids
   hash   [--password-stdin]                   print the hash of a password
   --scrypt-n N   scrypt cost for add/hash (power of two, default 16384; lower only on weak hardware)
+  --hex          the password is hex-encoded and means those bytes: the value a CSMS sends in a
+                 1.6 ChangeConfiguration of AuthorizationKey (the charger sends the decoded bytes)
 Passwords are asked on the terminal, or read from the first line of stdin with --password-stdin.
 `
 
@@ -76,6 +79,7 @@ async function run (argv: string[], io: PasswdIo): Promise<number> {
         id: { type: 'string' },
         'password-stdin': { type: 'boolean' },
         'scrypt-n': { type: 'string' },
+        hex: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' }
       }
     })
@@ -99,6 +103,7 @@ async function run (argv: string[], io: PasswdIo): Promise<number> {
     return id
   }
   const stdinPw = values['password-stdin'] === true
+  const asBytes = (pw: string): string | Buffer => values.hex === true ? hexPassword(pw) : pw
   const params: ScryptParams = { ...DEFAULT_SCRYPT }
   if (values['scrypt-n'] !== undefined) {
     const n = Number(values['scrypt-n'])
@@ -111,7 +116,7 @@ async function run (argv: string[], io: PasswdIo): Promise<number> {
       const path = needFile()
       const id = needId()
       const text = await readExisting(path)
-      const password = await readPassword(io, stdinPw)
+      const password = asBytes(await readPassword(io, stdinPw))
       const result = upsertEntry(text === '' ? FILE_HEADER : text, id, await hashPassword(password, params))
       await writeAtomic(path, result.text)
       io.stdout.write(`${result.updated ? 'updated' : 'added'} ${id}\n`)
@@ -136,7 +141,7 @@ async function run (argv: string[], io: PasswdIo): Promise<number> {
       return 0
     }
     case 'hash': {
-      io.stdout.write(`${await hashPassword(await readPassword(io, stdinPw), params)}\n`)
+      io.stdout.write(`${await hashPassword(asBytes(await readPassword(io, stdinPw)), params)}\n`)
       return 0
     }
     case undefined:
@@ -189,6 +194,13 @@ function checkPassword (pw: string): string {
   if (pw === '') throw new PasswdError('empty password')
   if (pw.length > MAX_PASSWORD_LENGTH) throw new PasswdError(`password longer than ${MAX_PASSWORD_LENGTH} characters`)
   return pw
+}
+
+/** The bytes a hex-encoded password stands for (1.6 AuthorizationKey). */
+function hexPassword (hex: string): Buffer {
+  const h = hex.trim()
+  if (h.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(h)) throw new PasswdError('--hex: the password must be an even number of hex digits')
+  return Buffer.from(h, 'hex')
 }
 
 async function readPassword (io: PasswdIo, fromStdin: boolean): Promise<string> {

@@ -20,7 +20,7 @@ export const REDACTED = '[REDACTED]'
 const SECRET_KEYS = new Set([
   'password', 'passwd', 'pass', 'passphrase', 'secret', 'clientsecret', 'token', 'accesstoken',
   'refreshtoken', 'apikey', 'authorization', 'proxyauthorization', 'cookie', 'setcookie',
-  'key', 'privatekey', 'pfx', 'authkey', 'authorizationkey', 'basicauthpassword', 'keypassword'
+  'key', 'privatekey', 'pfx', 'authkey', 'authorizationkey', 'basicauthpassword', 'keypassword', 'passwordhex', 'passwordbytes'
 ])
 
 function normalKey (k: string): string {

@@ -64,6 +64,7 @@ export function createAdmission (opts: AdmissionOptions): ConnectionHandler {
         cid: info.cid,
         ...(info.username !== undefined ? { username: info.username } : {}),
         ...(info.password !== undefined ? { password: info.password } : {}),
+        ...(info.passwordBytes !== undefined ? { passwordBytes: info.passwordBytes } : {}),
         ...(info.certCN !== undefined ? { certCN: info.certCN } : {}),
         address: info.address,
         peer: info.peer,

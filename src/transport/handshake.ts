@@ -40,17 +40,31 @@ export function chargePointIdFromUrl (url: string, prefix: string): Result<strin
   return { ok: true, value: id }
 }
 
-export interface BasicCredentials { username: string, password: string }
+export interface BasicCredentials {
+  username: string
+  /** The password decoded as UTF-8 (lossy for a binary one: see passwordBytes). */
+  password: string
+  /**
+   * The password byte for byte. OCPP 1.6 (security whitepaper) sets AuthorizationKey
+   * hex-encoded and the charger sends the decoded bytes, which may be any binary; these are
+   * what a password is compared as.
+   */
+  passwordBytes: Buffer
+}
+
+const COLON = 0x3a
 
 /** RFC 7617 Basic credentials, or undefined when absent or unreadable. */
 export function parseBasicAuth (header: string | undefined): BasicCredentials | undefined {
   if (header === undefined) return undefined
   const m = /^\s*basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header)
   if (m === null) return undefined
-  const text = Buffer.from(m[1] as string, 'base64').toString('utf8')
-  const colon = text.indexOf(':')
+  const raw = Buffer.from(m[1] as string, 'base64')
+  // The user-id cannot contain a colon (RFC 7617 §2); the password may hold any byte.
+  const colon = raw.indexOf(COLON)
   if (colon === -1) return undefined
-  return { username: text.slice(0, colon), password: text.slice(colon + 1) }
+  const passwordBytes = raw.subarray(colon + 1)
+  return { username: raw.subarray(0, colon).toString('utf8'), password: passwordBytes.toString('utf8'), passwordBytes }
 }
 
 export interface ProtocolChoice {

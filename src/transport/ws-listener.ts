@@ -27,6 +27,8 @@ export interface UpgradeInfo {
   choice: ProtocolChoice
   username: string | undefined
   password: string | undefined
+  /** The password byte for byte (a 1.6 AuthorizationKey may be binary). */
+  passwordBytes?: Buffer | undefined
   peer: string
   listener: ListenerConfig
   request: IncomingMessage
@@ -187,6 +189,7 @@ export class WsListener {
       choice: proto.value,
       username: creds?.username,
       password: creds?.password,
+      passwordBytes: creds?.passwordBytes,
       peer: via.peer,
       listener: cfg,
       request: req,

@@ -292,6 +292,34 @@ describe('passwd CLI', () => {
     assert.match(io.err(), /empty password/)
   })
 
+  test('--hex: the password stands for its bytes (1.6 AuthorizationKey); the charger\'s binary key is accepted, its lossy text and the hex text are not', async () => {
+    const file = join(dir, 'cli-hex', 'credentials')
+    const hex = 'ff00fe3a8081c0c1f5f6f7f8f9fafbfcfdfe3aff' // what the CSMS sends in ChangeConfiguration
+    const key = Buffer.from(hex, 'hex') // what the charger then sends as its Basic password
+    let io = fakeIo(`${hex.toUpperCase()}\n`)
+    assert.equal(await passwdMain(['add', '--file', file, '--id', 'CP1', '--password-stdin', '--hex', '--scrypt-n', '1024'], io), 0)
+    assert.doesNotMatch(io.out() + io.err() + await readFile(file, 'utf8'), new RegExp(hex, 'i'))
+    const auth = await CredentialsFileAuthenticator.open({ path: file, watch: false })
+    try {
+      const lossy = key.toString('utf8')
+      assert.deepEqual(await auth.authenticate({ ...req('CP1', lossy), passwordBytes: key }), { ok: true, reason: 'authenticated' })
+      assert.deepEqual(await auth.authenticate({ ...req('CP1', lossy), passwordBytes: key }), { ok: true, reason: 'authenticated' }, 'remembered path')
+      assert.deepEqual(await auth.authenticate(req('CP1', lossy)), { ok: false, status: 401, reason: 'bad_password' })
+      assert.deepEqual(await auth.authenticate(req('CP1', hex)), { ok: false, status: 401, reason: 'bad_password' })
+      const other = Buffer.from(key)
+      other[0] = 0xfe // same lossy text (both invalid UTF-8 lead bytes), other bytes
+      assert.equal(other.toString('utf8'), lossy)
+      assert.deepEqual(await auth.authenticate({ ...req('CP1', lossy), passwordBytes: other }), { ok: false, status: 401, reason: 'bad_password' })
+    } finally {
+      auth.close()
+    }
+    for (const bad of ['abc\n', 'zz\n']) {
+      io = fakeIo(bad)
+      assert.equal(await passwdMain(['add', '--file', file, '--id', 'CP2', '--password-stdin', '--hex'], io), 1)
+      assert.match(io.err(), /--hex: the password must be an even number of hex digits/)
+    }
+  })
+
   test('refuses to edit a file the gateway would reject', async () => {
     const file = join(dir, 'broken-cli')
     await writeFile(file, 'CP1:oops\n')

@@ -28,11 +28,14 @@ function securityConfigSupported (): boolean {
 
 const supported = securityConfigSupported()
 
+/** A 1.6 AuthorizationKey as the security whitepaper has it: 20 random-looking bytes, not UTF-8, with a ':' inside. */
+const BINARY_KEY = Buffer.from('ff00fe3a8081c0c1f5f6f7f8f9fafbfcfdfe3aff', 'hex')
+
 type Outcome = { open: WebSocket } | { status: number, headers: IncomingMessage['headers'] } | { error: string }
 
-async function attempt (url: string, opts: { auth?: [string, string], client?: CertPair, ca?: Buffer } = {}): Promise<Outcome> {
+async function attempt (url: string, opts: { auth?: [string, string | Buffer], client?: CertPair, ca?: Buffer } = {}): Promise<Outcome> {
   const ws = new WebSocket(url, 'ocpp1.6', {
-    headers: opts.auth === undefined ? {} : { authorization: 'Basic ' + Buffer.from(opts.auth.join(':')).toString('base64') },
+    headers: opts.auth === undefined ? {} : { authorization: 'Basic ' + Buffer.concat([Buffer.from(`${opts.auth[0]}:`), Buffer.from(opts.auth[1])]).toString('base64') },
     ca: opts.ca,
     cert: opts.client === undefined ? undefined : readFileSync(opts.client.cert),
     key: opts.client === undefined ? undefined : readFileSync(opts.client.key)
@@ -70,7 +73,7 @@ describe('security profiles through the gateway', { skip: supported ? false : 's
     ca = readFileSync(certs.ca.cert)
     dir = await mkdtemp(join(tmpdir(), 'ocpp-gw-e2e-'))
     const credentials = join(dir, 'credentials')
-    await writeFile(credentials, `CP001:${await hashPassword('pw-1', { N: 1024, r: 8, p: 1 })}\n`)
+    await writeFile(credentials, `CP001:${await hashPassword('pw-1', { N: 1024, r: 8, p: 1 })}\nCP16BIN:${await hashPassword(BINARY_KEY, { N: 1024, r: 8, p: 1 })}\n`)
     const ssl = { certfile: certs.server.cert, keyfile: certs.server.key }
     gw = await startGateway(buildConfig([{ admin: { bind: 'off' } }, {
       authentication: [{ backend: 'file', path: credentials }],
@@ -96,6 +99,15 @@ describe('security profiles through the gateway', { skip: supported ? false : 's
     assert.equal(status(await attempt(url('plain', 'CP001'), { auth: ['CP001', 'nope'] })), 401)
     assert.equal(status(await attempt(url('plain', 'CP002'), { auth: ['CP002', 'pw-1'] })), 401)
     assert.equal(status(await attempt(url('plain', 'CP001'))), 401)
+  })
+
+  test('1.6 binary AuthorizationKey: the charger\'s raw bytes get in over a real socket; the same bytes but one do not', async () => {
+    opened(await attempt(url('plain', 'CP16BIN'), { auth: ['CP16BIN', BINARY_KEY] })).close()
+    const other = Buffer.from(BINARY_KEY)
+    other[0] = 0xfe // the same text once decoded as UTF-8, other bytes
+    assert.equal(other.toString('utf8'), BINARY_KEY.toString('utf8'))
+    assert.equal(status(await attempt(url('plain', 'CP16BIN'), { auth: ['CP16BIN', other] })), 401)
+    assert.equal(status(await attempt(url('basic', 'CP16BIN'), { auth: ['CP16BIN', BINARY_KEY], ca })), 101)
   })
 
   test('profile 2: Basic over TLS; a 401 challenges; plain ws to the wss port fails', async () => {

@@ -65,6 +65,27 @@ describe('HTTP authenticator', () => {
     assert.equal(seen[0]?.headers['x-api-key'], 'k1')
   })
 
+  test('a binary password (1.6 AuthorizationKey) also goes as password_hex; two with the same lossy text are two cache entries', async () => {
+    const key = Buffer.from('ff00fe3a8081c0c1f5f6f7f8f9fafbfcfdfe3aff', 'hex')
+    const other = Buffer.from(key)
+    other[0] = 0xfe
+    handlers.set('bin1', (body, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ result: body.password_hex === key.toString('hex') ? 'allow' : 'deny' }))
+    })
+    const a = new HttpAuthenticator({ url: base, cache: { maxSize: 10, allowTtlMs: 60_000, denyTtlMs: 60_000 } })
+    seen.length = 0
+    const lossy = key.toString('utf8')
+    assert.equal(other.toString('utf8'), lossy)
+    assert.deepEqual(await a.authenticate(req('bin1', lossy, { passwordBytes: key })), { ok: true, reason: 'authenticated' })
+    assert.equal(seen[0]?.body.password_hex, key.toString('hex'))
+    assert.equal((await a.authenticate(req('bin1', lossy, { passwordBytes: other }))).ok, false, 'not the cached allow of the other key')
+    assert.equal(seen.length, 2)
+    // A text password sends no password_hex.
+    handlers.set('txt1', json(200, { result: 'allow' }))
+    await a.authenticate(req('txt1', 'secret', { passwordBytes: Buffer.from('secret') }))
+    assert.equal('password_hex' in (seen[2]?.body ?? {}), false)
+  })
+
   test('plain 204 and 200 with an empty body allow', async () => {
     handlers.set('e204', (_b, res) => { res.writeHead(204).end() })
     handlers.set('e200', (_b, res) => { res.writeHead(200).end() })

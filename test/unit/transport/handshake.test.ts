@@ -121,15 +121,31 @@ describe('parseBasicAuth', () => {
     ['a non-ASCII letter in the base64', 'Basic Q1AxOnB3é', undefined],
     ['only padding', 'Basic ====', undefined]
   ]
+  /** The text fields; passwordBytes must be the password's UTF-8 whenever it is text. */
+  const textOf = (c: ReturnType<typeof parseBasicAuth>): unknown => {
+    if (c === undefined) return undefined
+    assert.deepEqual(c.passwordBytes, Buffer.from(c.password, 'utf8'))
+    return { username: c.username, password: c.password }
+  }
   for (const [what, header, want] of cases) {
     test(`${what}: ${JSON.stringify(header)}`, () => {
-      assert.deepEqual(parseBasicAuth(header), want)
+      assert.deepEqual(textOf(parseBasicAuth(header)), want)
     })
   }
 
   test('the base64 alphabet\'s + and / are read', () => {
     assert.equal(b64('u:>>>???'), 'dTo+Pj4/Pz8=')
-    assert.deepEqual(parseBasicAuth('Basic dTo+Pj4/Pz8='), { username: 'u', password: '>>>???' })
+    assert.deepEqual(textOf(parseBasicAuth('Basic dTo+Pj4/Pz8=')), { username: 'u', password: '>>>???' })
+  })
+
+  test('a binary password (1.6 AuthorizationKey) is kept byte for byte, colons and all; the text is lossy', () => {
+    const key = Buffer.from('ff00fe3a8081c0c1f5f6f7f8f9fafbfcfdfe3aff', 'hex') // 20 bytes, two 0x3a, not UTF-8
+    const header = 'Basic ' + Buffer.concat([Buffer.from('CP1:'), key]).toString('base64')
+    const c = parseBasicAuth(header)
+    assert.ok(c !== undefined)
+    assert.equal(c.username, 'CP1')
+    assert.deepEqual(c.passwordBytes, key)
+    assert.notDeepEqual(Buffer.from(c.password, 'utf8'), key, 'UTF-8 decoding loses bytes: why the bytes are kept')
   })
 })
 
