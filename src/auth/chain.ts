@@ -53,7 +53,9 @@ export class AuthChain implements Authenticator {
   async authenticate (req: AuthRequest): Promise<AuthDecision> {
     if (req.profile === 3) {
       if (req.certCN === undefined || req.certCN === '') return deny('no_client_certificate')
-      return cnMatches(req.cid, req.certCN) ? allow('client_certificate') : deny('cert_cn_mismatch')
+      if (!cnMatches(req.cid, req.certCN)) return deny('cert_cn_mismatch')
+      if (req.requireOrganization !== undefined && (req.certOrganization === undefined || !req.requireOrganization.includes(req.certOrganization))) return deny('cert_organization_mismatch')
+      return allow('client_certificate')
     }
     if (req.password === undefined) return this.allowAnonymous ? allow('anonymous') : deny('missing_credentials')
     if (!this.allowUsernameMismatch && req.username !== req.cid) return deny('username_mismatch')

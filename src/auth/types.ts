@@ -23,6 +23,10 @@ export interface AuthRequest {
   peer: string
   /** Subject CN of a verified client certificate (profile 3). */
   certCN?: string
+  /** Subject O of a verified client certificate (profile 3), read when the listener checks it. */
+  certOrganization?: string
+  /** The listener's `ssl_options.client_organization`: the O must be one of these (profile 3). */
+  requireOrganization?: readonly string[]
   /** Listener name, e.g. "ws:default", for logs and per-listener decisions. */
   listener: string
   profile: SecurityProfile
@@ -84,6 +88,7 @@ export const AUTH_REASONS = {
   no_authenticator: { status: 403, lockout: false },
   no_client_certificate: { status: 403, lockout: true },
   cert_cn_mismatch: { status: 403, lockout: true },
+  cert_organization_mismatch: { status: 403, lockout: true }, // profile 3: subject O not the listener's client_organization
   auth_unavailable: { status: 403, lockout: false }, // HTTP authenticator down / timeout / 5xx
   auth_bad_response: { status: 403, lockout: false }, // HTTP authenticator answered nonsense
   authenticator_error: { status: 403, lockout: false }, // an authenticator threw

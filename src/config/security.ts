@@ -38,6 +38,7 @@
  *     certfile: /etc/ocpp-gateway/server.pem
  *     keyfile: /etc/ocpp-gateway/server.key
  *     cacertfile: /etc/ocpp-gateway/ca.pem   # required for profile 3
+ *     client_organization: "My CPO"    # profile 3: the certificate's subject O must be this (or one of a list)
  *     certificates:                    # more pairs served alongside certfile/keyfile (or instead):
  *       - { certfile: ec.pem, keyfile: ec.key }  # one per key type, e.g. RSA and ECDSA, so that
  *                                        # all four OCPP TLS 1.2 suites are offered (docs/security.md)
@@ -223,7 +224,13 @@ export const listenerSecuritySchemaProperties = {
       verify: { type: 'string', enum: ['verify_none', 'verify_peer'], default: defaults.listener.ssl_options.verify },
       fail_if_no_peer_cert: { type: 'boolean', default: defaults.listener.ssl_options.fail_if_no_peer_cert },
       versions: { type: 'array', items: { enum: ['tlsv1.2', 'tlsv1.3'] }, minItems: 1, uniqueItems: true, default: defaults.listener.ssl_options.versions },
-      ciphers: { type: 'string' }
+      ciphers: { type: 'string' },
+      client_organization: {
+        anyOf: [
+          { type: 'string', minLength: 1 },
+          { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, uniqueItems: true }
+        ]
+      }
     }
   }
 } as const
@@ -249,6 +256,11 @@ export interface ListenerSecurity {
   profile: SecurityProfile
   /** Present for wss listeners. */
   tls?: TlsFiles
+  /**
+   * Profile 3: the subject O (organisation) a client certificate must carry, one of these
+   * (OCPP: the O names the operator); unset = not checked. Exact, case-sensitive.
+   */
+  organizations?: readonly string[]
 }
 
 type Tree = Record<string, any>
@@ -362,7 +374,10 @@ export function buildListenerSecurity (type: 'ws' | 'wss', l: Tree, key: string)
   if (ssl.cacertfile !== undefined) tls.cacertfile = ssl.cacertfile
   if (first.password !== undefined) tls.password = first.password
   if (ssl.ciphers !== undefined) tls.ciphers = ssl.ciphers
-  return { profile, tls }
+  const org: string | string[] | undefined = ssl.client_organization
+  if (org === undefined) return { profile, tls }
+  if (profile !== 3) throw new ConfigError(`${key}.ssl_options.client_organization: checks client certificates, so it needs verify: verify_peer (security profile 3)`)
+  return { profile, tls, organizations: Object.freeze(typeof org === 'string' ? [org] : [...org]) }
 }
 
 /** certfile/keyfile first, then `certificates`; a pair without its own password uses `password`. */

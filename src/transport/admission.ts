@@ -35,7 +35,7 @@ export interface AdmissionGuard {
 export interface AdmissionOptions {
   guard: AdmissionGuard
   /** The listener admitted to: its name in auth decisions is `type:name`. */
-  listener: { type: string, name: string, security: { profile: SecurityProfile } }
+  listener: { type: string, name: string, security: { profile: SecurityProfile, organizations?: readonly string[] } }
   /** Take the downstream subscription of a charge point (Registry.acquire). */
   acquire: (cid: string, version: OcppVersion) => Promise<void>
   /** Give it back when the upgrade is aborted (Registry.release). */
@@ -66,6 +66,8 @@ export function createAdmission (opts: AdmissionOptions): ConnectionHandler {
         ...(info.password !== undefined ? { password: info.password } : {}),
         ...(info.passwordBytes !== undefined ? { passwordBytes: info.passwordBytes } : {}),
         ...(info.certCN !== undefined ? { certCN: info.certCN } : {}),
+        ...(opts.listener.security.organizations !== undefined ? { requireOrganization: opts.listener.security.organizations } : {}),
+        ...(info.certOrganization !== undefined ? { certOrganization: info.certOrganization } : {}),
         address: info.address,
         peer: info.peer,
         listener,

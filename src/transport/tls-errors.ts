@@ -19,6 +19,16 @@ export function peerCertificateCN (socket: TLSSocket): string | undefined {
   return typeof cn === 'string' && cn !== '' ? cn : undefined
 }
 
+/**
+ * The subject O (organisation) of a verified client certificate, or undefined when there is
+ * none, it was not verified, or it is ambiguous (several O attributes).
+ */
+export function peerCertificateOrganization (socket: TLSSocket): string | undefined {
+  if (typeof socket.getPeerCertificate !== 'function' || !socket.authorized) return undefined
+  const o: unknown = socket.getPeerCertificate()?.subject?.O
+  return typeof o === 'string' && o !== '' ? o : undefined
+}
+
 export type TlsRejection =
   | 'no_client_certificate' // profile 3, the client sent none
   | 'untrusted_client_certificate' // not signed by the configured CA, self-signed, bad chain

@@ -16,7 +16,7 @@ import { chargePointIdFromUrl, chooseSubprotocol, parseBasicAuth, type ProtocolC
 import { listenOrExplain } from './listen.js'
 import type { ChargePointSocket } from './socket.js'
 import { loadTlsOptionsSync, TlsReloader } from './tls-context.js'
-import { peerCertificateCN, tlsRejection } from './tls-errors.js'
+import { peerCertificateCN, peerCertificateOrganization, tlsRejection } from './tls-errors.js'
 import { wsSocket } from './ws-socket.js'
 import { clientAddress, trustedProxies, type TrustedProxies } from './client-address.js'
 import { ProxiedPeers } from './proxy-protocol.js'
@@ -39,6 +39,8 @@ export interface UpgradeInfo {
   address: string
   /** Subject CN of the verified client certificate (profile 3). */
   certCN: string | undefined
+  /** Subject O of the verified client certificate (profile 3), when the listener checks it. */
+  certOrganization?: string | undefined
 }
 
 /** A refusal decided before the upgrade, answered as an HTTP status. */
@@ -194,7 +196,8 @@ export class WsListener {
       listener: cfg,
       request: req,
       address: via.address,
-      certCN: cfg.security.profile === 3 ? peerCertificateCN(req.socket as TLSSocket) : undefined
+      certCN: cfg.security.profile === 3 ? peerCertificateCN(req.socket as TLSSocket) : undefined,
+      certOrganization: cfg.security.organizations === undefined ? undefined : peerCertificateOrganization(req.socket as TLSSocket)
     }
     this.pendingUpgrades++
     this.handler.prepare(info).then((refusal) => {

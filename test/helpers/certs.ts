@@ -24,6 +24,9 @@ export interface TestCerts {
   serverRsa: CertPair
   serverRsa2: CertPair
   clientGood: CertPair
+  /** CN = charger id with subject O = "My CPO" / "Other CPO" (the operator check of profile 3). */
+  clientOrg: CertPair
+  clientOtherOrg: CertPair
   clientOtherCn: CertPair
   clientOtherCa: CertPair
   clientExpired: CertPair
@@ -85,9 +88,9 @@ export function makeTestCerts (cid = 'CP001'): TestCerts {
       '-subj', `/CN=${cn}`, '-extensions', 'ca_ext', '-set_serial', String(serial++))
     return p(name)
   }
-  const issue = (name: string, cn: string, ca: CertPair, ext: 'server_ext' | 'client_ext', rsa = false): CertPair => {
+  const issue = (name: string, cn: string, ca: CertPair, ext: 'server_ext' | 'client_ext', rsa = false, org?: string): CertPair => {
     newKey(name, rsa)
-    ssl('req', '-config', cnf, '-new', '-key', p(name).key, '-out', join(dir, `${name}.csr`), '-subj', `/CN=${cn}`)
+    ssl('req', '-config', cnf, '-new', '-key', p(name).key, '-out', join(dir, `${name}.csr`), '-subj', `${org === undefined ? '' : `/O=${org}`}/CN=${cn}`)
     ssl('x509', '-req', '-in', join(dir, `${name}.csr`), '-CA', ca.cert, '-CAkey', ca.key, '-out', p(name).cert,
       '-days', '2', '-set_serial', String(serial++), '-extfile', cnf, '-extensions', ext, '-sha256')
     return p(name)
@@ -99,6 +102,8 @@ export function makeTestCerts (cid = 'CP001'): TestCerts {
   const serverRsa = issue('server-rsa', 'localhost', ca, 'server_ext', true)
   const serverRsa2 = issue('server-rsa2', 'localhost-rsa-renewed', ca, 'server_ext', true)
   const clientGood = issue('client-good', cid, ca, 'client_ext')
+  const clientOrg = issue('client-org', cid, ca, 'client_ext', false, 'My CPO')
+  const clientOtherOrg = issue('client-other-org', cid, ca, 'client_ext', false, 'Other CPO')
   const clientOtherCn = issue('client-other-cn', `${cid}-other`, ca, 'client_ext')
   const clientOtherCa = issue('client-other-ca', cid, otherCa, 'client_ext')
   // Expired: valid for one day in 2020. `openssl ca` is the portable way to set past dates.
@@ -117,6 +122,8 @@ export function makeTestCerts (cid = 'CP001'): TestCerts {
     serverRsa,
     serverRsa2,
     clientGood,
+    clientOrg,
+    clientOtherOrg,
     clientOtherCn,
     clientOtherCa,
     clientExpired,

@@ -77,11 +77,14 @@ describe('security profiles through the gateway', { skip: supported ? false : 's
     const ssl = { certfile: certs.server.cert, keyfile: certs.server.key }
     gw = await startGateway(buildConfig([{ admin: { bind: 'off' } }, {
       authentication: [{ backend: 'file', path: credentials }],
+      // The tests refuse CP001 on purpose more often than the default per-id lockout allows.
+      handshake_limits: { auth_failure_per_cid: { max_count: 50 } },
       listeners: {
         ws: { default: { enable: false }, plain: { bind: '127.0.0.1:0' } },
         wss: {
           basic: { bind: '127.0.0.1:0', ssl_options: ssl },
-          certs: { bind: '127.0.0.1:0', ssl_options: { ...ssl, cacertfile: certs.ca.cert, verify: 'verify_peer' } }
+          certs: { bind: '127.0.0.1:0', ssl_options: { ...ssl, cacertfile: certs.ca.cert, verify: 'verify_peer' } },
+          operator: { bind: '127.0.0.1:0', ssl_options: { ...ssl, cacertfile: certs.ca.cert, verify: 'verify_peer', client_organization: ['My CPO', 'My CPO Services'] } }
         }
       },
       mqtt: { embedded: { bind: '127.0.0.1:0', ws_bind: 'off' } },
@@ -124,6 +127,16 @@ describe('security profiles through the gateway', { skip: supported ? false : 's
     assert.equal(status(await attempt(url('certs', 'CP001'), { client: certs.clientOtherCa, ca })), 'tls-error')
     assert.equal(status(await attempt(url('certs', 'CP001'), { client: certs.clientExpired, ca })), 'tls-error')
     assert.equal(status(await attempt(url('certs', 'CP001'), { ca, auth: ['CP001', 'pw-1'] })), 'tls-error')
+  })
+
+  test('profile 3 with client_organization: the certificate\'s O must be the operator\'s; none or another is 403, counted and logged as cert_organization_mismatch', async () => {
+    const before = gw.metrics.labelled.get('connections_rejected_total{reason="cert_organization_mismatch"}') ?? 0
+    opened(await attempt(url('operator', 'CP001'), { client: certs.clientOrg, ca })).close()
+    assert.equal(status(await attempt(url('operator', 'CP001'), { client: certs.clientOtherOrg, ca })), 403)
+    assert.equal(status(await attempt(url('operator', 'CP001'), { client: certs.clientGood, ca })), 403, 'no O at all')
+    assert.equal(gw.metrics.labelled.get('connections_rejected_total{reason="cert_organization_mismatch"}'), before + 2)
+    // The listener without the setting does not look at O.
+    opened(await attempt(url('certs', 'CP001'), { client: certs.clientOtherOrg, ca })).close()
   })
 
   test('takeover needs credentials', async () => {

@@ -75,6 +75,14 @@ describe('auth chain', () => {
     assert.deepEqual(await chain.authenticate(req(p3)), { ok: false, status: 403, reason: 'no_client_certificate' })
     assert.deepEqual(await chain.authenticate(req({ profile: 3, certCN: 'CP1', password: 'stale' })), { ok: true, reason: 'client_certificate' })
     assert.deepEqual(calls, [])
+    // client_organization: the O is checked after the CN, exactly, only when the listener asks.
+    const org = { ...p3, certCN: 'CP1', requireOrganization: ['My CPO', 'Other Name'] }
+    assert.deepEqual(await chain.authenticate(req({ ...org, certOrganization: 'My CPO' })), { ok: true, reason: 'client_certificate' })
+    assert.deepEqual(await chain.authenticate(req({ ...org, certOrganization: 'Other Name' })), { ok: true, reason: 'client_certificate' })
+    for (const o of ['my cpo', 'My CPO ', 'Somebody', undefined]) {
+      assert.deepEqual(await chain.authenticate(req(o === undefined ? org : { ...org, certOrganization: o })), { ok: false, status: 403, reason: 'cert_organization_mismatch' }, String(o))
+    }
+    assert.deepEqual(await chain.authenticate(req({ ...org, certCN: 'CP2', certOrganization: 'My CPO' })), { ok: false, status: 403, reason: 'cert_cn_mismatch' })
   })
 
   test('close closes every authenticator', async () => {

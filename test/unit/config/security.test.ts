@@ -120,6 +120,15 @@ describe('listener security', () => {
     )
   })
 
+  test('client_organization: a string or a list, profile 3 only', () => {
+    const p3 = { ...ssl, cacertfile: '/ca.pem', verify: 'verify_peer' }
+    assert.deepEqual(buildListenerSecurity('wss', listener({ ssl_options: { ...p3, client_organization: 'My CPO' } }), 'listeners.wss.x').organizations, ['My CPO'])
+    assert.deepEqual(buildListenerSecurity('wss', listener({ ssl_options: { ...p3, client_organization: ['A', 'B'] } }), 'listeners.wss.x').organizations, ['A', 'B'])
+    assert.equal(buildListenerSecurity('wss', listener({ ssl_options: p3 }), 'listeners.wss.x').organizations, undefined)
+    assert.throws(() => buildListenerSecurity('wss', listener({ ssl_options: { ...ssl, client_organization: 'My CPO' } }), 'listeners.wss.x'), /listeners\.wss\.x\.ssl_options\.client_organization: checks client certificates, so it needs verify: verify_peer/)
+    for (const bad of ['', [], [''], ['A', 'A'], 7]) assert.equal(validateListener(structuredClone({ ssl_options: { ...p3, client_organization: bad } })), false, JSON.stringify(bad))
+  })
+
   test('the schema refuses half a pair and an empty or malformed certificates list', () => {
     for (const ssl of [{ certfile: '/c.pem' }, { keyfile: '/k.pem' }, { certificates: [] }, { certificates: [{ certfile: '/c.pem' }] }, { certificates: [{ certfile: '/c.pem', keyfile: '/k.pem', verify: 'verify_peer' }] }]) {
       assert.equal(validateListener(structuredClone({ ssl_options: ssl })), false, JSON.stringify(ssl))
