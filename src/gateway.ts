@@ -26,7 +26,7 @@ import { Session } from './session/session.js'
 import type { SessionContext } from './session/context.js'
 import { WsListener } from './transport/ws-listener.js'
 import { createAdmission } from './transport/admission.js'
-import { openGatewayAuth } from './auth/setup.js'
+import { openGatewayAuth, type GatewayAuth } from './auth/setup.js'
 import { HashLimiter } from './auth/hash-limiter.js'
 import { ConnectionLimits } from './auth/limits.js'
 import { createValidators, type Validators } from './schema/index.js'
@@ -91,14 +91,15 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
     await bridge.start()
     opened.push(() => bridge.stop())
 
-    const auth = await openGatewayAuth(config.auth, { log: log.child({ component: 'auth' }), hashes })
+    const authLog = log.child({ component: 'auth' })
+    const auth = await openGatewayAuth(config.auth, { log: authLog, hashes, onPasswordChanged: () => metrics.inc('credential_changes_total', 'password_completed') })
     opened.push(() => auth.close())
     for (const line of auth.describe(config.listeners.map((l) => ({ name: `${l.type}:${l.name}`, profile: l.security.profile })))) {
       if (line.includes('WARNING')) log.warn(line)
       else log.info(line)
     }
 
-    const ctx: SessionContext = { config, metrics, log, validators }
+    const ctx: SessionContext = { config, metrics, log, validators, credentials: credentialsPort(auth, metrics, authLog) }
     const listeners: WsListener[] = []
     opened.push(() => Promise.all(listeners.map((l) => l.stopAccepting())).then(() => {}))
     for (const l of config.listeners) {
@@ -241,4 +242,28 @@ function openMqtt (config: GatewayConfig, nodeId: string, log: Logger, metrics: 
     logger,
     metrics
   })
+}
+
+/**
+ * What the sessions tell the credentials store: a password change a charge point accepted is
+ * stored (never logged: the line names the charge point only), counted either way.
+ */
+function credentialsPort (auth: GatewayAuth, metrics: Metrics, log: Logger): NonNullable<SessionContext['credentials']> {
+  return {
+    accepted: (cid, change) => {
+      if (change.kind !== 'password') {
+        metrics.inc('credential_changes_total', 'profile_not_stored')
+        log.info({ cid, profile: change.profile }, 'security profile change accepted by the charge point; not stored (no minimum profile kept)')
+        return
+      }
+      auth.passwordAccepted(cid, change.candidates).then((r) => {
+        metrics.inc('credential_changes_total', `password_${r}`)
+        if (r === 'stored') log.info({ cid, readings: change.candidates.length }, 'new password accepted by the charge point: stored, the old one stays valid until it connects with the new one')
+        else log.warn({ cid }, 'new password accepted by the charge point, not stored: no credentials file with password_rotation has this charge point (an HTTP authenticator\'s service must learn it from the CSMS)')
+      }, (err: Error) => {
+        metrics.inc('credential_changes_total', 'password_failed')
+        log.error({ cid, err: err.message }, 'new password accepted by the charge point but not stored: the credentials file could not be written; the charge point will be refused with it')
+      })
+    }
+  }
 }

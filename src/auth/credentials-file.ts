@@ -12,8 +12,9 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { watchFiles, type FileWatch } from '../util/watch-files.js'
-import { parseCredentials, type CredentialsTable } from './credentials-format.js'
-import { DEFAULT_SCRYPT, verifyParsed, type ParsedHash } from './password-hash.js'
+import { writeAtomic } from '../util/write-atomic.js'
+import { MAX_HASHES, parseCredentials, upsertEntry, type CredentialsTable } from './credentials-format.js'
+import { DEFAULT_SCRYPT, hashPassword, verifyParsed, type ParsedHash } from './password-hash.js'
 import type { HashLimiter } from './hash-limiter.js'
 import { allow, deny, type AuthDecision, type AuthRequest, type Authenticator } from './types.js'
 import { defaults } from '../config/defaults.js'
@@ -36,6 +37,8 @@ export interface CredentialsFileOptions {
    */
   hashLimiter?: HashLimiter
   onReload?: (info: { entries: number }) => void
+  /** A charge point connected with its new password (a change seen through the gateway), now its only one. */
+  onPasswordChanged?: (info: { cid: string }) => void
   onError?: (err: Error) => void
 }
 
@@ -70,6 +73,8 @@ export class CredentialsFileAuthenticator implements Authenticator {
   private readonly hmacKey = randomBytes(32)
   private dummy: ParsedHash | undefined
   private dummyFor: CredentialsTable | undefined
+  /** Edits of the file by the gateway itself, one at a time. */
+  private editing: Promise<unknown> = Promise.resolve()
 
   private constructor (opts: CredentialsFileOptions) {
     this.opts = opts
@@ -106,12 +111,70 @@ export class CredentialsFileAuthenticator implements Authenticator {
     const seen = this.verified.get(req.cid)
     // Before the limiter: a charger that got in before is let in while guesses are refused.
     if (seen !== undefined && seen.hash === entry.hash && timingSafeEqual(seen.tag, tag)) return allow()
-    const match = await this.hash(password, entry.parsed)
-    if (match === undefined) return deny('overloaded')
-    if (!match) return deny('bad_password')
-    // The table may have been reloaded during the check; only remember what still holds.
-    if (this.table.get(req.cid)?.hash === entry.hash) this.verified.set(req.cid, { hash: entry.hash, tag })
+    // A password change under way: the new password's hashes first, the current one last.
+    let matched = -1
+    for (let i = 0; i < entry.hashes.length && matched < 0; i++) {
+      const match = await this.hash(password, (entry.hashes[i] as { parsed: ParsedHash }).parsed)
+      if (match === undefined) return deny('overloaded')
+      if (match) matched = i
+    }
+    if (matched < 0) return deny('bad_password')
+    const last = entry.hashes.length - 1
+    if (matched < last) {
+      // The charge point connected with its new password: that one stays, the others go.
+      void this.keepOnly(req.cid, entry.hash, (entry.hashes[matched] as { hash: string }).hash)
+    } else if (this.table.get(req.cid)?.hash === entry.hash) {
+      // The table may have been reloaded during the check; only remember what still holds.
+      this.verified.set(req.cid, { hash: entry.hash, tag })
+    }
     return allow()
+  }
+
+  /**
+   * A password change the charge point accepted (src/ocpp/credential-changes.ts): the hashes
+   * of its readings go before the current password's, which stays valid until the charge point
+   * connects with a new one. Pending readings of an earlier change are replaced. The file is
+   * rewritten atomically; a concurrent edit of the same entry by someone else wins over this.
+   */
+  async addPending (cid: string, candidates: readonly Buffer[]): Promise<'stored' | 'unknown_id'> {
+    return await this.edit(async (table) => {
+      const entry = table.get(cid)
+      if (entry === undefined) return { result: 'unknown_id' }
+      const current = entry.hashes[entry.hashes.length - 1] as { hash: string }
+      const fresh: string[] = []
+      for (const c of candidates.slice(0, MAX_HASHES - 1)) fresh.push(await hashPassword(c, entry.parsed.params))
+      return { result: 'stored', field: { cid, value: [...fresh, current.hash].join(',') } }
+    })
+  }
+
+  /** Leave `hash` as the entry's only one, if the entry is still `field` (nobody changed it meanwhile). */
+  private async keepOnly (cid: string, field: string, hash: string): Promise<void> {
+    try {
+      const done = await this.edit(async (table) => table.get(cid)?.hash === field ? { result: true, field: { cid, value: hash } } : { result: false })
+      if (done) this.opts.onPasswordChanged?.({ cid })
+    } catch (e) {
+      this.report(e instanceof Error ? e : new Error(String(e)))
+    }
+  }
+
+  /**
+   * One edit of the file at a time, on its current content (read again, so that an operator's
+   * edit since the last reload is not undone), written atomically and installed at once.
+   */
+  private async edit<T> (change: (table: CredentialsTable) => Promise<{ result: T, field?: { cid: string, value: string } }>): Promise<T> {
+    const run = this.editing.then(async () => {
+      const text = await readFile(this.path, 'utf8')
+      const parsed = parseCredentials(text)
+      if (!parsed.ok) throw new CredentialsFileError(`credentials file ${this.path} line ${parsed.line}: ${parsed.message}; not changed`)
+      const { result, field } = await change(parsed.table)
+      if (field === undefined) return result
+      const next = upsertEntry(text, field.cid, field.value).text
+      await writeAtomic(this.path, next)
+      this.install(next)
+      return result
+    })
+    this.editing = run.catch(() => {})
+    return await run
   }
 
   /**
@@ -174,6 +237,13 @@ export class CredentialsFileAuthenticator implements Authenticator {
       return new CredentialsFileError(`cannot read credentials file ${this.path} (${code})`)
     }
     if (text === this.lastText) return undefined
+    const err = this.install(text)
+    if (err === undefined) this.opts.onReload?.({ entries: this.table.size })
+    return err
+  }
+
+  /** Parse and use `text`; the table in use stays when it does not parse. */
+  private install (text: string): CredentialsFileError | undefined {
     const parsed = parseCredentials(text)
     if (!parsed.ok) return new CredentialsFileError(`credentials file ${this.path} line ${parsed.line}: ${parsed.message}; keeping the previous table`)
     this.table = parsed.table
@@ -181,7 +251,6 @@ export class CredentialsFileAuthenticator implements Authenticator {
     for (const [id, v] of this.verified) {
       if (this.table.get(id)?.hash !== v.hash) this.verified.delete(id)
     }
-    this.opts.onReload?.({ entries: this.table.size })
     return undefined
   }
 

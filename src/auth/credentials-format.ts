@@ -3,6 +3,13 @@
  *
  *   # comment
  *   <charge point id>:<scrypt hash>
+ *   <charge point id>:<new hash>[,<new hash>…],<current hash>     (a password change under way)
+ *
+ * During a password change (./credentials-file.ts, docs/security.md "Password rotation") an
+ * entry holds the hashes of the new password (a 1.6 AuthorizationKey may have two readings)
+ * before the current one, the last: all are accepted, and the first connection with a new one
+ * makes it the only one. At most {@link MAX_HASHES} per entry (each is a scrypt for a wrong
+ * password).
  *
  * like htpasswd or mosquitto's password file. The id is everything before the LAST ':'
  * (a hash never contains ':'), so ids may contain ':' themselves. Blank lines and lines
@@ -14,7 +21,19 @@ import { parseHash, type ParsedHash } from './password-hash.js'
 
 export const MAX_ID_LENGTH = 255
 
-export type CredentialsTable = ReadonlyMap<string, { hash: string, parsed: ParsedHash }>
+/** Hashes per entry: up to two pending readings of a new password and the current one. */
+export const MAX_HASHES = 3
+
+export interface CredentialsEntry {
+  /** The whole hash field as written: the identity of this entry's state. */
+  hash: string
+  /** The current password's hash (the last of the field). */
+  parsed: ParsedHash
+  /** Every hash of the field in order, pending ones first, the current one last. */
+  hashes: ReadonlyArray<{ hash: string, parsed: ParsedHash }>
+}
+
+export type CredentialsTable = ReadonlyMap<string, CredentialsEntry>
 
 export type ParseCredentialsResult =
   | { ok: true, table: CredentialsTable }
@@ -46,7 +65,7 @@ function splitEntry (line: string): { id: string, hash: string } | undefined {
  * edit never silently drops chargers. Messages name the line, never its content.
  */
 export function parseCredentials (text: string): ParseCredentialsResult {
-  const table = new Map<string, { hash: string, parsed: ParsedHash }>()
+  const table = new Map<string, CredentialsEntry>()
   const lines = text.split('\n')
   for (let n = 0; n < lines.length; n++) {
     const line = (lines[n] ?? '').replace(/\r$/, '')
@@ -55,10 +74,18 @@ export function parseCredentials (text: string): ParseCredentialsResult {
     if (entry === undefined) return { ok: false, line: n + 1, message: "expected '<id>:<hash>'" }
     const bad = invalidIdReason(entry.id)
     if (bad !== undefined) return { ok: false, line: n + 1, message: bad }
-    const parsed = parseHash(entry.hash)
-    if (parsed === undefined) return { ok: false, line: n + 1, message: 'not a valid scrypt hash' }
+    const parts = entry.hash.split(',')
+    if (parts.length > MAX_HASHES) return { ok: false, line: n + 1, message: `more than ${MAX_HASHES} hashes` }
+    const hashes: Array<{ hash: string, parsed: ParsedHash }> = []
+    for (const h of parts) {
+      const parsed = parseHash(h)
+      if (parsed === undefined) return { ok: false, line: n + 1, message: 'not a valid scrypt hash' }
+      hashes.push({ hash: h, parsed })
+    }
+    const current = hashes[hashes.length - 1]
+    if (current === undefined) return { ok: false, line: n + 1, message: 'not a valid scrypt hash' }
     if (table.has(entry.id)) return { ok: false, line: n + 1, message: 'duplicate id' }
-    table.set(entry.id, { hash: entry.hash, parsed })
+    table.set(entry.id, { hash: entry.hash, parsed: current.parsed, hashes })
   }
   return { ok: true, table }
 }

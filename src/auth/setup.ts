@@ -35,26 +35,41 @@ export interface GatewayAuth {
   readonly guard: HandshakeGuard
   /** Start-up lines, one per listener, saying who may connect. */
   describe: (listeners: readonly ListenerSummary[]) => string[]
+  /**
+   * A new password a charge point accepted (src/ocpp/credential-changes.ts): stored by the
+   * first credentials file that has the charge point and `password_rotation` on. `not_stored`:
+   * none does (an HTTP authenticator's service is told by its own CSMS, not by the gateway).
+   */
+  passwordAccepted: (cid: string, candidates: readonly Buffer[]) => Promise<PasswordChangeResult>
   close: () => Promise<void>
 }
 
-export async function openGatewayAuth (cfg: AuthConfig, opts: { log?: AuthLog, onDecision?: GuardOptions['onDecision'], now?: () => number, hashes?: HashLimiter } = {}): Promise<GatewayAuth> {
+export type PasswordChangeResult = 'stored' | 'not_stored'
+
+export async function openGatewayAuth (cfg: AuthConfig, opts: { log?: AuthLog, onDecision?: GuardOptions['onDecision'], now?: () => number, hashes?: HashLimiter, onPasswordChanged?: (cid: string) => void } = {}): Promise<GatewayAuth> {
   const log = opts.log
   const authenticators: Authenticator[] = []
+  const rotating: CredentialsFileAuthenticator[] = []
   // One for the gateway: the cores are shared, so is the bound.
   const hashes = opts.hashes ?? new HashLimiter(cfg.hashes)
   try {
     for (const a of cfg.authentication) {
       if (a.backend === 'file') {
-        authenticators.push(await CredentialsFileAuthenticator.open({
+        const file = await CredentialsFileAuthenticator.open({
           path: a.path,
           // The chain checks the user-id for every authenticator.
           allowUsernameMismatch: true,
           pollIntervalMs: a.pollIntervalMs,
           hashLimiter: hashes,
           onReload: ({ entries }) => log?.info({ authenticator: 'file', path: a.path, entries }, 'credentials file loaded'),
-          onError: (err) => log?.error({ authenticator: 'file', err: err.message }, 'credentials file not reloaded')
-        }))
+          onError: (err) => log?.error({ authenticator: 'file', err: err.message }, 'credentials file not reloaded'),
+          onPasswordChanged: ({ cid }) => {
+            opts.onPasswordChanged?.(cid)
+            log?.info({ authenticator: 'file', path: a.path, cid }, 'password change completed: the charge point connected with its new password, the old one is removed')
+          }
+        })
+        authenticators.push(file)
+        if (a.passwordRotation) rotating.push(file)
       } else {
         authenticators.push(new HttpAuthenticator({
           url: a.url,
@@ -87,6 +102,12 @@ export async function openGatewayAuth (cfg: AuthConfig, opts: { log?: AuthLog, o
     hashes,
     guard,
     describe: (listeners) => describeAuthPolicy({ authenticators, allowAnonymous: cfg.allowAnonymous, listeners }),
+    passwordAccepted: async (cid, candidates) => {
+      // The file the chain checks this id against: the first that has it.
+      const file = authenticators.find((a): a is CredentialsFileAuthenticator => a instanceof CredentialsFileAuthenticator && a.has(cid))
+      if (file === undefined || !rotating.includes(file)) return 'not_stored'
+      return await file.addPending(cid, candidates) === 'stored' ? 'stored' : 'not_stored'
+    },
     close: async () => { clearInterval(sweep); await chain.close() }
   }
 }

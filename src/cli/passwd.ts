@@ -15,12 +15,13 @@
  *
  * Exit codes: 0 done, 1 failed (id not found, unreadable file, …), 2 usage error.
  */
-import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises'
-import { basename, dirname, join, resolve } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { FILE_HEADER, invalidIdReason, listIds, parseCredentials, removeEntry, upsertEntry } from '../auth/credentials-format.js'
 import { DEFAULT_SCRYPT, hashPassword, type ScryptParams } from '../auth/password-hash.js'
+import { writeAtomic } from '../util/write-atomic.js'
 
 export interface PasswdIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean, setRawMode?: (raw: boolean) => unknown }
@@ -170,25 +171,8 @@ export async function readEditable (path: string, parse: (text: string) => { ok:
 
 const readExisting = (path: string): Promise<string> => readEditable(path, parseCredentials, (m) => new PasswdError(m))
 
-/** Rewrite a file atomically (temporary file + rename), mode 0600. */
-export async function writeAtomic (path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true })
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`)
-  const fh = await open(tmp, 'wx', 0o600)
-  try {
-    await fh.writeFile(text, 'utf8')
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-  try {
-    await chmod(tmp, 0o600)
-    await rename(tmp, path)
-  } catch (e) {
-    await rm(tmp, { force: true })
-    throw e
-  }
-}
+/** Rewrite a file atomically (temporary file + rename), mode 0600: src/util/write-atomic.ts. */
+export { writeAtomic }
 
 function checkPassword (pw: string): string {
   if (pw === '') throw new PasswdError('empty password')

@@ -28,7 +28,13 @@ export const defaults = deepFreeze({
     file: {
       enable: true,
       /** Stat poll of the credentials file, the fallback for fs.watch. */
-      reload_interval: '2s'
+      reload_interval: '2s',
+      /**
+       * A new Basic password the CSMS sets through the gateway (1.6 AuthorizationKey, 2.x
+       * SecurityCtrlr.BasicAuthPassword) and the charge point accepts is stored in this file,
+       * next to the old one until the charge point connects with it (docs/security.md).
+       */
+      password_rotation: true
     },
     http: {
       enable: true,

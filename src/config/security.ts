@@ -127,7 +127,8 @@ const fileBackend = {
     mechanism: { const: 'password_based' },
     enable: { type: 'boolean', default: fileDefaults.enable },
     path: { type: 'string', minLength: 1 },
-    reload_interval: { ...duration, default: fileDefaults.reload_interval }
+    reload_interval: { ...duration, default: fileDefaults.reload_interval },
+    password_rotation: { type: 'boolean', default: fileDefaults.password_rotation }
   }
 }
 
@@ -236,7 +237,7 @@ export const listenerSecuritySchemaProperties = {
 } as const
 
 export type AuthenticatorConfig =
-  | { backend: 'file', path: string, pollIntervalMs: number }
+  | { backend: 'file', path: string, pollIntervalMs: number, passwordRotation: boolean }
   | { backend: 'http', url: string, headers: Record<string, string>, requestTimeoutMs: number, cache: false | { maxSize: number, allowTtlMs: number, denyTtlMs: number } }
 
 export interface AuthConfig {
@@ -282,7 +283,7 @@ export function buildAuthConfig (t: Tree): AuthConfig {
     if (a.enable === false) return
     const key = `authentication[${i}]`
     if (a.backend === 'file') {
-      authentication.push({ backend: 'file', path: a.path, pollIntervalMs: ms(a.reload_interval ?? fileDefaults.reload_interval, `${key}.reload_interval`) })
+      authentication.push({ backend: 'file', path: a.path, pollIntervalMs: ms(a.reload_interval ?? fileDefaults.reload_interval, `${key}.reload_interval`), passwordRotation: a.password_rotation ?? fileDefaults.password_rotation })
     } else {
       authentication.push(buildHttpAuthenticator(a, key))
     }

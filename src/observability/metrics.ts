@@ -37,6 +37,13 @@ export const counterNames = [
   'mqtt_packets_too_large_total',
   /** Embedded broker: connections closed at once, mqtt.embedded.max_clients reached. */
   'mqtt_clients_refused_total',
+  /**
+   * Credential changes seen through the gateway and accepted by the charge point, by reason:
+   * password_stored / password_not_stored (no rotating credentials file has the id) /
+   * password_failed (the file could not be written) / password_completed (the charge point
+   * connected with it; the old one is gone) / profile_raised / profile_not_stored.
+   */
+  'credential_changes_total',
   /** A bug met on one message (by direction): answered or reported, the process goes on. */
   'internal_errors_total',
   /** Retained downstream messages replayed by the broker: never delivered to a charge point. */

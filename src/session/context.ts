@@ -1,6 +1,7 @@
 import type { Metrics } from '../observability/metrics.js'
 import type { Logger } from '../observability/logger.js'
 import type { FormatCheckingConfig, Validators } from '../schema/index.js'
+import type { CredentialChange } from '../ocpp/credential-changes.js'
 
 /** The settings a session reads: a GatewayConfig fits as it is. */
 export interface SessionConfig {
@@ -22,4 +23,9 @@ export interface SessionContext {
   readonly log: Logger
   /** Schema validators, present unless message_format_checking is disable. */
   readonly validators: Validators | undefined
+  /**
+   * Told when a charge point accepted a credential change a backend Call made (a new password,
+   * a higher security profile): the gateway's credentials store keeps up (docs/security.md).
+   */
+  readonly credentials?: { accepted: (cid: string, change: CredentialChange) => void }
 }

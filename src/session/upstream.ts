@@ -4,6 +4,7 @@
  * point (a Call) or reported to the backends (anything that is never answered).
  */
 import { decodeFrame, expectsAnswer, type CallErrorFrame, type CallFrame, type CallResultErrorFrame, type CallResultFrame, type FrameError, type SendFrame } from '../ocpp/frame.js'
+import { CREDENTIAL_ACTIONS, credentialChange } from '../ocpp/credential-changes.js'
 import { redactFrame } from '../observability/redact.js'
 import type { UndeliveredReason } from './backend-port.js'
 import { CloseCode } from './close-codes.js'
@@ -94,8 +95,15 @@ function onCallResult (s: Session, frame: CallResultFrame, text: string, now: nu
     s.answerBackend(call, 'invalid_charger_answer', `gateway: the charge point's CallResult is invalid: ${invalid.failure.message}`, { payload: frame.payload, error: invalid.failure.message })
   } else {
     s.backend.forward(frame, text, call.action, invalid?.failure.message)
+    if (CREDENTIAL_ACTIONS.has(call.action)) noteCredentialChange(s, call, frame)
   }
   pump(s, now)
+}
+
+/** A password or security profile change the charge point just accepted: the store keeps up. */
+function noteCredentialChange (s: Session, call: CallFrame, result: CallResultFrame): void {
+  const change = credentialChange(call.action, call.payload, result.payload)
+  if (change !== undefined) s.ctx.credentials?.accepted(s.cid, change)
 }
 
 function onCallError (s: Session, frame: CallErrorFrame, text: string, now: number): void {

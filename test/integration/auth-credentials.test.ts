@@ -77,6 +77,18 @@ describe('credentials file format', () => {
     assert.deepEqual([...r.table.keys()], ['CP1', 'urn:cp:2'])
   })
 
+  test('a password change under way: up to three comma-separated hashes, the current one last', async () => {
+    const [a, b, c, d] = await Promise.all(['n1', 'n2', 'cur', 'x'].map(async (p) => await hashPassword(p, FAST)))
+    const r = parseCredentials(`CP1:${a},${b},${c}\nCP2:${c}\n`)
+    assert.ok(r.ok)
+    const e = r.table.get('CP1')
+    assert.deepEqual(e?.hashes.map((h) => h.hash), [a, b, c])
+    assert.equal(e?.hash, `${a},${b},${c}`)
+    assert.deepEqual(e?.parsed, parseHash(c as string))
+    assert.deepEqual(parseCredentials(`CP1:${a},${b},${c},${d}\n`), { ok: false, line: 1, message: 'more than 3 hashes' })
+    assert.deepEqual(parseCredentials(`CP1:${a},\n`), { ok: false, line: 1, message: 'not a valid scrypt hash' })
+  })
+
   test('one bad line rejects the whole file, naming the line but not its content', async () => {
     const h = await hashPassword('pw', FAST)
     const cases: Array<[string, number]> = [

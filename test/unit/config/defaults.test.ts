@@ -38,7 +38,7 @@ describe('config defaults', () => {
     // fallbacks are what apply them: they read the same object.
     const http = defaults.authenticator.http
     assert.deepEqual(c.auth.authentication, [
-      { backend: 'file', path: '/f', pollIntervalMs: durationMs(defaults.authenticator.file.reload_interval, 'x') },
+      { backend: 'file', path: '/f', pollIntervalMs: durationMs(defaults.authenticator.file.reload_interval, 'x'), passwordRotation: true },
       {
         backend: 'http',
         url: 'http://a',

@@ -45,7 +45,7 @@ describe('auth config', () => {
     const c = buildAuthConfig(top({
       allow_anonymous: true,
       authentication: [
-        { backend: 'file', path: '/etc/ocpp/credentials', reload_interval: '500ms' },
+        { backend: 'file', path: '/etc/ocpp/credentials', reload_interval: '500ms', password_rotation: false },
         { mechanism: 'password_based', backend: 'http', method: 'post', url: 'https://auth.example/ocpp', headers: { 'x-api-key': 'k' }, request_timeout: '2s', cache: { max_size: 5, allow_ttl: '10m', deny_ttl: 0 } },
         { backend: 'http', url: 'http://off.example', enable: false },
         { backend: 'http', url: 'http://nocache.example', cache: { enable: false } }
@@ -54,7 +54,7 @@ describe('auth config', () => {
     }))
     assert.equal(c.allowAnonymous, true)
     assert.deepEqual(c.authentication, [
-      { backend: 'file', path: '/etc/ocpp/credentials', pollIntervalMs: 500 },
+      { backend: 'file', path: '/etc/ocpp/credentials', pollIntervalMs: 500, passwordRotation: false },
       { backend: 'http', url: 'https://auth.example/ocpp', headers: { 'x-api-key': 'k' }, requestTimeoutMs: 2000, cache: { maxSize: 5, allowTtlMs: 600_000, denyTtlMs: 0 } },
       { backend: 'http', url: 'http://nocache.example', headers: {}, requestTimeoutMs: 5000, cache: false }
     ])
