@@ -92,7 +92,12 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
     opened.push(() => bridge.stop())
 
     const authLog = log.child({ component: 'auth' })
-    const auth = await openGatewayAuth(config.auth, { log: authLog, hashes, onPasswordChanged: () => metrics.inc('credential_changes_total', 'password_completed') })
+    const auth = await openGatewayAuth(config.auth, {
+      log: authLog,
+      hashes,
+      onPasswordChanged: () => metrics.inc('credential_changes_total', 'password_completed'),
+      onProfileRaised: () => metrics.inc('credential_changes_total', 'profile_raised')
+    })
     opened.push(() => auth.close())
     for (const line of auth.describe(config.listeners.map((l) => ({ name: `${l.type}:${l.name}`, profile: l.security.profile })))) {
       if (line.includes('WARNING')) log.warn(line)
@@ -251,9 +256,15 @@ function openMqtt (config: GatewayConfig, nodeId: string, log: Logger, metrics: 
 function credentialsPort (auth: GatewayAuth, metrics: Metrics, log: Logger): NonNullable<SessionContext['credentials']> {
   return {
     accepted: (cid, change) => {
-      if (change.kind !== 'password') {
-        metrics.inc('credential_changes_total', 'profile_not_stored')
-        log.info({ cid, profile: change.profile }, 'security profile change accepted by the charge point; not stored (no minimum profile kept)')
+      if (change.kind === 'profile') {
+        auth.profileAccepted(cid, change.profile).then((r) => {
+          metrics.inc('credential_changes_total', `profile_${r === 'stored' ? 'upgrade_stored' : r}`)
+          if (r === 'stored') log.info({ cid, profile: change.profile }, 'security profile upgrade accepted by the charge point: stored; it becomes the minimum once the charge point connects on it')
+          else if (r === 'not_stored') log.warn({ cid, profile: change.profile }, 'security profile upgrade accepted by the charge point, not stored: no credentials file has this charge point (an HTTP authenticator gets the listener\'s profile in each request)')
+        }, (err: Error) => {
+          metrics.inc('credential_changes_total', 'profile_failed')
+          log.error({ cid, err: err.message }, 'security profile upgrade accepted by the charge point but not stored: the credentials file could not be written')
+        })
         return
       }
       auth.passwordAccepted(cid, change.candidates).then((r) => {

@@ -17,6 +17,8 @@
  *     marked `ignore` passes to the next one (EMQX chain semantics). When every one ignored,
  *     the last denial is returned (e.g. 401 unknown_id). An authenticator that throws is a
  *     403 authenticator_error: the chain fails closed.
+ *  6. An allowed charge point whose minimum security profile (`min_profile` in the
+ *     credentials file) is higher than the listener's is refused: 403 below_min_profile.
  *
  * @example
  *   const chain = new AuthChain({ authenticators: [fileAuth, httpAuth] })
@@ -50,7 +52,28 @@ export class AuthChain implements Authenticator {
     this.onError = opts.onError
   }
 
+  /**
+   * The decision, then the charge point's minimum security profile (kept by an authenticator
+   * such as the credentials file): below it is 403 below_min_profile, whatever the
+   * credentials. An allowed connection tells the authenticators its profile (an accepted
+   * upgrade becomes the minimum once used).
+   */
   async authenticate (req: AuthRequest): Promise<AuthDecision> {
+    const d = await this.decide(req)
+    if (!d.ok || d.reason === 'unknown_accepted') return d
+    let min: SecurityProfile | undefined
+    for (const a of this.authenticators) {
+      min = a.minProfile?.(req.cid)
+      if (min !== undefined) break
+    }
+    if (min !== undefined && req.profile < min) return deny('below_min_profile')
+    for (const a of this.authenticators) {
+      a.connectedOn?.(req.cid, req.profile).catch((e: unknown) => this.onError?.(e, a.name))
+    }
+    return d
+  }
+
+  private async decide (req: AuthRequest): Promise<AuthDecision> {
     if (req.profile === 3) {
       if (req.certCN === undefined || req.certCN === '') return deny('no_client_certificate')
       if (!cnMatches(req.cid, req.certCN)) return deny('cert_cn_mismatch')

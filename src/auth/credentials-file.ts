@@ -13,7 +13,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { watchFiles, type FileWatch } from '../util/watch-files.js'
 import { writeAtomic } from '../util/write-atomic.js'
-import { MAX_HASHES, parseCredentials, upsertEntry, type CredentialsTable } from './credentials-format.js'
+import { entryField, MAX_HASHES, parseCredentials, upsertEntry, type CredentialsTable, type SecurityLevel } from './credentials-format.js'
 import { DEFAULT_SCRYPT, hashPassword, verifyParsed, type ParsedHash } from './password-hash.js'
 import type { HashLimiter } from './hash-limiter.js'
 import { allow, deny, type AuthDecision, type AuthRequest, type Authenticator } from './types.js'
@@ -39,6 +39,8 @@ export interface CredentialsFileOptions {
   onReload?: (info: { entries: number }) => void
   /** A charge point connected with its new password (a change seen through the gateway), now its only one. */
   onPasswordChanged?: (info: { cid: string }) => void
+  /** A charge point used an accepted upgrade: its min_profile is now `profile`. */
+  onProfileRaised?: (info: { cid: string, profile: SecurityLevel }) => void
   onError?: (err: Error) => void
 }
 
@@ -62,7 +64,6 @@ export class CredentialsFileAuthenticator implements Authenticator {
   private lastText: string | undefined
   private readonly opts: CredentialsFileOptions
   private watcher: FileWatch | undefined
-  private reloading: Promise<boolean> | undefined
   private closed = false
   /**
    * Successful checks remembered as HMAC(process key, password) per id, so a reconnect storm
@@ -143,14 +144,52 @@ export class CredentialsFileAuthenticator implements Authenticator {
       const current = entry.hashes[entry.hashes.length - 1] as { hash: string }
       const fresh: string[] = []
       for (const c of candidates.slice(0, MAX_HASHES - 1)) fresh.push(await hashPassword(c, entry.parsed.params))
-      return { result: 'stored', field: { cid, value: [...fresh, current.hash].join(',') } }
+      return { result: 'stored', field: { cid, value: entryField([...fresh, current.hash], entry) } }
     })
+  }
+
+  /** The lowest security profile this charge point may connect on (its `min_profile`), if the file has it. */
+  minProfile (cid: string): SecurityLevel | undefined {
+    return this.table.get(cid)?.minProfile
+  }
+
+  /**
+   * An upgrade to `profile` the charge point accepted (1.6 SecurityProfile, 2.x
+   * SetNetworkProfile): kept as `upgrade=N` until the charge point connects on that profile or
+   * higher, which makes it the minimum ({@link connectedOn}). Not the minimum at once: a
+   * charge point that cannot connect on the new profile falls back to its old one (2.0.1
+   * A05), and must not be locked out for it.
+   */
+  async addUpgrade (cid: string, profile: SecurityLevel): Promise<'stored' | 'unknown_id' | 'unchanged'> {
+    return await this.edit(async (table) => {
+      const entry = table.get(cid)
+      if (entry === undefined) return { result: 'unknown_id' }
+      if (profile <= (entry.minProfile ?? 0) || profile === entry.upgrade) return { result: 'unchanged' }
+      return { result: 'stored', field: { cid, value: entryField(entry.hashes.map((h) => h.hash), { ...entry, upgrade: profile }) } }
+    })
+  }
+
+  /** A charge point got in on `profile`: an upgrade it has now used becomes its minimum. Resolves the new minimum when raised. */
+  async connectedOn (cid: string, profile: SecurityLevel): Promise<SecurityLevel | undefined> {
+    const upgrade = this.table.get(cid)?.upgrade
+    if (upgrade === undefined || profile < upgrade) return undefined
+    const raised = await this.edit(async (table) => {
+      const entry = table.get(cid)
+      if (entry?.upgrade === undefined || profile < entry.upgrade) return { result: undefined }
+      const { upgrade: level, ...rest } = entry
+      return { result: level, field: { cid, value: entryField(entry.hashes.map((h) => h.hash), { ...rest, minProfile: Math.max(level, entry.minProfile ?? 0) as SecurityLevel }) } }
+    })
+    if (raised !== undefined) this.opts.onProfileRaised?.({ cid, profile: raised })
+    return raised
   }
 
   /** Leave `hash` as the entry's only one, if the entry is still `field` (nobody changed it meanwhile). */
   private async keepOnly (cid: string, field: string, hash: string): Promise<void> {
     try {
-      const done = await this.edit(async (table) => table.get(cid)?.hash === field ? { result: true, field: { cid, value: hash } } : { result: false })
+      const done = await this.edit(async (table) => {
+        const entry = table.get(cid)
+        return entry?.hash === field ? { result: true, field: { cid, value: entryField([hash], entry) } } : { result: false }
+      })
       if (done) this.opts.onPasswordChanged?.({ cid })
     } catch (e) {
       this.report(e instanceof Error ? e : new Error(String(e)))
@@ -182,16 +221,16 @@ export class CredentialsFileAuthenticator implements Authenticator {
    * changed or the file was rejected (then onError was called and the old table is kept).
    */
   async reload (): Promise<boolean> {
-    // Serialise: a reload asked for during another one runs after it.
-    const prev = this.reloading ?? Promise.resolve(false)
-    const next = prev.then(async () => {
+    // Serialised with the gateway's own edits (and other reloads): a read that started before
+    // an edit wrote the file must not install the older text after the edit installed the new.
+    const next = this.editing.then(async () => {
       const before = this.table
       const err = await this.load()
       if (err !== undefined) { this.report(err); return false }
       return this.table !== before
     })
-    this.reloading = next
-    try { return await next } finally { if (this.reloading === next) this.reloading = undefined }
+    this.editing = next.catch(() => {})
+    return await next
   }
 
   close (): void {

@@ -4,6 +4,11 @@
  *   # comment
  *   <charge point id>:<scrypt hash>
  *   <charge point id>:<new hash>[,<new hash>…],<current hash>     (a password change under way)
+ *   <charge point id>:<hash> min_profile=2 upgrade=3               (security profile settings)
+ *
+ * After the hashes, space-separated settings: `min_profile=N` refuses connections of this
+ * charge point on a lower security profile; `upgrade=N` is an accepted upgrade to profile N
+ * not yet used (its first connection on profile N or higher makes N the minimum).
  *
  * During a password change (./credentials-file.ts, docs/security.md "Password rotation") an
  * entry holds the hashes of the new password (a 1.6 AuthorizationKey may have two readings)
@@ -24,8 +29,17 @@ export const MAX_ID_LENGTH = 255
 /** Hashes per entry: up to two pending readings of a new password and the current one. */
 export const MAX_HASHES = 3
 
-export interface CredentialsEntry {
-  /** The whole hash field as written: the identity of this entry's state. */
+/** The settings after an entry's hashes. */
+export interface EntrySettings {
+  minProfile?: SecurityLevel
+  upgrade?: SecurityLevel
+}
+
+/** A security profile a setting can name. */
+export type SecurityLevel = 0 | 1 | 2 | 3
+
+export interface CredentialsEntry extends EntrySettings {
+  /** The whole hash field as written (hashes only): the identity of this entry's password state. */
   hash: string
   /** The current password's hash (the last of the field). */
   parsed: ParsedHash
@@ -74,7 +88,10 @@ export function parseCredentials (text: string): ParseCredentialsResult {
     if (entry === undefined) return { ok: false, line: n + 1, message: "expected '<id>:<hash>'" }
     const bad = invalidIdReason(entry.id)
     if (bad !== undefined) return { ok: false, line: n + 1, message: bad }
-    const parts = entry.hash.split(',')
+    const [hashField = '', ...settings] = entry.hash.split(/[ \t]+/)
+    const opts = parseSettings(settings)
+    if (typeof opts === 'string') return { ok: false, line: n + 1, message: opts }
+    const parts = hashField.split(',')
     if (parts.length > MAX_HASHES) return { ok: false, line: n + 1, message: `more than ${MAX_HASHES} hashes` }
     const hashes: Array<{ hash: string, parsed: ParsedHash }> = []
     for (const h of parts) {
@@ -85,9 +102,29 @@ export function parseCredentials (text: string): ParseCredentialsResult {
     const current = hashes[hashes.length - 1]
     if (current === undefined) return { ok: false, line: n + 1, message: 'not a valid scrypt hash' }
     if (table.has(entry.id)) return { ok: false, line: n + 1, message: 'duplicate id' }
-    table.set(entry.id, { hash: entry.hash, parsed: current.parsed, hashes })
+    table.set(entry.id, { hash: hashField, parsed: current.parsed, hashes, ...opts })
   }
   return { ok: true, table }
+}
+
+function parseSettings (tokens: string[]): EntrySettings | string {
+  const out: EntrySettings = {}
+  for (const t of tokens) {
+    const m = /^(min_profile|upgrade)=([0-3])$/.exec(t)
+    if (m === null) return 'unknown setting (expected min_profile=0..3 or upgrade=0..3 after the hashes)'
+    const level = Number(m[2]) as SecurityLevel
+    if (m[1] === 'min_profile') out.minProfile = level
+    else out.upgrade = level
+  }
+  return out
+}
+
+/** The text after `<id>:` for an entry: its hashes (comma-separated), then its settings. */
+export function entryField (hashes: readonly string[], settings: EntrySettings = {}): string {
+  const parts = [hashes.join(',')]
+  if (settings.minProfile !== undefined && settings.minProfile > 0) parts.push(`min_profile=${settings.minProfile}`)
+  if (settings.upgrade !== undefined && settings.upgrade > (settings.minProfile ?? 0)) parts.push(`upgrade=${settings.upgrade}`)
+  return parts.join(' ')
 }
 
 /** Ids in file order. */

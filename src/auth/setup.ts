@@ -41,12 +41,17 @@ export interface GatewayAuth {
    * none does (an HTTP authenticator's service is told by its own CSMS, not by the gateway).
    */
   passwordAccepted: (cid: string, candidates: readonly Buffer[]) => Promise<PasswordChangeResult>
+  /**
+   * An upgrade to `profile` a charge point accepted: kept by the credentials file that has it
+   * (`upgrade=N`) until the charge point connects on that profile, which makes it the minimum.
+   */
+  profileAccepted: (cid: string, profile: 1 | 2 | 3) => Promise<'stored' | 'unchanged' | 'not_stored'>
   close: () => Promise<void>
 }
 
 export type PasswordChangeResult = 'stored' | 'not_stored'
 
-export async function openGatewayAuth (cfg: AuthConfig, opts: { log?: AuthLog, onDecision?: GuardOptions['onDecision'], now?: () => number, hashes?: HashLimiter, onPasswordChanged?: (cid: string) => void } = {}): Promise<GatewayAuth> {
+export async function openGatewayAuth (cfg: AuthConfig, opts: { log?: AuthLog, onDecision?: GuardOptions['onDecision'], now?: () => number, hashes?: HashLimiter, onPasswordChanged?: (cid: string) => void, onProfileRaised?: (cid: string, profile: number) => void } = {}): Promise<GatewayAuth> {
   const log = opts.log
   const authenticators: Authenticator[] = []
   const rotating: CredentialsFileAuthenticator[] = []
@@ -63,6 +68,10 @@ export async function openGatewayAuth (cfg: AuthConfig, opts: { log?: AuthLog, o
           hashLimiter: hashes,
           onReload: ({ entries }) => log?.info({ authenticator: 'file', path: a.path, entries }, 'credentials file loaded'),
           onError: (err) => log?.error({ authenticator: 'file', err: err.message }, 'credentials file not reloaded'),
+          onProfileRaised: ({ cid, profile }) => {
+            opts.onProfileRaised?.(cid, profile)
+            log?.info({ authenticator: 'file', path: a.path, cid, profile }, 'security profile raised: the charge point connected on the profile it was upgraded to; lower ones are refused from now on')
+          },
           onPasswordChanged: ({ cid }) => {
             opts.onPasswordChanged?.(cid)
             log?.info({ authenticator: 'file', path: a.path, cid }, 'password change completed: the charge point connected with its new password, the old one is removed')
@@ -84,6 +93,9 @@ export async function openGatewayAuth (cfg: AuthConfig, opts: { log?: AuthLog, o
     for (const a of authenticators) await a.close?.()
     throw err
   }
+  /** The file the chain checks this id against: the first that has it. */
+  const fileOf = (cid: string): CredentialsFileAuthenticator | undefined =>
+    authenticators.find((a): a is CredentialsFileAuthenticator => a instanceof CredentialsFileAuthenticator && a.has(cid))
   const chain = new AuthChain({
     authenticators,
     allowAnonymous: cfg.allowAnonymous,
@@ -103,10 +115,15 @@ export async function openGatewayAuth (cfg: AuthConfig, opts: { log?: AuthLog, o
     guard,
     describe: (listeners) => describeAuthPolicy({ authenticators, allowAnonymous: cfg.allowAnonymous, listeners }),
     passwordAccepted: async (cid, candidates) => {
-      // The file the chain checks this id against: the first that has it.
-      const file = authenticators.find((a): a is CredentialsFileAuthenticator => a instanceof CredentialsFileAuthenticator && a.has(cid))
+      const file = fileOf(cid)
       if (file === undefined || !rotating.includes(file)) return 'not_stored'
       return await file.addPending(cid, candidates) === 'stored' ? 'stored' : 'not_stored'
+    },
+    profileAccepted: async (cid, profile) => {
+      const file = fileOf(cid)
+      if (file === undefined) return 'not_stored'
+      const r = await file.addUpgrade(cid, profile)
+      return r === 'unknown_id' ? 'not_stored' : r
     },
     close: async () => { clearInterval(sweep); await chain.close() }
   }

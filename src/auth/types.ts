@@ -56,6 +56,10 @@ export interface AllowAttrs {
 export interface Authenticator {
   readonly name: string
   authenticate (req: AuthRequest): Promise<AuthDecision>
+  /** The lowest security profile this charge point may connect on, when this authenticator keeps one. */
+  minProfile? (cid: string): SecurityProfile | undefined
+  /** A charge point got in on `profile` (an upgrade it accepted may now become its minimum). */
+  connectedOn? (cid: string, profile: SecurityProfile): Promise<unknown>
   close? (): Promise<void> | void
 }
 
@@ -88,7 +92,8 @@ export const AUTH_REASONS = {
   no_authenticator: { status: 403, lockout: false },
   no_client_certificate: { status: 403, lockout: true },
   cert_cn_mismatch: { status: 403, lockout: true },
-  cert_organization_mismatch: { status: 403, lockout: true }, // profile 3: subject O not the listener's client_organization
+  cert_organization_mismatch: { status: 403, lockout: true },
+  below_min_profile: { status: 403, lockout: false }, // the charge point's min_profile is higher than this listener's (an upgrade it made) // profile 3: subject O not the listener's client_organization
   auth_unavailable: { status: 403, lockout: false }, // HTTP authenticator down / timeout / 5xx
   auth_bad_response: { status: 403, lockout: false }, // HTTP authenticator answered nonsense
   authenticator_error: { status: 403, lockout: false }, // an authenticator threw

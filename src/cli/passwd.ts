@@ -4,6 +4,7 @@
  *   ocpp-gateway passwd add    --file F --id X [--password-stdin]   add or replace X
  *   ocpp-gateway passwd remove --file F --id X                      remove X
  *   ocpp-gateway passwd list   --file F                             print the ids
+ *   ocpp-gateway passwd profile --file F --id X --min N             refuse X below security profile N
  *   ocpp-gateway passwd hash   [--password-stdin]                   print a hash for a password
  *   (add and hash take --scrypt-n N to change the scrypt cost, default 16384, and --hex: the
  *   password is given hex-encoded and stands for those bytes, as a 1.6 AuthorizationKey is set)
@@ -19,7 +20,7 @@ import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import { FILE_HEADER, invalidIdReason, listIds, parseCredentials, removeEntry, upsertEntry } from '../auth/credentials-format.js'
+import { entryField, FILE_HEADER, invalidIdReason, listIds, parseCredentials, removeEntry, upsertEntry, type CredentialsTable } from '../auth/credentials-format.js'
 import { DEFAULT_SCRYPT, hashPassword, type ScryptParams } from '../auth/password-hash.js'
 import { writeAtomic } from '../util/write-atomic.js'
 
@@ -33,6 +34,7 @@ const USAGE = `usage: ocpp-gateway passwd <command> [options]
   add    --file F --id X [--password-stdin]   add a charge point, or replace its password
   remove --file F --id X                      remove a charge point
   list   --file F                             print the charge point ids
+  profile --file F --id X --min N             refuse X on security profiles below N (0 = no minimum)
   hash   [--password-stdin]                   print the hash of a password
   --scrypt-n N   scrypt cost for add/hash (power of two, default 16384; lower only on weak hardware)
   --hex          the password is hex-encoded and means those bytes: the value a CSMS sends in a
@@ -81,6 +83,7 @@ async function run (argv: string[], io: PasswdIo): Promise<number> {
         'password-stdin': { type: 'boolean' },
         'scrypt-n': { type: 'string' },
         hex: { type: 'boolean' },
+        min: { type: 'string' },
         help: { type: 'boolean', short: 'h' }
       }
     })
@@ -118,9 +121,25 @@ async function run (argv: string[], io: PasswdIo): Promise<number> {
       const id = needId()
       const text = await readExisting(path)
       const password = asBytes(await readPassword(io, stdinPw))
-      const result = upsertEntry(text === '' ? FILE_HEADER : text, id, await hashPassword(password, params))
+      // A new password replaces any pending change; the entry's profile settings stay.
+      const existing = text === '' ? undefined : tableOf(text).get(id)
+      const result = upsertEntry(text === '' ? FILE_HEADER : text, id, entryField([await hashPassword(password, params)], existing))
       await writeAtomic(path, result.text)
       io.stdout.write(`${result.updated ? 'updated' : 'added'} ${id}\n`)
+      return 0
+    }
+    case 'profile': {
+      const path = needFile()
+      const id = needId()
+      const min = Number(values.min)
+      if (values.min === undefined || !/^[0-3]$/.test(values.min)) throw new UsageError('--min must be a security profile, 0 to 3')
+      const text = await readExisting(path)
+      const entry = tableOf(text).get(id)
+      if (entry === undefined) throw new PasswdError(`no entry for ${id}`)
+      // The operator's minimum wins over a pending upgrade to the same or a lower profile.
+      const settings = { minProfile: min as 0 | 1 | 2 | 3, ...(entry.upgrade !== undefined && entry.upgrade > min ? { upgrade: entry.upgrade } : {}) }
+      await writeAtomic(path, upsertEntry(text, id, entryField(entry.hashes.map((h) => h.hash), settings)).text)
+      io.stdout.write(`${id}: min_profile ${min}\n`)
       return 0
     }
     case 'remove': {
@@ -167,6 +186,12 @@ export async function readEditable (path: string, parse: (text: string) => { ok:
   const check = parse(text)
   if (!check.ok) throw refuse(`${path} line ${check.line}: ${check.message}; fix it first`)
   return text
+}
+
+/** The table of a file readExisting() has checked. */
+function tableOf (text: string): CredentialsTable {
+  const r = parseCredentials(text)
+  return r.ok ? r.table : new Map()
 }
 
 const readExisting = (path: string): Promise<string> => readEditable(path, parseCredentials, (m) => new PasswdError(m))

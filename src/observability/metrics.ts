@@ -41,7 +41,9 @@ export const counterNames = [
    * Credential changes seen through the gateway and accepted by the charge point, by reason:
    * password_stored / password_not_stored (no rotating credentials file has the id) /
    * password_failed (the file could not be written) / password_completed (the charge point
-   * connected with it; the old one is gone) / profile_raised / profile_not_stored.
+   * connected with it; the old one is gone) / profile_upgrade_stored / profile_unchanged /
+   * profile_not_stored / profile_failed / profile_raised (the charge point used the upgrade:
+   * lower profiles are refused from now on).
    */
   'credential_changes_total',
   /** A bug met on one message (by direction): answered or reported, the process goes on. */
