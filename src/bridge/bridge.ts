@@ -25,6 +25,7 @@ import { LocalRouter, type Router } from './router.js'
 import { ClusterRouter } from './cluster-router.js'
 import { mqttClientId } from './nodes.js'
 import { compileTopics, type Topics } from './topics.js'
+import { ControlChannel } from './control.js'
 
 export interface BridgeOptions {
   mqtt: MqttPort
@@ -41,6 +42,7 @@ export class Bridge {
   private readonly shared: BackendShared
   private readonly router: Router
   private readonly events: ConnectionEvents
+  private readonly control: ControlChannel
 
   constructor (private readonly o: BridgeOptions) {
     const { config, mqtt, metrics, log } = o
@@ -57,6 +59,7 @@ export class Bridge {
       publish: this.publish,
       onPublished: () => metrics.inc('events_published_total')
     })
+    this.control = new ControlChannel({ mqtt, publish: this.publish, sessions: o.sessions, metrics, log: log.child({ component: 'control' }), nodeId: o.nodeId, prefix: this.topics.controlPrefix, qos: config.events.qos, maxPayloadSize: config.dnstream.maxPayloadSize })
     this.router = mqtt.kind === 'embedded'
       ? new LocalRouter(routing)
       : new ClusterRouter({ ...routing, mqttClientId: mqttClientId(config.mqtt.clientId, o.nodeId), onChargerLost: (cid, h) => this.events.lost(cid, h) })
@@ -67,6 +70,7 @@ export class Bridge {
 
   async start (): Promise<void> {
     await this.router.start()
+    await this.control.start()
     this.o.sessions.observe({
       connected: (s, replaced) => {
         if (replaced === undefined) this.router.announce(s.cid, { since: s.connectedAt, version: s.dialect.version })
@@ -97,6 +101,7 @@ export class Bridge {
   }
 
   async stop (): Promise<void> {
+    await this.control.stop()
     await this.router.stop()
   }
 }

@@ -4,7 +4,8 @@
  *
  * - read (subscribe, and what is delivered): upstream Calls and SENDs (per-Action overrides
  *   too), replies, errors, connection events and gateway error reports;
- * - publish: downstream topics, and only for `backend`;
+ * - publish: downstream topics and the control topic (`{mountpoint}ctl/{cid}`: commands
+ *   such as disconnect), and only for `backend`; its answers (`ctl/{cid}/Reply`) are read-only;
  * - never for a client, whatever the role: what the gateway publishes (upstream, replies,
  *   events, errors, presence). The gateway publishes in process (aedes.publish), which does
  *   not pass through these rules.
@@ -75,11 +76,12 @@ export function compileAcl (c: TopicConfig): MqttAcl {
     m + c.upstream.replyTopic,
     m + c.upstream.errorTopic,
     m + c.events.topic,
-    m + c.events.errorTopic
+    m + c.events.errorTopic,
+    m + 'ctl/${cid}/Reply'
   ].map(topicWildcard))]
   // Presence (cluster bookkeeping) is the gateway's too; nobody reads it but the nodes.
   const gatewayOnly = [...readable, topicWildcard(m) + 'presence/#'].map(levels)
-  const writable = [topicWildcard(m + c.dnstream.topic)]
+  const writable = [topicWildcard(m + c.dnstream.topic), topicWildcard(m + 'ctl/${cid}')]
   const read = readable.map(levels)
   const write = writable.map(levels)
 

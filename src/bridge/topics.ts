@@ -119,6 +119,8 @@ export interface Topics {
   presencePrefix: string
   /** Where each node says it is alive (retained, its MQTT last will says lost): `{mountpoint}nodes/{node}`. */
   nodesPrefix: string
+  /** Backends' commands to the gateway about one charge point: `{mountpoint}ctl/{cid}`, answered on `…/Reply`. */
+  controlPrefix: string
 }
 
 export interface TopicConfig {
@@ -142,7 +144,8 @@ export function compileTopics (c: TopicConfig): Topics {
     dnstreamFilter: topicWildcard(m + c.dnstream.topic),
     parseDnstream: dnstreamParser(m + c.dnstream.topic),
     presencePrefix: `${m}presence/`,
-    nodesPrefix: `${m}nodes/`
+    nodesPrefix: `${m}nodes/`,
+    controlPrefix: `${m}ctl/`
   }
 }
 

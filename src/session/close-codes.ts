@@ -21,7 +21,9 @@ export const CloseCode = {
   /** No first frame within idle_timeout. */
   IDLE_TIMEOUT: 4003,
   /** Closed by an operator (admin API: DELETE /api/v1/chargers/{id}). */
-  KICKED: 4004
+  KICKED: 4004,
+  /** Closed by a backend: a `disconnect` command on the control topic (`{mountpoint}ctl/{id}`). */
+  CLOSED_BY_BACKEND: 4005
 } as const
 
 export type DisconnectReason =
@@ -41,3 +43,5 @@ export type DisconnectReason =
   | 'node_lost'
   /** An operator closed the connection through the admin API. */
   | 'kicked'
+  /** A backend closed it with a `disconnect` command on the control topic. */
+  | 'closed_by_backend'

@@ -166,7 +166,7 @@ test('closeAll answers owed Calls "shutdown"', async () => {
 test('external broker: presence on connect, none on takeover, cleared on the last disconnect; subscription released', async () => {
   const p = bridgeOf('external')
   await p.bridge.start()
-  assert.deepEqual(p.mqtt.subscriptions, ['ocpp/presence/+/+', 'ocpp/nodes/node-a/handoff', 'ocpp/nodes/+', '$share/ocpp-gateway/ocpp/cs/+'])
+  assert.deepEqual(p.mqtt.subscriptions, ['ocpp/presence/+/+', 'ocpp/nodes/node-a/handoff', 'ocpp/nodes/+', '$share/ocpp-gateway/ocpp/cs/+', 'ocpp/ctl/+'])
   await p.bridge.acquire('CP-1', '1.6')
   const a = p.session('CP-1')
   p.sessions.attach(a.session)
@@ -182,7 +182,7 @@ test('external broker: presence on connect, none on takeover, cleared on the las
   await new Promise((resolve) => setImmediate(resolve))
   assert.deepEqual(p.mqtt.unsubscriptions, ['ocpp/cs/CP-1'], 'released once the broker echoed the cleared record')
   await p.bridge.stop()
-  assert.deepEqual(p.mqtt.unsubscriptions, ['ocpp/cs/CP-1', 'ocpp/nodes/node-a/handoff', '$share/ocpp-gateway/ocpp/cs/+', 'ocpp/presence/+/+', 'ocpp/nodes/+'])
+  assert.deepEqual(p.mqtt.unsubscriptions, ['ocpp/cs/CP-1', 'ocpp/ctl/+', 'ocpp/nodes/node-a/handoff', '$share/ocpp-gateway/ocpp/cs/+', 'ocpp/presence/+/+', 'ocpp/nodes/+'])
   assert.equal(p.bridge.presence?.heldElsewhere('CP-1'), false)
   p.sessions.closeAll()
 })

@@ -43,8 +43,8 @@ test('filtersOverlap: some topic matches both', () => {
 })
 
 test('default topics: the filters read and written', () => {
-  assert.deepEqual(acl.readable, ['ocpp/cp/+', 'ocpp/cp/+/Reply', 'ocpp/events/+', 'ocpp/errors/+'])
-  assert.deepEqual(acl.writable, ['ocpp/cs/+'])
+  assert.deepEqual(acl.readable, ['ocpp/cp/+', 'ocpp/cp/+/Reply', 'ocpp/events/+', 'ocpp/errors/+', 'ocpp/ctl/+/Reply'])
+  assert.deepEqual(acl.writable, ['ocpp/cs/+', 'ocpp/ctl/+'])
 })
 
 test('backend: publishes downstream only; never upstream, replies, events, errors, presence or anything else', () => {
@@ -55,7 +55,16 @@ test('backend: publishes downstream only; never upstream, replies, events, error
 })
 
 test('observer: publishes nothing', () => {
-  for (const t of ['ocpp/cs/CP1', 'ocpp/cp/CP1', 'x']) assert.equal(acl.canPublish('observer', t), false, t)
+  for (const t of ['ocpp/cs/CP1', 'ocpp/cp/CP1', 'ocpp/ctl/CP1', 'x']) assert.equal(acl.canPublish('observer', t), false, t)
+})
+
+test('control topic: a backend sends commands on ctl/{cid}, never the answers on ctl/{cid}/Reply; both roles read the answers', () => {
+  assert.equal(acl.canPublish('backend', 'ocpp/ctl/CP1'), true)
+  for (const t of ['ocpp/ctl/CP1/Reply', 'ocpp/ctl/CP1/x', 'ocpp/ctl']) assert.equal(acl.canPublish('backend', t), false, t)
+  for (const role of ['backend', 'observer'] as const) {
+    assert.equal(acl.canRead(role, 'ocpp/ctl/CP1/Reply'), true, role)
+    assert.equal(acl.canRead(role, 'ocpp/ctl/CP1'), false, `${role}: the commands themselves are not readable`)
+  }
 })
 
 test('both roles read upstream, replies, events and errors; not downstream, presence or other topics', () => {
@@ -77,8 +86,8 @@ test('derived from the configured templates and mountpoint, overrides included',
     dnstream: { topic: 'down/${version}' },
     events: { topic: 'ev', error_topic: 'gwerr' }
   }]))
-  assert.deepEqual(c.readable, ['site/+/up', 'site/+/meter/+', 'site/+/reply', 'site/+/err', 'site/+/ev', 'site/+/gwerr'])
-  assert.deepEqual(c.writable, ['site/+/down/+'])
+  assert.deepEqual(c.readable, ['site/+/up', 'site/+/meter/+', 'site/+/reply', 'site/+/err', 'site/+/ev', 'site/+/gwerr', 'site/+/ctl/+/Reply'])
+  assert.deepEqual(c.writable, ['site/+/down/+', 'site/+/ctl/+'])
   assert.equal(c.canPublish('backend', 'site/CP1/down/2.0.1'), true)
   assert.equal(c.canPublish('backend', 'site/CP1/up'), false)
   assert.equal(c.canRead('observer', 'site/CP1/meter/MeterValues'), true)
