@@ -24,6 +24,11 @@ export interface MqttPort {
    * share one. Exact topics are the hot path (one per charge point); filters are few.
    */
   subscribe (topic: string, qos: QoS, handler: MessageHandler): Promise<void>
+  /**
+   * Several subscriptions in one SUBSCRIBE packet (one broker round trip), each with its own
+   * handler; resolves at the SUBACK. Optional: without it, one subscribe() each.
+   */
+  subscribeMany? (subs: ReadonlyArray<{ topic: string, qos: QoS, handler: MessageHandler }>): Promise<void>
   unsubscribe (topic: string, handler: MessageHandler): Promise<void>
   /**
    * Called on every re-connection to the broker after the first (external broker only: the
