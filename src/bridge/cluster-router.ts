@@ -26,7 +26,7 @@ import { NodeDirectory } from './nodes.js'
 import { Presence, type Holding } from './presence.js'
 import { Router, type RouterOptions } from './router.js'
 import { peekEnvelopeId } from './envelope.js'
-import { HANDOFF_WAIT_MS, HoldBack, MAX_EARLY, newest, note, prune, RECENT_MS, RELEASED_KEEP_MS, STOP_ECHO_WAIT_MS, type ClusterHeld, type Handoff, type Relay, type Released } from './handoff.js'
+import { HANDOFF_WAIT_MS, HoldBack, MAX_EARLY, note, prune, RECENT_MS, RELEASED_KEEP_MS, STOP_ECHO_WAIT_MS, type ClusterHeld, type Handoff, type Relay, type Released } from './handoff.js'
 import { PresenceLookup } from './presence-lookup.js'
 import { Janitor } from './presence-janitor.js'
 
@@ -54,7 +54,7 @@ export class ClusterRouter extends Router {
     this.nodes = nodes
     this.pres = presence
     this.handoffTopic = `${c.topics.nodesPrefix}${c.nodeId}/handoff`
-    this.lookup = new PresenceLookup(c.mqtt, presence, `${c.topics.nodesPrefix}${c.nodeId}/sync`)
+    this.lookup = new PresenceLookup(c.mqtt, presence, c.topics.nodesPrefix, c)
     this.hold = new HoldBack({ ...c, route: (cid, payload) => this.route(cid, payload) })
     this.janitor = new Janitor({ ...c, presence, lookup: this.lookup, nodes, holding: (cid) => this.holding(cid) })
     presence.observe({
@@ -119,28 +119,7 @@ export class ClusterRouter extends Router {
       // no order with the echo of the cleared record): answered here once per UniqueId.
       const r = this.released.get(cid)
       if (r !== undefined && r.until >= Date.now()) { this.answerReleased(topic, cid, payload); return }
-      this.lookUp(topic, cid, payload)
-    })
-  }
-
-  /**
-   * A message for a charge point this node does not hold: who does, asked of the broker. Nobody:
-   * answered offline. A node: the lookup came after the message, so that node may have
-   * subscribed after it too (or be releasing it): the message is relayed to the newest holder,
-   * which delivers or answers it unless it had it already (UniqueId).
-   */
-  private lookUp (topic: string, cid: string, payload: Buffer): void {
-    this.c.metrics.inc('cluster_lookups_total')
-    this.lookup.lookup(cid).then((holders) => {
-      const to = newest(holders)
-      if (to === undefined) { this.offline.answer(topic, payload); return }
-      const relay: Relay = { cid, topic, from: this.c.nodeId, relay: payload.toString('utf8') }
-      this.c.metrics.inc('cluster_relayed_total')
-      this.say(this.c.mqtt.publish(`${this.c.topics.nodesPrefix}${to.node}/handoff`, JSON.stringify(relay), 1, false), 'relay', cid)
-    }, (err: Error) => {
-      // No answer from the broker (it went away): as without presence, the pick answers.
-      this.c.log.warn({ err: err.message, cid }, 'presence lookup failed: answering as for a charge point nobody holds')
-      this.offline.answer(topic, payload)
+      this.lookup.answerOrRelay(topic, cid, payload, () => this.offline.answer(topic, payload))
     })
   }
 
@@ -171,10 +150,16 @@ export class ClusterRouter extends Router {
       const created: ClusterHeld = held = { cid, refs: 0, handler, ready: Promise.resolve(), recent: [], dual: 0, early: [], attached: false, echoed: false, waitHandoff: false }
       this.held.set(topic, created)
       const subs = [{ topic, qos: dnstream.qos, handler }]
-      // The presence subscription rides in the same SUBSCRIBE (one round trip per connect).
-      if (this.pres.watch(cid)) subs.push({ topic: this.pres.filter(cid), qos: 1, handler: this.pres.handler })
+      // The presence subscription rides in the same SUBSCRIBE (one round trip per connect),
+      // unless it is being unsubscribed (then after its UNSUBACK).
+      let late: Promise<void> | undefined
+      if (this.pres.watch(cid)) {
+        if (this.pres.isLeaving(cid)) late = this.pres.subscribe(cid)
+        else subs.push({ topic: this.pres.filter(cid), qos: 1, handler: this.pres.handler })
+      }
       if (this.pres.heldElsewhere(cid)) this.hold.waitFor(created)
-      created.ready = mqtt.subscribeMany !== undefined ? mqtt.subscribeMany(subs) : Promise.all(subs.map((x) => mqtt.subscribe(x.topic, x.qos, x.handler))).then(() => {})
+      const both = mqtt.subscribeMany !== undefined ? mqtt.subscribeMany(subs) : Promise.all(subs.map((x) => mqtt.subscribe(x.topic, x.qos, x.handler))).then(() => {})
+      created.ready = late === undefined ? both : Promise.all([both, late]).then(() => {})
       created.ready.catch(() => {
         if (this.held.get(topic) === created) this.drop(topic, created)
         this.pres.unwatch(cid)
@@ -385,7 +370,6 @@ export class ClusterRouter extends Router {
       this.announce(cid, { since: s.connectedAt, version: s.dialect.version })
     }
   }
-
 
   private nodeGone (node: string, status: 'lost' | 'stopped', released: Readonly<Record<string, string[]>>, client: string | undefined): void {
     this.pres.dropNode(node)

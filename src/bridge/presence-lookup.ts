@@ -13,7 +13,10 @@
  * Neither depends on MQTT 5 "no matching subscribers" (PUBACK 0x10): Mosquitto sends it, but a
  * bridge subscribes `#` and so every publish has a subscriber (docs/cluster.md).
  */
+import type { Logger } from '../observability/logger.js'
+import type { Metrics } from '../observability/metrics.js'
 import type { MessageHandler, MqttPort } from './adapters/mqtt-port.js'
+import { newest, type Relay } from './handoff.js'
 import type { Holding, Presence } from './presence.js'
 
 /** Lookups in flight at most; more wait their turn (a flood of Calls to unknown ids costs a queue, not subscriptions). */
@@ -22,7 +25,6 @@ export const MAX_LOOKUPS = 256
 export const SWEEP_QUIET_MS = 300
 export const SWEEP_MAX_MS = 30_000
 
-
 export class PresenceLookup {
   private readonly inFlight = new Map<string, Promise<Holding[]>>()
   private readonly queue: Array<() => void> = []
@@ -30,8 +32,35 @@ export class PresenceLookup {
   /** Lookups made (one-off subscriptions), for the counters and the docs' figures. */
   made = 0
 
-  /** `syncTopic`: a topic nobody subscribes (`{mountpoint}nodes/{node}/sync`). */
-  constructor (private readonly mqtt: MqttPort, private readonly presence: Presence, private readonly syncTopic: string) {}
+  private readonly syncTopic: string
+
+  /** `nodesPrefix`: `{mountpoint}nodes/`; the sync topic is `{nodesPrefix}{node}/sync`, which nobody subscribes. */
+  constructor (private readonly mqtt: MqttPort, private readonly presence: Presence, private readonly nodesPrefix: string, private readonly o: { nodeId: string, metrics: Metrics, log: Logger }) {
+    this.syncTopic = `${nodesPrefix}${o.nodeId}/sync`
+  }
+
+  /**
+   * A message for a charge point this node does not hold, brought by the shared subscription:
+   * who holds it, asked of the broker. Nobody: `offline()` answers it. A node: the lookup came
+   * after the message, so that node may have subscribed after it too (or be releasing it): the
+   * message is relayed to the newest holder, which delivers or answers it unless it had it
+   * already (by UniqueId).
+   */
+  answerOrRelay (topic: string, cid: string, payload: Buffer, offline: () => void): void {
+    const { metrics, log, nodeId } = this.o
+    metrics.inc('cluster_lookups_total')
+    this.lookup(cid).then((holders) => {
+      const to = newest(holders)
+      if (to === undefined) { offline(); return }
+      const relay: Relay = { cid, topic, from: nodeId, relay: payload.toString('utf8') }
+      metrics.inc('cluster_relayed_total')
+      this.mqtt.publish(`${this.nodesPrefix}${to.node}/handoff`, JSON.stringify(relay), 1, false).catch((err: Error) => log.warn({ err: err.message, cid }, 'relay failed'))
+    }, (err: Error) => {
+      // No answer from the broker (it went away): as without presence, the pick answers.
+      log.warn({ err: err.message, cid }, 'presence lookup failed: answering as for a charge point nobody holds')
+      offline()
+    })
+  }
 
   /** The live nodes other than this one that hold `cid` now. */
   lookup (cid: string): Promise<Holding[]> {
@@ -62,7 +91,7 @@ export class PresenceLookup {
     const first = this.presence.watch(cid)
     this.made++
     try {
-      if (first) await this.mqtt.subscribe(this.presence.filter(cid), 1, this.presence.handler)
+      if (first) await this.presence.subscribe(cid)
       await this.sync()
       return this.presence.holders(cid)
     } finally {
@@ -100,7 +129,7 @@ export class PresenceLookup {
       await this.sync()
       last = Math.max(last, Date.now())
       while (Date.now() - last < SWEEP_QUIET_MS && Date.now() - start < SWEEP_MAX_MS) {
-        await new Promise((resolve) => setTimeout(resolve, Math.max(10, SWEEP_QUIET_MS - (Date.now() - last))).unref?.())
+        await new Promise((resolve) => setTimeout(resolve, Math.max(10, SWEEP_QUIET_MS - (Date.now() - last))))
       }
     } finally {
       await this.mqtt.unsubscribe(filter, handler).catch(() => {})

@@ -42,6 +42,11 @@ export class Presence {
   private readonly remote = new Map<string, Holding | Holding[]>()
   /** Watched charge points (own, released lately, looked up now), with their reference counts. */
   private readonly watched = new Map<string, number>()
+  /**
+   * Filters being unsubscribed (until the UNSUBACK): subscribed again only after it, else the
+   * broker would end the new subscription with the old one (and replay nothing).
+   */
+  private readonly leaving = new Map<string, Promise<void>>()
   private readonly strings = new Map<string, string>()
   readonly handler: MessageHandler
   private hooks: PresenceHooks = {}
@@ -78,7 +83,21 @@ export class Presence {
     if (n > 1) { this.watched.set(cid, n - 1); return }
     this.watched.delete(cid)
     this.remote.delete(cid)
-    this.mqtt.unsubscribe(this.filter(cid), this.handler).catch(() => {})
+    const left: Promise<void> = (this.leaving.get(cid) ?? Promise.resolve())
+      .then(() => this.mqtt.unsubscribe(this.filter(cid), this.handler))
+      .catch(() => {})
+      .then(() => { if (this.leaving.get(cid) === left) this.leaving.delete(cid) })
+    this.leaving.set(cid, left)
+  }
+
+  /** Whether the filter of `cid` is being unsubscribed: a first watcher subscribes with subscribe(), after it. */
+  isLeaving (cid: string): boolean { return this.leaving.has(cid) }
+
+  /** Subscribe the filter of `cid` for its first watcher, once a pending unsubscribe of it is done. */
+  subscribe (cid: string): Promise<void> {
+    const left = this.leaving.get(cid)
+    const go = (): Promise<void> => this.mqtt.subscribe(this.filter(cid), 1, this.handler)
+    return left === undefined ? go() : left.then(go)
   }
 
   watching (cid: string): boolean { return this.watched.has(cid) }
