@@ -26,7 +26,7 @@ import { NodeDirectory } from './nodes.js'
 import { Presence, type Holding } from './presence.js'
 import { Router, type RouterOptions } from './router.js'
 import { peekEnvelopeId } from './envelope.js'
-import { HANDOFF_WAIT_MS, HoldBack, MAX_EARLY, note, prune, RECENT_MS, RELEASED_KEEP_MS, STOP_ECHO_WAIT_MS, type ClusterHeld, type Handoff, type Relay, type Released } from './handoff.js'
+import { CLEAR_DELAY_MS, HANDOFF_WAIT_MS, heldOf, HoldBack, MAX_EARLY, note, prune, RECENT_MS, RELEASED_KEEP_MS, STOP_ECHO_WAIT_MS, type ClusterHeld, type Handoff, type Relay, type Released } from './handoff.js'
 import { PresenceLookup } from './presence-lookup.js'
 import { Janitor } from './presence-janitor.js'
 
@@ -36,8 +36,6 @@ export interface ClusterRouterOptions extends RouterOptions {
   /** A charge point of a lost node: publish its `disconnected` event (node_lost). */
   onChargerLost: (cid: string, h: Holding) => void
 }
-
-const VERSIONS = ['1.6', '2.0.1', '2.1']
 
 export class ClusterRouter extends Router {
   readonly nodes: NodeDirectory
@@ -56,7 +54,7 @@ export class ClusterRouter extends Router {
     this.handoffTopic = `${c.topics.nodesPrefix}${c.nodeId}/handoff`
     this.lookup = new PresenceLookup(c.mqtt, presence, c.topics.nodesPrefix, c)
     this.hold = new HoldBack({ ...c, route: (cid, payload) => this.route(cid, payload) })
-    this.janitor = new Janitor({ ...c, presence, lookup: this.lookup, nodes, holding: (cid) => this.holding(cid) })
+    this.janitor = new Janitor({ ...c, presence, lookup: this.lookup, nodes, holding: (cid) => this.c.sessions.get(cid)?.closed === false })
     presence.observe({
       claimed: (cid, h, retained) => this.claimed(cid, h, retained),
       own: (cid, h, retained) => this.own(cid, h, retained),
@@ -68,22 +66,6 @@ export class ClusterRouter extends Router {
   readonly lookup: PresenceLookup
   private readonly janitor: Janitor
   private readonly hold: HoldBack
-
-  private holding (cid: string): boolean {
-    const s = this.c.sessions.get(cid)
-    return s !== undefined && !s.closed
-  }
-
-  /** What is held for a charge point, on whichever version's topic (the template may have none). */
-  private heldOf (cid: string): ClusterHeld | undefined {
-    const s = this.c.sessions.get(cid)
-    if (s !== undefined) return this.held.get(this.c.topics.dnstream({ cid, version: s.dialect.version }))
-    for (const version of VERSIONS) {
-      const held = this.held.get(this.c.topics.dnstream({ cid, version }))
-      if (held !== undefined) return held
-    }
-    return undefined
-  }
 
   /**
    * Charge points released lately, with the UniqueIds received or answered for them: for a
@@ -106,21 +88,26 @@ export class ClusterRouter extends Router {
       // A topic held here is delivered by its own subscription; a replayed retained message is
       // answered by nobody (its Call is old) and reported once by the charger's own subscription.
       if (retained === true) return
-      const held = this.held.get(topic)
       const cid = topics.parseDnstream(topic)?.cid
-      // Held here: both subscriptions may bring it, in either order (even before the SUBACK
-      // of its own, measured): the first copy is delivered, the other is dropped by UniqueId.
-      if (held !== undefined && held.releasing === undefined && cid !== undefined) {
-        this.onDownstream(topic, cid, payload, false, true)
-        return
-      }
       if (cid === undefined) { this.offline.answer(topic, payload); return }
-      // Released here lately, or releasing (the shared copy may come on its own connection, in
-      // no order with the echo of the cleared record): answered here once per UniqueId.
-      const r = this.released.get(cid)
-      if (r !== undefined && r.until >= Date.now()) { this.answerReleased(topic, cid, payload); return }
-      this.lookup.answerOrRelay(topic, cid, payload, () => this.offline.answer(topic, payload))
+      if (this.pickHere(topic, cid, payload)) return
+      // Looked up; held here by then (connected meanwhile: its own subscription came after this
+      // message, so this copy is its only one), it is delivered here as well.
+      this.lookup.answerOrRelay(topic, cid, payload, () => this.pickHere(topic, cid, payload), () => this.offline.answer(topic, payload))
     })
+  }
+
+  /** The shared copy of a message for a charge point held or released here lately: handled here (true). */
+  private pickHere (topic: string, cid: string, payload: Buffer): boolean {
+    const held = this.held.get(topic)
+    // Held here: both subscriptions may bring it, in either order (even before the SUBACK of its
+    // own, measured): the first copy is delivered, the other is dropped by UniqueId.
+    if (held !== undefined && held.releasing === undefined) { this.onDownstream(topic, cid, payload, false, true); return true }
+    // Released here lately, or releasing (the shared copy may come on its own connection, in no
+    // order with the echo of the cleared record): answered here once per UniqueId.
+    const r = this.released.get(cid)
+    if (r !== undefined && r.until >= Date.now()) { this.answerReleased(topic, cid, payload); return true }
+    return false
   }
 
   /** A message the shared subscription's pick relayed: as a shared copy here. */
@@ -145,8 +132,7 @@ export class ClusterRouter extends Router {
     }
     if (held === undefined) {
       const handler: MessageHandler = this.guard((_t, payload, retained) => this.onDownstream(topic, cid, payload, retained))
-      // Held by another node (its record, known or in the replay of the presence subscription):
-      // what arrives may be that node's to deliver, until its handoff.
+      // Held by another node (a known record, or one in the presence replay): wait for its handoff.
       const created: ClusterHeld = held = { cid, refs: 0, handler, ready: Promise.resolve(), recent: [], dual: 0, early: [], attached: false, echoed: false, waitHandoff: false }
       this.held.set(topic, created)
       const subs = [{ topic, qos: dnstream.qos, handler }]
@@ -206,8 +192,20 @@ export class ClusterRouter extends Router {
         this.hold.flushEarly(held)
       }
     }
-    this.say(this.pres.announce(cid, holding), 'presence update', cid)
+    clearTimeout(this.clearing.get(cid))
+    this.clearing.delete(cid)
+    if (holding !== undefined) { this.say(this.pres.announce(cid, holding), 'presence update', cid); return }
+    // The record stays a while: a pick's lookup comes after the message it is for, so one that
+    // read no record would answer offline what this node delivered just before it let go.
+    const timer = setTimeout(() => {
+      this.clearing.delete(cid)
+      this.say(this.pres.announce(cid, undefined), 'presence update', cid)
+    }, CLEAR_DELAY_MS)
+    this.clearing.set(cid, timer)
   }
+
+  /** Records of charge points released here, cleared after CLEAR_DELAY_MS. */
+  private readonly clearing = new Map<string, NodeJS.Timeout>()
 
   override async stop (): Promise<void> {
     for (const h of this.held.values()) clearTimeout(h.timer)
@@ -279,7 +277,7 @@ export class ClusterRouter extends Router {
     }
     if (!Array.isArray(h.ids)) return
     // Rare (a takeover): a walk over what is held finds it on whichever version's topic.
-    const held = this.heldOf(h.cid)
+    const held = heldOf(this.held, this.c, h.cid)
     if (held?.waitHandoff === true) this.hold.handedOff(held, new Set(h.ids.filter((x) => typeof x === 'string')), 'handoff')
   }
 
@@ -322,7 +320,7 @@ export class ClusterRouter extends Router {
   private claimed (cid: string, h: Holding, retained: boolean): void {
     if (retained) {
       // Replayed at the subscription: a node held it before this connection came.
-      const held = this.heldOf(cid)
+      const held = heldOf(this.held, this.c, cid)
       if (held !== undefined && held.releasing === undefined) this.hold.waitFor(held)
       return
     }

@@ -7,10 +7,18 @@
 
 import type { Logger } from '../observability/logger.js'
 import type { Metrics } from '../observability/metrics.js'
+import type { SessionTable } from '../session/sessions.js'
 import type { Held } from './router.js'
+import type { Topics } from './topics.js'
 
 /** How long a new holder waits for the old node's handoff before it delivers anyway. */
 export const HANDOFF_WAIT_MS = 3000
+/**
+ * How long a released charge point's presence record stays before it is cleared: longer than a
+ * lookup takes, so that a lookup for a message this node delivered still finds it (and relays
+ * the message here, where it is known by its UniqueId).
+ */
+export const CLEAR_DELAY_MS = 500
 /** Messages held back while waiting for the handoff, at most, per charge point. */
 export const MAX_EARLY = 1000
 /** How long a node that released a charge point still answers a handoff for it. */
@@ -159,4 +167,17 @@ export class HoldBack {
       this.o.log.debug({ cid: held.cid, count: skipped }, 'downstream messages answered by another node: not delivered again')
     }
   }
+}
+
+const VERSIONS = ['1.6', '2.0.1', '2.1']
+
+/** What is held for a charge point, on whichever version's topic (the template may have none). */
+export function heldOf (held: ReadonlyMap<string, ClusterHeld>, o: { topics: Topics, sessions: SessionTable }, cid: string): ClusterHeld | undefined {
+  const s = o.sessions.get(cid)
+  if (s !== undefined) return held.get(o.topics.dnstream({ cid, version: s.dialect.version }))
+  for (const version of VERSIONS) {
+    const h = held.get(o.topics.dnstream({ cid, version }))
+    if (h !== undefined) return h
+  }
+  return undefined
 }

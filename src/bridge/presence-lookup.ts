@@ -44,12 +44,14 @@ export class PresenceLookup {
    * who holds it, asked of the broker. Nobody: `offline()` answers it. A node: the lookup came
    * after the message, so that node may have subscribed after it too (or be releasing it): the
    * message is relayed to the newest holder, which delivers or answers it unless it had it
-   * already (by UniqueId).
+   * already (by UniqueId). `here()` first: whether this node took the charge point meanwhile
+   * and handled the message itself.
    */
-  answerOrRelay (topic: string, cid: string, payload: Buffer, offline: () => void): void {
+  answerOrRelay (topic: string, cid: string, payload: Buffer, here: () => boolean, offline: () => void): void {
     const { metrics, log, nodeId } = this.o
     metrics.inc('cluster_lookups_total')
     this.lookup(cid).then((holders) => {
+      if (here()) return
       const to = newest(holders)
       if (to === undefined) { offline(); return }
       const relay: Relay = { cid, topic, from: nodeId, relay: payload.toString('utf8') }
@@ -58,7 +60,7 @@ export class PresenceLookup {
     }, (err: Error) => {
       // No answer from the broker (it went away): as without presence, the pick answers.
       log.warn({ err: err.message, cid }, 'presence lookup failed: answering as for a charge point nobody holds')
-      offline()
+      if (!here()) offline()
     })
   }
 

@@ -6,6 +6,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { gatewayErrorEnvelope } from '../../../src/bridge/envelope.js'
+import { CLEAR_DELAY_MS } from '../../../src/bridge/handoff.js'
 import { NODE_ID, bridgeOf } from '../../helpers/fake-bridge.js'
 
 const EVENT_KEYS = ['event', 'cid', 'clientid', 'version', 'subprotocol', 'peer', 'username', 'listener', 'node', 'at']
@@ -178,8 +179,10 @@ test('external broker: presence on connect, none on takeover, cleared on the las
   assert.deepEqual(p.mqtt.subscriptions.filter((s) => s === 'ocpp/cs/CP-1'), ['ocpp/cs/CP-1'])
   assert.deepEqual(p.mqtt.unsubscriptions, [])
   b.socket.peerClose(1000)
+  // Cleared after CLEAR_DELAY_MS (a lookup that comes late still finds the record).
+  assert.deepEqual(p.mqtt.published.filter((m) => m.topic === presence).map((m) => [m.retain, m.payload === '']), [[true, false]])
+  await new Promise((resolve) => setTimeout(resolve, CLEAR_DELAY_MS + 20))
   assert.deepEqual(p.mqtt.published.filter((m) => m.topic === presence).map((m) => [m.retain, m.payload === '']), [[true, false], [true, true]])
-  await new Promise((resolve) => setImmediate(resolve))
   const own = (): string[] => p.mqtt.unsubscriptions.filter((t) => t !== 'ocpp/presence/+/node-a')
   assert.deepEqual(own(), ['ocpp/cs/CP-1'], 'released once the broker echoed the cleared record')
   await p.bridge.stop()

@@ -6,6 +6,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { gatewayErrorEnvelope } from '../../../src/bridge/envelope.js'
+import { CLEAR_DELAY_MS } from '../../../src/bridge/handoff.js'
 import { NODE_ID, parts, routerOf, type Parts } from '../../helpers/fake-bridge.js'
 
 const reset = (id = 'c1'): Record<string, unknown> => ({ MessageTypeId: 2, UniqueId: id, Action: 'Reset', Payload: { type: 'Soft' } })
@@ -183,6 +184,8 @@ test('local: announce publishes nothing', async () => {
 const gatewayMessages = (p: Parts): unknown[] => p.mqtt.published.filter((m) => !m.topic.startsWith('ocpp/nodes/') && !m.topic.startsWith('ocpp/presence/'))
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+/** The record of a released charge point is cleared after CLEAR_DELAY_MS, then echoed. */
+const cleared = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, CLEAR_DELAY_MS + 20))
 
 test('cluster: start subscribes the handoff topic, the node directory and the shared wildcard (offline_answer on); no presence of other nodes', async () => {
   const p = parts('external', { dnstream: { share_group: 'grp' } })
@@ -227,6 +230,8 @@ test('cluster: acquire subscribes the exact topic and its presence in one SUBSCR
   router.release('CP-1', '1.6')
   assert.deepEqual(p.mqtt.unsubscriptions.filter((t) => t.startsWith('ocpp/cs/')), [])
   await tick()
+  assert.deepEqual(p.mqtt.unsubscriptions.filter((t) => t.startsWith('ocpp/cs/')), [], 'the record stays CLEAR_DELAY_MS')
+  await cleared()
   assert.deepEqual(p.mqtt.unsubscriptions.filter((t) => t.startsWith('ocpp/cs/')), ['ocpp/cs/CP-1'])
 })
 
@@ -249,7 +254,7 @@ test('cluster: a failed subscribe removes the entry, so a retry subscribes again
   p.sessions.closeAll()
   router.announce('CP-1', undefined)
   router.release('CP-1', '1.6')
-  await tick()
+  await cleared()
   assert.deepEqual(p.mqtt.unsubscriptions.filter((t) => t.startsWith('ocpp/cs/')), ['ocpp/cs/CP-1'])
 })
 
@@ -303,6 +308,7 @@ test('cluster: announce publishes retained presence, and clears it', async () =>
   await router.start()
   router.announce('CP-1', { since: 1_700_000_000_000, version: '1.6' })
   router.announce('CP-1', undefined)
+  await cleared()
   assert.deepEqual(p.mqtt.published.filter((m) => !m.topic.endsWith('/sync')).map((m) => [m.topic, m.qos, m.retain]), [
     [`ocpp/nodes/${NODE_ID}`, 1, true],
     [`ocpp/presence/CP-1/${NODE_ID}`, 1, true],
