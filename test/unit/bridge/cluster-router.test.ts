@@ -255,3 +255,47 @@ test('stop says "stopped" on the node record', async () => {
   await router.stop()
   assert.deepEqual(p.mqtt.on(`ocpp/nodes/${NODE_ID}`).map((v) => (v as { status: string }).status), ['online', 'stopped'])
 })
+
+test('a handoff wait that ends without a handoff, on a broker that never echoes the record: delivered after the echo fallback too', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] })
+  const { p, router } = await cluster()
+  p.mqtt.loopback = false
+  p.mqtt.retain('ocpp/presence/CP-1/node-b', { node: 'node-b', since: 1, version: '1.6' })
+  const { socket } = await connect(p, router, 'CP-1')
+  // Own and shared copy (this node was the pick): delivered once the wait is over.
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('waiting'))
+  t.mock.timers.tick(3000)
+  assert.deepEqual(socket.sent, [], 'no handoff: still waiting for its own record to come back')
+  t.mock.timers.tick(3000)
+  assert.deepEqual((socket.sent as unknown[][]).map((f) => f[1]), ['waiting'], 'the echo fallback was armed')
+  p.sessions.closeAll()
+})
+
+test('a relay from the pick for a held charge point: delivered once, whichever copy comes first', async () => {
+  const { p, router } = await cluster()
+  const { socket } = await connect(p, router, 'CP-1')
+  const relay = (id: string): void => p.mqtt.deliver(`ocpp/nodes/${NODE_ID}/handoff`, { cid: 'CP-1', topic: 'ocpp/cs/CP-1', from: 'node-c', relay: JSON.stringify(reset(id)) })
+  relay('r1')
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('r1'))
+  socket.receive([3, 'r1', { status: 'Accepted' }])
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('r2'))
+  relay('r2')
+  assert.deepEqual((socket.sent as unknown[][]).map((f) => f[1]), ['r1', 'r2'])
+  // A relay naming a topic of another charge point is ignored.
+  p.mqtt.deliver(`ocpp/nodes/${NODE_ID}/handoff`, { cid: 'CP-1', topic: 'ocpp/cs/CP-2', from: 'node-c', relay: JSON.stringify(reset('x')) })
+  assert.equal((socket.sent as unknown[][]).length, 2)
+  p.sessions.closeAll()
+})
+
+test('a released charge point: its own copies are left to the pick; a relay is answered offline once', async () => {
+  const { p, router } = await cluster()
+  const { session } = await connect(p, router, 'CP-1')
+  p.sessions.closeAll()
+  router.announce('CP-1', undefined)
+  router.release('CP-1', session.dialect.version)
+  const replies = (): unknown[] => (p.mqtt.on('ocpp/cp/CP-1/Reply') as Array<{ UniqueId: string, ErrorDetails: unknown }>).map((m) => [m.UniqueId, m.ErrorDetails])
+  const relay = { cid: 'CP-1', topic: 'ocpp/cs/CP-1', from: 'node-c', relay: JSON.stringify(reset('late')) }
+  p.mqtt.deliver(`ocpp/nodes/${NODE_ID}/handoff`, relay)
+  p.mqtt.deliver(`ocpp/nodes/${NODE_ID}/handoff`, relay)
+  assert.deepEqual(replies(), [['late', { reason: 'offline' }]])
+})
