@@ -2,19 +2,22 @@
  * Downstream routing when the gateway is one node of several on an external broker
  * (docs/cluster.md has the rules in full):
  *
- * - a subscription per charge point, so each node receives its own chargers' messages only;
- *   a shared subscription on the wildcard answers "offline" for charge points no live node
- *   holds (./offline.ts, ./presence.ts);
+ * - a subscription per charge point, so each node receives its own chargers' messages only,
+ *   and in the same SUBSCRIBE one to the charge point's presence records (./presence.ts): a
+ *   node keeps and receives presence for its own charge points only;
+ * - a shared subscription on the wildcard answers "offline" for charge points no live node
+ *   holds: the node it picks looks the charge point up (./presence-lookup.ts) and, when a node
+ *   holds it, relays the message to that node (which delivers it once, by UniqueId);
  * - newest wins across nodes: a node that sees another node's newer presence record for a
  *   charge point it holds closes that connection (4002; owed Calls answered `disconnected`);
  * - each downstream message is delivered by one node: a new holder holds messages back until
  *   its own record comes back from the broker (what came before is the shared
  *   subscription's pick's to answer) and, taking over from another node, until that node's
  *   handoff of the UniqueIds it handled (which also holds across bridged brokers);
- * - a released charge point keeps its subscription until its cleared record comes back, and
- *   answers what arrives meanwhile (once per UniqueId);
+ * - a released charge point keeps its subscriptions until its cleared record comes back; what
+ *   the shared subscription's pick relays for it meanwhile is answered here (once per UniqueId);
  * - node liveness (./nodes.ts): for a lost node, one survivor (the lowest live id) ends its
- *   MQTT session, clears its records and publishes `node_lost` for each of its charge points;
+ *   MQTT session, sweeps its records and publishes `node_lost` for each (./presence-janitor.ts);
  * - everything this node says is said again on every re-connection to the broker.
  */
 import type { MessageHandler } from './adapters/mqtt-port.js'
@@ -23,7 +26,9 @@ import { NodeDirectory } from './nodes.js'
 import { Presence, type Holding } from './presence.js'
 import { Router, type RouterOptions } from './router.js'
 import { peekEnvelopeId } from './envelope.js'
-import { HANDOFF_WAIT_MS, MAX_EARLY, note, prune, RECENT_MS, RELEASED_KEEP_MS, STOP_ECHO_WAIT_MS, type ClusterHeld, type Handoff, type Released } from './handoff.js'
+import { CLEAR_DELAY_MS, HANDOFF_WAIT_MS, heldOf, HoldBack, MAX_EARLY, note, prune, RECENT_MS, RELEASED_KEEP_MS, STOP_ECHO_WAIT_MS, type ClusterHeld, type Handoff, type Relay, type Released } from './handoff.js'
+import { PresenceLookup } from './presence-lookup.js'
+import { Janitor } from './presence-janitor.js'
 
 export interface ClusterRouterOptions extends RouterOptions {
   /** This node's MQTT client id, in its node record (so a survivor can end its session). */
@@ -39,17 +44,28 @@ export class ClusterRouter extends Router {
   constructor (private readonly c: ClusterRouterOptions) {
     const nodes = new NodeDirectory(c.mqtt, c.topics.nodesPrefix, c.nodeId, {
       gone: (node, status, released, client) => this.nodeGone(node, status, released, client),
-      ownLost: () => { this.say(this.nodes.announce(), 'node record') }
+      ownLost: () => { this.say(this.nodes.announce(), 'node record') },
+      revived: (node) => c.log.info({ node }, 'gateway node\'s will followed by its online record: a replaced connection, not a lost node')
     }, c.mqttClientId)
-    super(c, new Presence(c.mqtt, c.topics.presencePrefix, c.nodeId, (node) => nodes.alive(node)))
+    const presence = new Presence(c.mqtt, c.topics.presencePrefix, c.nodeId, (node) => nodes.alive(node))
+    super(c, presence)
     this.nodes = nodes
+    this.pres = presence
     this.handoffTopic = `${c.topics.nodesPrefix}${c.nodeId}/handoff`
-    this.presence?.observe({
-      claimed: (cid, h) => this.claimed(cid, h),
+    this.lookup = new PresenceLookup(c.mqtt, presence, c.topics.nodesPrefix, c)
+    this.hold = new HoldBack({ ...c, route: (cid, payload) => this.route(cid, payload) })
+    this.janitor = new Janitor({ ...c, presence, lookup: this.lookup, nodes, holding: (cid) => this.c.sessions.get(cid)?.closed === false })
+    presence.observe({
+      claimed: (cid, h, retained) => this.claimed(cid, h, retained),
       own: (cid, h, retained) => this.own(cid, h, retained),
-      stale: (cid, h) => { if (this.janitor()) this.cleanUp(cid, h) }
+      stale: (cid, h) => this.janitor.stale(cid, h)
     })
   }
+
+  private readonly pres: Presence
+  readonly lookup: PresenceLookup
+  private readonly janitor: Janitor
+  private readonly hold: HoldBack
 
   /**
    * Charge points released lately, with the UniqueIds received or answered for them: for a
@@ -62,10 +78,9 @@ export class ClusterRouter extends Router {
 
   async start (): Promise<void> {
     const { topics, dnstream, mqtt } = this.c
-    // Presence first: a lost node's records are known when its will is read.
-    await this.presence?.start()
     await mqtt.subscribe(this.handoffTopic, 1, this.onHandoff)
     await this.nodes.start()
+    this.janitor.sweepOwn()
     mqtt.onReconnect?.(() => this.reannounce())
     if (!dnstream.offlineAnswer) return
     // Shared across nodes: one of them sees each message for a charge point no node holds.
@@ -73,44 +88,68 @@ export class ClusterRouter extends Router {
       // A topic held here is delivered by its own subscription; a replayed retained message is
       // answered by nobody (its Call is old) and reported once by the charger's own subscription.
       if (retained === true) return
-      const held = this.held.get(topic)
       const cid = topics.parseDnstream(topic)?.cid
-      // Held here: both subscriptions may bring it, in either order (even before the SUBACK
-      // of its own, measured): the first copy is delivered, the other is dropped by UniqueId.
-      if (held !== undefined && held.releasing === undefined && cid !== undefined) {
-        this.onDownstream(topic, cid, payload, false, true)
-        return
-      }
-      // Released here lately, or releasing (the shared copy may come on its own connection, in
-      // no order with the echo of the cleared record): answered here once per UniqueId.
-      const r = cid === undefined ? undefined : this.released.get(cid)
-      if (r === undefined || r.until < Date.now()) {
-        this.offline.answer(topic, payload)
-        return
-      }
-      this.answerReleased(topic, cid as string, payload)
+      if (cid === undefined) { this.offline.answer(topic, payload); return }
+      if (this.pickHere(topic, cid, payload)) return
+      // Looked up; held here by then (connected meanwhile: its own subscription came after this
+      // message, so this copy is its only one), it is delivered here as well.
+      this.lookup.answerOrRelay(topic, cid, payload, () => this.pickHere(topic, cid, payload), () => this.offline.answer(topic, payload))
     })
+  }
+
+  /** The shared copy of a message for a charge point held or released here lately: handled here (true). */
+  private pickHere (topic: string, cid: string, payload: Buffer): boolean {
+    const held = this.held.get(topic)
+    // Held here: both subscriptions may bring it, in either order (even before the SUBACK of its
+    // own, measured): the first copy is delivered, the other is dropped by UniqueId.
+    if (held !== undefined && held.releasing === undefined) { this.onDownstream(topic, cid, payload, false, true); return true }
+    // Released here lately, or releasing (the shared copy may come on its own connection, in no
+    // order with the echo of the cleared record): answered here once per UniqueId.
+    const r = this.released.get(cid)
+    if (r !== undefined && r.until >= Date.now()) { this.answerReleased(topic, cid, payload); return true }
+    return false
+  }
+
+  /** A message the shared subscription's pick relayed: as a shared copy here. */
+  private relayed (r: Relay): void {
+    const payload = Buffer.from(r.relay, 'utf8')
+    const held = this.held.get(r.topic)
+    if (held !== undefined && held.releasing === undefined) { this.onDownstream(r.topic, r.cid, payload, false, true); return }
+    this.answerReleased(r.topic, r.cid, payload)
   }
 
   acquire (cid: string, version: string): Promise<void> {
     const { mqtt, topics, dnstream } = this.c
     const topic = topics.dnstream({ cid, version })
     let held = this.held.get(topic)
-    const elsewhere = this.presence?.heldElsewhere(cid) === true
     if (held?.releasing !== undefined) {
-      // Back before the release finished: the same subscription, a new connection.
+      // Back before the release finished: the same subscriptions, a new connection.
       clearTimeout(held.releasing)
       held.releasing = undefined
+      const elsewhere = this.pres.heldElsewhere(cid)
       Object.assign(held, { early: [], attached: false, echoed: false, waitHandoff: elsewhere, handled: undefined })
-      if (elsewhere) this.armHandoffTimer(held)
+      if (elsewhere) this.hold.armHandoffTimer(held)
     }
     if (held === undefined) {
       const handler: MessageHandler = this.guard((_t, payload, retained) => this.onDownstream(topic, cid, payload, retained))
-      // Held by another node: what arrives may be that node's to deliver, until its handoff.
-      const created: ClusterHeld = held = { cid, refs: 0, handler, ready: mqtt.subscribe(topic, dnstream.qos, handler), recent: [], dual: 0, early: [], attached: false, echoed: false, waitHandoff: elsewhere }
+      // Held by another node (a known record, or one in the presence replay): wait for its handoff.
+      const created: ClusterHeld = held = { cid, refs: 0, handler, ready: Promise.resolve(), recent: [], dual: 0, early: [], attached: false, echoed: false, waitHandoff: false }
       this.held.set(topic, created)
-      if (elsewhere) this.armHandoffTimer(created)
-      created.ready.catch(() => { if (this.held.get(topic) === created) this.drop(topic, created) })
+      const subs = [{ topic, qos: dnstream.qos, handler }]
+      // The presence subscription rides in the same SUBSCRIBE (one round trip per connect),
+      // unless it is being unsubscribed (then after its UNSUBACK).
+      let late: Promise<void> | undefined
+      if (this.pres.watch(cid)) {
+        if (this.pres.isLeaving(cid)) late = this.pres.subscribe(cid)
+        else subs.push({ topic: this.pres.filter(cid), qos: 1, handler: this.pres.handler })
+      }
+      if (this.pres.heldElsewhere(cid)) this.hold.waitFor(created)
+      const both = mqtt.subscribeMany !== undefined ? mqtt.subscribeMany(subs) : Promise.all(subs.map((x) => mqtt.subscribe(x.topic, x.qos, x.handler))).then(() => {})
+      created.ready = late === undefined ? both : Promise.all([both, late]).then(() => {})
+      created.ready.catch(() => {
+        if (this.held.get(topic) === created) this.drop(topic, created)
+        this.pres.unwatch(cid)
+      })
     }
     held.refs++
     return held.ready
@@ -138,13 +177,10 @@ export class ClusterRouter extends Router {
     clearTimeout(held.releasing)
     held.releasing = undefined
     this.drop(topic, held)
+    // Presence stays watched while a late handoff or relay may be asked of this node.
+    setTimeout(() => this.pres.unwatch(held.cid), RELEASED_KEEP_MS).unref()
     if (held.handler === undefined) return
     this.c.mqtt.unsubscribe(topic, held.handler).catch((err: Error) => this.c.log.warn({ err: err.message, topic }, 'unsubscribe failed'))
-  }
-
-  private armHandoffTimer (held: ClusterHeld): void {
-    held.timer = setTimeout(() => this.handedOff(held, undefined, 'timeout'), HANDOFF_WAIT_MS)
-    held.timer.unref()
   }
 
   announce (cid: string, holding: { since: number, version: string } | undefined): void {
@@ -152,17 +188,24 @@ export class ClusterRouter extends Router {
       const held = this.held.get(this.c.topics.dnstream({ cid, version: holding.version }))
       if (held !== undefined && !held.attached) {
         held.attached = true
-        // Without the echo of the record (a broker that does not send it), deliver after a while.
-        if (!held.waitHandoff) {
-          clearTimeout(held.timer)
-          held.timer = setTimeout(() => { held.echoed = true; this.flushEarly(held) }, HANDOFF_WAIT_MS)
-          held.timer.unref()
-        }
-        this.flushEarly(held)
+        if (!held.waitHandoff) this.hold.armEchoFallback(held)
+        this.hold.flushEarly(held)
       }
     }
-    if (this.presence !== undefined) this.say(this.presence.announce(cid, holding), 'presence update', cid)
+    clearTimeout(this.clearing.get(cid))
+    this.clearing.delete(cid)
+    if (holding !== undefined) { this.say(this.pres.announce(cid, holding), 'presence update', cid); return }
+    // The record stays a while: a pick's lookup comes after the message it is for, so one that
+    // read no record would answer offline what this node delivered just before it let go.
+    const timer = setTimeout(() => {
+      this.clearing.delete(cid)
+      this.say(this.pres.announce(cid, undefined), 'presence update', cid)
+    }, CLEAR_DELAY_MS)
+    this.clearing.set(cid, timer)
   }
+
+  /** Records of charge points released here, cleared after CLEAR_DELAY_MS. */
+  private readonly clearing = new Map<string, NodeJS.Timeout>()
 
   override async stop (): Promise<void> {
     for (const h of this.held.values()) clearTimeout(h.timer)
@@ -172,8 +215,10 @@ export class ClusterRouter extends Router {
       await new Promise((resolve) => setTimeout(resolve, 10))
     }
     for (const [topic, held] of [...this.held]) if (held.releasing !== undefined) this.finishRelease(topic, held)
-    await this.c.mqtt.unsubscribe(this.handoffTopic, this.onHandoff)
+    // Relays of lookups made before the cleared records reached the broker: answered until the
+    // shared subscription is gone.
     await super.stop()
+    await this.c.mqtt.unsubscribe(this.handoffTopic, this.onHandoff)
     const now = Date.now()
     const released: Record<string, string[]> = {}
     for (const [cid, r] of this.released) {
@@ -186,7 +231,9 @@ export class ClusterRouter extends Router {
   private onDownstream (topic: string, cid: string, payload: Buffer, retained: boolean | undefined, shared = false): void {
     const held = this.held.get(topic)
     if (held?.releasing !== undefined && retained !== true) {
-      this.answerReleased(topic, cid, payload)
+      // Its own copy is not answered here: the shared copy's pick does, or relays it here if it
+      // still reads this node's record (the lookup comes after the message).
+      if (shared) this.answerReleased(topic, cid, payload)
       return
     }
     // A second copy (own and shared subscription) is dropped by its UniqueId: read only while
@@ -207,10 +254,10 @@ export class ClusterRouter extends Router {
         held.early.push({ payload, id, shared, preEcho: !held.echoed })
         return
       }
-      this.handedOff(held, undefined, 'early_full')
+      this.hold.handedOff(held, undefined, 'early_full')
     }
     const s = this.c.sessions.get(cid)
-    if (retained !== true && (s === undefined || s.closed) && this.presence?.heldElsewhere(cid) === true) {
+    if (retained !== true && (s === undefined || s.closed) && this.pres.heldElsewhere(cid)) {
       // Taken over by another node, which delivers it: nothing lost, nothing doubled.
       this.c.metrics.inc('cluster_handed_over_total')
       return
@@ -219,57 +266,19 @@ export class ClusterRouter extends Router {
     if (routed !== undefined && held !== undefined) note(held.recent, routed)
   }
 
-  /**
-   * The handoff came (`handled`: the UniqueIds the old node took care of), or the wait ended
-   * (undefined): what was held back can go, except what the old node handled.
-   */
-  private handedOff (held: ClusterHeld, handled: ReadonlySet<string> | undefined, why: 'handoff' | 'timeout' | 'early_full' | 'node_gone'): void {
-    if (!held.waitHandoff && why !== 'early_full') return
-    held.waitHandoff = false
-    held.handled = handled
-    clearTimeout(held.timer)
-    held.timer = undefined
-    if (why !== 'handoff') this.c.log.warn({ cid: held.cid, why, held: held.early?.length ?? 0 }, 'no handoff from the node that held this charge point: delivering what was held back')
-    if (why === 'early_full') held.attached = true
-    this.flushEarly(held)
-  }
-
-  /**
-   * Deliver what was held back, once the session is attached, this node's record has come back
-   * and no handoff is awaited. After a handoff: all but what the old node handled. Else (one
-   * broker's order): what came before the record came back was, at the broker, before it, so
-   * the shared subscription's pick answered it — this node delivers those only if it was the
-   * pick (a shared copy came), and everything after.
-   */
-  private flushEarly (held: ClusterHeld): void {
-    const early = held.early
-    if (early === undefined || !held.attached || held.waitHandoff || (!held.echoed && held.handled === undefined)) return
-    held.early = undefined
-    clearTimeout(held.timer)
-    held.timer = undefined
-    const handled = held.handled
-    held.handled = undefined
-    let skipped = 0
-    for (const e of early) {
-      if (handled !== undefined ? e.id !== undefined && handled.has(e.id) : e.preEcho && !e.shared && e.id !== undefined) { skipped++; continue }
-      const id = this.route(held.cid, e.payload)
-      if (id !== undefined) note(held.recent, id)
-    }
-    if (skipped > 0) {
-      this.c.metrics.inc('cluster_handed_over_total', undefined, skipped)
-      this.c.log.debug({ cid: held.cid, count: skipped }, 'downstream messages answered by another node: not delivered again')
-    }
-  }
-
   /** A handoff from the node that held a charge point this node took over. */
   private handoff (payload: Buffer): void {
-    let h: Handoff
-    try { h = JSON.parse(payload.toString('utf8')) as Handoff } catch { return }
-    if (typeof h?.cid !== 'string' || !Array.isArray(h.ids)) return
-    // Rare (a takeover): a walk over what is held finds it on whichever version's topic.
-    for (const held of this.held.values()) {
-      if (held.cid === h.cid && held.waitHandoff) this.handedOff(held, new Set(h.ids.filter((x) => typeof x === 'string')), 'handoff')
+    let h: Handoff | Relay
+    try { h = JSON.parse(payload.toString('utf8')) as Handoff | Relay } catch { return }
+    if (typeof h?.cid !== 'string') return
+    if ('relay' in h) {
+      if (typeof h.relay === 'string' && typeof h.topic === 'string' && this.c.topics.parseDnstream(h.topic)?.cid === h.cid) this.guard(() => this.relayed(h as Relay))(h.topic, payload)
+      return
     }
+    if (!Array.isArray(h.ids)) return
+    // Rare (a takeover): a walk over what is held finds it on whichever version's topic.
+    const held = heldOf(this.held, this.c, h.cid)
+    if (held?.waitHandoff === true) this.hold.handedOff(held, new Set(h.ids.filter((x) => typeof x === 'string')), 'handoff')
   }
 
   /**
@@ -278,7 +287,7 @@ export class ClusterRouter extends Router {
    * once per UniqueId, remembered (or left to the node that holds it now).
    */
   private answerReleased (topic: string, cid: string, payload: Buffer): void {
-    if (this.presence?.heldElsewhere(cid) === true) {
+    if (this.pres.heldElsewhere(cid)) {
       this.c.metrics.inc('cluster_handed_over_total')
       return
     }
@@ -308,7 +317,13 @@ export class ClusterRouter extends Router {
   }
 
   /** Another node's live record: if it is newer than our connection, the charge point moved there. */
-  private claimed (cid: string, h: Holding): void {
+  private claimed (cid: string, h: Holding, retained: boolean): void {
+    if (retained) {
+      // Replayed at the subscription: a node held it before this connection came.
+      const held = heldOf(this.held, this.c, cid)
+      if (held !== undefined && held.releasing === undefined) this.hold.waitFor(held)
+      return
+    }
     const s = this.c.sessions.get(cid)
     if (s === undefined || s.closed) {
       // Released here lately (the charge point left before it connected there): say what was handled.
@@ -332,14 +347,14 @@ export class ClusterRouter extends Router {
     const holding = s !== undefined && !s.closed
     if (retained) {
       // A previous run's record (same node id) for a charge point not connected now: clear it.
-      if (!holding && h !== undefined) this.say(this.presence?.clear(cid, this.c.nodeId), 'stale presence clear', cid)
+      if (!holding && h !== undefined) this.say(this.pres.clear(cid, this.c.nodeId), 'stale presence clear', cid)
       return
     }
     if (h !== undefined && holding) {
       const held = this.held.get(this.c.topics.dnstream({ cid, version: s.dialect.version }))
       if (held !== undefined && !held.echoed) {
         held.echoed = true
-        this.flushEarly(held)
+        this.hold.flushEarly(held)
       }
     } else if (h === undefined && !holding) {
       // The broker has the cleared record: the others answer for it from here on.
@@ -355,40 +370,24 @@ export class ClusterRouter extends Router {
   }
 
   private nodeGone (node: string, status: 'lost' | 'stopped', released: Readonly<Record<string, string[]>>, client: string | undefined): void {
-    const records = this.presence?.dropNode(node) ?? []
-    // Its persistent session would keep taking its share of the offline answers for nobody.
-    if (status === 'lost' && client !== undefined && this.janitor()) {
-      this.say(this.c.mqtt.endSession?.(client).then(() => this.c.log.info({ node, client }, 'lost node\'s MQTT session ended')), 'ending the lost node\'s session')
-    }
+    this.pres.dropNode(node)
     // No handoff will come from it; a stopped node said what it answered in its record.
     for (const held of this.held.values()) {
-      if (!held.waitHandoff || this.presence?.heldElsewhere(held.cid) === true) continue
+      if (!held.waitHandoff || this.pres.heldElsewhere(held.cid)) continue
       const ids = Object.hasOwn(released, held.cid) ? released[held.cid] : undefined
-      if (Array.isArray(ids)) this.handedOff(held, new Set(ids.filter((x) => typeof x === 'string')), 'handoff')
-      else this.handedOff(held, undefined, 'node_gone')
+      if (Array.isArray(ids)) this.hold.handedOff(held, new Set(ids.filter((x) => typeof x === 'string')), 'handoff')
+      else this.hold.handedOff(held, undefined, 'node_gone')
     }
     if (status === 'lost') this.c.metrics.inc('cluster_nodes_lost_total')
-    this.c.log.warn({ node, status, chargers: records.length }, status === 'lost' ? 'gateway node lost (its MQTT will): its charge points are no longer held' : 'gateway node stopped')
-    if (!this.janitor()) return
-    for (const { cid, h } of records) this.cleanUp(cid, h)
-  }
-
-  /** One survivor cleans up after a lost node: the lowest id of the nodes online. */
-  private janitor (): boolean {
-    return this.nodes.online().sort()[0] === this.c.nodeId
-  }
-
-  private cleanUp (cid: string, h: Holding): void {
-    this.c.metrics.inc('cluster_chargers_lost_total')
-    this.say(this.presence?.clear(cid, h.node), 'lost node presence clear', cid)
-    this.c.onChargerLost(cid, h)
+    this.c.log.warn({ node, status }, status === 'lost' ? 'gateway node lost (its MQTT will): its charge points are no longer held' : 'gateway node stopped')
+    if (status === 'lost') this.janitor.lost(node, client)
   }
 
   /** After a re-connection: the node record and every presence record again. */
   private reannounce (): void {
     this.c.log.info({ chargers: this.c.sessions.size }, 'MQTT re-connected: announcing this node and its charge points again')
     this.say(this.nodes.announce(), 'node record')
-    for (const s of this.c.sessions.all()) if (!s.closed) this.say(this.presence?.announce(s.cid, { since: s.connectedAt, version: s.dialect.version }), 'presence update', s.cid)
+    for (const s of this.c.sessions.all()) if (!s.closed) this.say(this.pres.announce(s.cid, { since: s.connectedAt, version: s.dialect.version }), 'presence update', s.cid)
   }
 
   private say (p: Promise<void> | undefined, what: string, cid?: string): void {

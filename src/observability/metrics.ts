@@ -63,6 +63,9 @@ export const counterNames = [
   'cluster_chargers_lost_total',
   /** Cluster: downstream messages left to the node that held the charge point when this one took it over. */
   'cluster_handed_over_total',
+  /** Cluster: presence lookups of charge points this node does not hold (the shared subscription's pick), and messages it relayed to their holder. */
+  'cluster_lookups_total',
+  'cluster_relayed_total',
   /** External broker: messages that waited in the outbox (broker away, or its in-flight window full). */
   'mqtt_queued_total',
   /** External broker: messages never published, by reason (queue_full, timeout, closed); a Call among them got a CallError. */

@@ -2,6 +2,7 @@
  * The charge point and the backend's bookkeeping of the cluster tests: a charge point that
  * accepts every Call, a Reset Call envelope, and a backend's answers by UniqueId.
  */
+import mqtt from 'mqtt'
 import { connectChargePoint, type Backend, type ChargePoint, type Message } from './clients.js'
 
 /** A charge point that accepts every Call. */
@@ -54,4 +55,40 @@ export async function moveWhileCalling (backend: Backend, cid: string, old: Char
   pumping.on = false
   await pump
   return { ids, closeCode: closed?.code, closeMs, fresh }
+}
+
+/**
+ * The nodes whose retained presence record for `cid` the broker at `url` has now (what a
+ * node's lookup of a charge point it does not hold reads): a one-off subscription, then a
+ * QoS 1 round trip after its retained replay.
+ */
+export async function holdersAt (url: string, cid: string, mountpoint = 'ocpp/'): Promise<string[]> {
+  const client = mqtt.connect(url, { reconnectPeriod: 0, protocolVersion: 5, clientId: `test-lookup-${Math.random().toString(16).slice(2)}` })
+  try {
+    await new Promise<void>((resolve, reject) => { client.once('connect', () => resolve()); client.once('error', reject) })
+    const nodes = new Set<string>()
+    const prefix = `${mountpoint}presence/${cid}/`
+    client.on('message', (topic, payload) => {
+      if (!topic.startsWith(prefix)) return
+      if (payload.length === 0) nodes.delete(topic.slice(prefix.length))
+      else nodes.add(topic.slice(prefix.length))
+    })
+    await client.subscribeAsync(`${prefix}+`, { qos: 1 })
+    await client.publishAsync(`test/sync/${Math.random().toString(16).slice(2)}`, '', { qos: 1 })
+    return [...nodes].sort()
+  } finally {
+    await client.endAsync()
+  }
+}
+
+/** Resolves once the broker's presence records for `cid` are exactly `nodes`; rejects after `timeoutMs`. */
+export async function waitHolders (url: string, cid: string, nodes: string[], timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let last: string[] = []
+  while (Date.now() < deadline) {
+    last = await holdersAt(url, cid)
+    if (JSON.stringify(last) === JSON.stringify([...nodes].sort())) return
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  throw new Error(`presence of ${cid}: ${JSON.stringify(last)}, not ${JSON.stringify(nodes)}, within ${timeoutMs} ms`)
 }

@@ -3,7 +3,7 @@
  * delivers what the test "publishes as a backend" to the matching subscriptions, through
  * the same HandlerTable the real adapters use.
  */
-import { HandlerTable, type MessageHandler, type MqttPort, type QoS } from '../../src/bridge/adapters/mqtt-port.js'
+import { HandlerTable, stripShare, topicMatches, type MessageHandler, type MqttPort, type QoS } from '../../src/bridge/adapters/mqtt-port.js'
 
 export interface Published { topic: string, payload: string, qos: QoS, retain: boolean }
 
@@ -24,7 +24,34 @@ export class FakeMqtt implements MqttPort {
 
   async publish (topic: string, payload: string | Buffer, qos: QoS, retain = false): Promise<void> {
     this.published.push({ topic, payload: payload.toString(), qos, retain })
+    if (retain) this.store(topic, payload)
     this.loop(topic, payload)
+  }
+
+  /**
+   * Retained messages, as a broker keeps them (external kind): what is published with retain,
+   * or given to retain(), is replayed (retained = true) to each new subscription that matches,
+   * before its subscribe resolves.
+   */
+  readonly retained = new Map<string, Buffer>()
+  /** A retained message at the "broker" (another node's record), not delivered to anyone now. */
+  retain (topic: string, payload: unknown): void {
+    this.store(topic, typeof payload === 'string' ? payload : JSON.stringify(payload))
+  }
+
+  private store (topic: string, payload: string | Buffer): void {
+    if (this.kind !== 'external') return
+    if (payload.length === 0) this.retained.delete(topic)
+    else this.retained.set(topic, Buffer.from(payload))
+  }
+
+  /** SUBSCRIBE packets made at the "broker" (one per subscribe, or per subscribeMany), by their topics. */
+  readonly subscribePackets: string[][] = []
+
+  async subscribeMany (subs: ReadonlyArray<{ topic: string, qos: QoS, handler: MessageHandler }>): Promise<void> {
+    const fresh: string[] = []
+    for (const s of subs) if (await this.subscribeOne(s.topic, s.qos, s.handler)) fresh.push(s.topic)
+    if (fresh.length > 0) this.subscribePackets.push(fresh)
   }
 
   post (topic: string, payload: string | Buffer, qos: QoS): void {
@@ -44,12 +71,23 @@ export class FakeMqtt implements MqttPort {
   }
 
   async subscribe (topic: string, qos: QoS, handler: MessageHandler): Promise<void> {
+    if (await this.subscribeOne(topic, qos, handler)) this.subscribePackets.push([topic])
+  }
+
+  private async subscribeOne (topic: string, qos: QoS, handler: MessageHandler): Promise<boolean> {
     this.subscribeCalls.push({ topic, qos })
     const err = this.failSubscribe
     this.failSubscribe = undefined
     if (err !== undefined) throw err
-    if (this.handlers.add(topic, handler)) this.subscriptions.push(topic)
+    if (!this.handlers.add(topic, handler)) return false
+    this.subscriptions.push(topic)
+    const plain = stripShare(topic)
+    for (const [t, payload] of this.retained) if (t === plain || topicMatches(plain, t)) handler(t, payload, true)
+    return true
   }
+
+  /** Subscriptions at the "broker" now. */
+  get subscribed (): number { return this.subscriptions.length - this.unsubscriptions.length }
 
   async unsubscribe (topic: string, handler: MessageHandler): Promise<void> {
     if (this.handlers.remove(topic, handler)) this.unsubscriptions.push(topic)

@@ -62,7 +62,7 @@ describe('two gateway nodes on two bridged Mosquitto brokers', { skip }, () => {
     const answers = answersById(backend, cid)
     const never = ids.filter((id) => !answers.has(id))
     const twice = ids.filter((id) => (answers.get(id)?.length ?? 0) > 1)
-    console.log(`# bridged takeover: ${ids.length} Calls, closed 4002 after ${closeMs} ms, never answered ${never.length}, twice ${twice.length}`)
+    console.log(`# bridged takeover: ${ids.length} Calls, closed 4002 after ${closeMs} ms, never answered ${never.length}, twice ${twice.length}${twice.length > 0 ? ` ${JSON.stringify(twice.map((id) => [id, answers.get(id)?.map((m) => m.json.ErrorDetails?.reason ?? 'charger')]))} of ${JSON.stringify(ids.map((id) => answers.get(id)?.map((m) => m.json.ErrorDetails?.reason ?? 'charger').join('+')))}` : ''}`)
     assert.deepEqual(never, [])
     assert.deepEqual(twice, [])
     assert.ok(fresh.frames.items.length > 0)

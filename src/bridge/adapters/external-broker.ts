@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs'
 import mqtt, { type MqttClient, type IClientOptions, type IConnackPacket, type Packet } from 'mqtt'
 import { tuneMqttSocket } from './coalesce-writes.js'
-import { HandlerTable, type MessageHandler, type MqttPort, type QoS } from './mqtt-port.js'
+import { HandlerTable, stripShare, topicMatches, type MessageHandler, type MqttPort, type QoS } from './mqtt-port.js'
 import { DEFAULT_RECEIVE_MAXIMUM, Outbox, OutboxError, type Outgoing } from './outbox.js'
 import type { Logger } from '../../observability/logger.js'
 import type { Metrics } from '../../observability/metrics.js'
@@ -50,7 +50,7 @@ export class ExternalBroker implements MqttPort {
    * identifiers say which: each copy goes to its own subscription's handlers only.
    */
   private readonly subscriptions = new Map<string, { qos: QoS, id: number | undefined }>()
-  private readonly bySubscriptionId = new Map<number, string>()
+  private readonly bySubscriptionId = new Map<number, string[]>()
   private nextSubscriptionId = 1
   private readonly useSubscriptionIds: boolean
   readonly outbox: Outbox
@@ -70,8 +70,10 @@ export class ExternalBroker implements MqttPort {
         return
       }
       for (const id of Array.isArray(ids) ? ids : [ids]) {
-        const subscription = this.bySubscriptionId.get(id)
-        if (subscription !== undefined) this.handlers.dispatchTo(subscription, topic, payload, packet.retain)
+        const subscriptions = this.bySubscriptionId.get(id)
+        if (subscriptions === undefined) continue
+        if (subscriptions.length === 1) this.handlers.dispatchTo(subscriptions[0] as string, topic, payload, packet.retain)
+        else for (const sub of subscriptions) if (sub === topic || topicMatches(stripShare(sub), topic)) this.handlers.dispatchTo(sub, topic, payload, packet.retain)
       }
     })
     // Before MQTT.js handles the CONNACK (and resends its unacknowledged messages).
@@ -146,23 +148,30 @@ export class ExternalBroker implements MqttPort {
   }
 
   subscribe (topic: string, qos: QoS, handler: MessageHandler): Promise<void> {
-    if (!this.handlers.add(topic, handler)) return Promise.resolve()
+    return this.subscribeMany([{ topic, qos, handler }])
+  }
+
+  subscribeMany (subs: ReadonlyArray<{ topic: string, qos: QoS, handler: MessageHandler }>): Promise<void> {
+    const fresh = subs.filter((s) => this.handlers.add(s.topic, s.handler))
+    if (fresh.length === 0) return Promise.resolve()
     let id: number | undefined
     if (this.useSubscriptionIds) {
       id = this.nextSubscriptionId
       // MQTT 5 §3.8.2.1.2: 1 to 268,435,455; wrapped, an old one's number may be taken again.
       this.nextSubscriptionId = id >= 268435455 ? 1 : id + 1
-      this.bySubscriptionId.set(id, topic)
+      // One identifier per packet: the topics of one SUBSCRIBE share it (told apart by matching).
+      this.bySubscriptionId.set(id, fresh.map((s) => s.topic))
     }
-    const sub = { qos, id }
-    this.subscriptions.set(topic, sub)
-    return new Promise((resolve, reject) => this.subscribeAtBroker(topic, sub, (err) => (err != null ? reject(err) : resolve())))
+    for (const s of fresh) this.subscriptions.set(s.topic, { qos: s.qos, id })
+    return new Promise((resolve, reject) => this.subscribeAtBroker(fresh.map((s) => ({ topic: s.topic, qos: s.qos })), id, (err) => (err != null ? reject(err) : resolve())))
   }
 
-  private subscribeAtBroker (topic: string, sub: { qos: QoS, id: number | undefined }, cb: (err?: Error) => void): void {
-    // One SUBSCRIBE per topic: the identifier is a property of the whole packet.
-    const properties = sub.id === undefined ? undefined : { subscriptionIdentifier: sub.id }
-    this.client.subscribe(topic, { qos: sub.qos, properties }, (err) => cb(err ?? undefined))
+  private subscribeAtBroker (topics: Array<{ topic: string, qos: QoS }>, id: number | undefined, cb: (err?: Error) => void): void {
+    // The identifier is a property of the whole packet.
+    const properties = id === undefined ? undefined : { subscriptionIdentifier: id }
+    const map: Record<string, { qos: QoS }> = {}
+    for (const t of topics) map[t.topic] = { qos: t.qos }
+    this.client.subscribe(map, { properties }, (err) => cb(err ?? undefined))
   }
 
   unsubscribe (topic: string, handler: MessageHandler): Promise<void> {
@@ -181,7 +190,11 @@ export class ExternalBroker implements MqttPort {
       // An unsubscribe that fails (broker gone) leaves nothing to clean up on our side.
       this.client.unsubscribe(topic, () => {
         if (filter) this.handlers.remove(topic, handler)
-        if (sub?.id !== undefined) this.bySubscriptionId.delete(sub.id)
+        if (sub?.id !== undefined) {
+          const left = this.bySubscriptionId.get(sub.id)?.filter((t) => t !== topic) ?? []
+          if (left.length === 0) this.bySubscriptionId.delete(sub.id)
+          else this.bySubscriptionId.set(sub.id, left)
+        }
         resolve()
       })
     })
@@ -257,7 +270,7 @@ export class ExternalBroker implements MqttPort {
     let left = this.subscriptions.size
     let failed = false
     for (const [topic, sub] of this.subscriptions) {
-      this.subscribeAtBroker(topic, sub, (err) => {
+      this.subscribeAtBroker([{ topic, qos: sub.qos }], sub.id, (err) => {
         if (err !== undefined && !failed) {
           // The connection went away meanwhile: the next CONNACK starts over.
           failed = true

@@ -24,6 +24,11 @@ export interface MqttPort {
    * share one. Exact topics are the hot path (one per charge point); filters are few.
    */
   subscribe (topic: string, qos: QoS, handler: MessageHandler): Promise<void>
+  /**
+   * Several subscriptions in one SUBSCRIBE packet (one broker round trip), each with its own
+   * handler; resolves at the SUBACK. Optional: without it, one subscribe() each.
+   */
+  subscribeMany? (subs: ReadonlyArray<{ topic: string, qos: QoS, handler: MessageHandler }>): Promise<void>
   unsubscribe (topic: string, handler: MessageHandler): Promise<void>
   /**
    * Called on every re-connection to the broker after the first (external broker only: the
@@ -57,6 +62,8 @@ export class HandlerTable {
   private readonly byTopic = new Map<string, Set<MessageHandler>>()
   /** Filters with wildcards (or shared), matched one by one: there are only a few. */
   private readonly filters = new Map<string, string>()
+  /** Filters `parent/+`, by parent: there may be many (one per charge point). */
+  private readonly byParent = new Map<string, Set<string>>()
 
   /** Returns true when this is the subscription's first handler (subscribe at the broker). */
   add (topic: string, handler: MessageHandler): boolean {
@@ -65,7 +72,15 @@ export class HandlerTable {
     if (set === undefined) this.byTopic.set(topic, set = new Set())
     set.add(handler)
     const plain = stripShare(topic)
-    if (first && (plain !== topic || /[+#]/.test(plain))) this.filters.set(topic, plain)
+    if (first && (plain !== topic || /[+#]/.test(plain))) {
+      // `a/b/+` (one per charge point: its presence records) is found by the topic's parent.
+      const parent = plain.slice(0, -2)
+      if (plain === topic && plain.endsWith('/+') && !/[+#]/.test(parent)) {
+        let subs = this.byParent.get(parent)
+        if (subs === undefined) this.byParent.set(parent, subs = new Set())
+        subs.add(topic)
+      } else this.filters.set(topic, plain)
+    }
     return first
   }
 
@@ -81,6 +96,12 @@ export class HandlerTable {
     if (set.size > 0) return false
     this.byTopic.delete(topic)
     this.filters.delete(topic)
+    if (topic.endsWith('/+')) {
+      const parent = topic.slice(0, -2)
+      const subs = this.byParent.get(parent)
+      subs?.delete(topic)
+      if (subs?.size === 0) this.byParent.delete(parent)
+    }
     return true
   }
 
@@ -92,7 +113,10 @@ export class HandlerTable {
 
   /** Deliver to every subscription matching the topic (an external broker says only the topic). */
   dispatch (topic: string, payload: Buffer, retained = false): void {
-    if (!this.filters.has(topic)) this.dispatchTo(topic, topic, payload, retained)
+    const slash = topic.lastIndexOf('/')
+    const subs = slash < 0 ? undefined : this.byParent.get(topic.slice(0, slash))
+    if (!this.filters.has(topic) && subs?.has(topic) !== true) this.dispatchTo(topic, topic, payload, retained)
+    if (subs !== undefined) for (const sub of subs) this.dispatchTo(sub, topic, payload, retained)
     for (const [sub, plain] of this.filters) {
       if (topicMatches(plain, topic)) this.dispatchTo(sub, topic, payload, retained)
     }

@@ -8,6 +8,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { NODE_ID, parts, routerOf, type Parts } from '../../helpers/fake-bridge.js'
 import type { ClusterRouter } from '../../../src/bridge/cluster-router.js'
+import { LOST_CONFIRM_MS } from '../../../src/bridge/nodes.js'
+import { SWEEP_QUIET_MS } from '../../../src/bridge/presence-lookup.js'
 
 const reset = (id: string): Record<string, unknown> => ({ MessageTypeId: 2, UniqueId: id, Action: 'Reset', Payload: { type: 'Soft' } })
 
@@ -72,7 +74,7 @@ test('a charge point no other node holds: its downstream messages are delivered 
 
 test('taking over from another node: messages held back until its handoff, then delivered except those it handled', async () => {
   const { p, router } = await cluster()
-  p.mqtt.deliver('ocpp/presence/CP-1/node-b', { node: 'node-b', since: 1, version: '1.6' })
+  p.mqtt.retain('ocpp/presence/CP-1/node-b', { node: 'node-b', since: 1, version: '1.6' })
   const { socket } = await connect(p, router, 'CP-1')
   p.mqtt.deliver('ocpp/cs/CP-1', reset('handled-by-b'))
   p.mqtt.deliver('ocpp/cs/CP-1', reset('not-seen-by-b'))
@@ -89,7 +91,7 @@ test('taking over from another node: messages held back until its handoff, then 
 test('taking over from a node that sends no handoff: what was held back is delivered after 3 s', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] })
   const { p, router } = await cluster()
-  p.mqtt.deliver('ocpp/presence/CP-1/node-b', { node: 'node-b', since: 1, version: '1.6' })
+  p.mqtt.retain('ocpp/presence/CP-1/node-b', { node: 'node-b', since: 1, version: '1.6' })
   const { socket } = await connect(p, router, 'CP-1')
   p.mqtt.deliver('ocpp/cs/CP-1', reset('waiting'))
   t.mock.timers.tick(2999)
@@ -101,7 +103,7 @@ test('taking over from a node that sends no handoff: what was held back is deliv
 
 test('taking over from a node that is lost meanwhile: delivered at once', async () => {
   const { p, router } = await cluster()
-  p.mqtt.deliver('ocpp/presence/CP-1/node-b', { node: 'node-b', since: 1, version: '1.6' })
+  p.mqtt.retain('ocpp/presence/CP-1/node-b', { node: 'node-b', since: 1, version: '1.6' })
   const { socket } = await connect(p, router, 'CP-1')
   p.mqtt.deliver('ocpp/cs/CP-1', reset('waiting'))
   p.mqtt.deliver('ocpp/nodes/node-b', { status: 'lost', node: 'node-b' })
@@ -142,16 +144,17 @@ test('after a takeover to another node, its later messages are left to that node
   assert.deepEqual(p.mqtt.on('ocpp/cp/CP-1/Reply'), [], 'not answered offline either')
 })
 
-test('a lost node (its will): its records dropped, cleared at the broker, one node_lost report per charge point by the lowest live node', async () => {
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+test('a lost node (its will, not followed by its online record): its records swept, cleared, one node_lost report per charge point by the lowest live node', async () => {
   const { p, router } = await cluster()
   p.mqtt.deliver('ocpp/nodes/node-x', { status: 'online', node: 'node-x' })
-  p.mqtt.deliver('ocpp/presence/CP-1/node-x', { node: 'node-x', since: 1000, version: '2.0.1' })
-  p.mqtt.deliver('ocpp/presence/CP-2/node-x', { node: 'node-x', since: 2000, version: '1.6' })
-  p.mqtt.deliver('ocpp/presence/CP-3/node-y', { node: 'node-y', since: 3000, version: '1.6' })
-  assert.equal(router.presence?.heldElsewhere('CP-1'), true)
+  p.mqtt.retain('ocpp/presence/CP-1/node-x', { node: 'node-x', since: 1000, version: '2.0.1' })
+  p.mqtt.retain('ocpp/presence/CP-2/node-x', { node: 'node-x', since: 2000, version: '1.6' })
+  p.mqtt.retain('ocpp/presence/CP-3/node-y', { node: 'node-y', since: 3000, version: '1.6' })
   p.mqtt.deliver('ocpp/nodes/node-x', { status: 'lost', node: 'node-x' })
-  assert.equal(router.presence?.heldElsewhere('CP-1'), false)
-  assert.equal(router.presence?.heldElsewhere('CP-3'), true)
+  assert.equal(p.lost.length, 0, 'not before LOST_CONFIRM_MS: it may be a replaced connection')
+  await sleep(LOST_CONFIRM_MS + 100)
   assert.deepEqual(p.lost.map((l) => [l.cid, l.h.node, l.h.version, l.h.since]), [['CP-1', 'node-x', '2.0.1', 1000], ['CP-2', 'node-x', '1.6', 2000]])
   assert.deepEqual(p.mqtt.published.filter((m) => m.topic.includes('/node-x')).map((m) => [m.topic, m.payload, m.retain]), [
     ['ocpp/presence/CP-1/node-x', '', true],
@@ -159,40 +162,71 @@ test('a lost node (its will): its records dropped, cleared at the broker, one no
   ])
   assert.equal(p.metrics.get('cluster_nodes_lost_total'), 1)
   assert.equal(p.metrics.get('cluster_chargers_lost_total'), 2)
-  // A Call for one of them is answered offline now.
+  assert.equal(router.presence?.size.watched, 0, 'no record of the lost node kept')
+  // A Call for one of them is answered offline now (looked up: nobody holds it).
   p.mqtt.deliver('ocpp/cs/CP-1', reset('after'))
+  await sleep(10)
   assert.deepEqual((p.mqtt.on('ocpp/cp/CP-1/Reply')[0] as { ErrorDetails: unknown }).ErrorDetails, { reason: 'offline' })
+  await sleep(SWEEP_QUIET_MS + 100)
+  assert.deepEqual(p.mqtt.unsubscriptions.filter((t) => t.includes('node-x')), ['ocpp/presence/+/node-x'], 'the sweep\'s subscription is dropped')
+})
+
+test('a will followed by the node\'s online record (its own re-connection replaced the connection): not lost', async () => {
+  const { p } = await cluster()
+  p.mqtt.deliver('ocpp/nodes/node-x', { status: 'online', node: 'node-x', since: 5 })
+  p.mqtt.retain('ocpp/presence/CP-1/node-x', { node: 'node-x', since: 1000, version: '1.6' })
+  p.mqtt.deliver('ocpp/nodes/node-x', { status: 'lost', node: 'node-x', since: 5 })
+  await sleep(50)
+  p.mqtt.deliver('ocpp/nodes/node-x', { status: 'online', node: 'node-x', since: 5 })
+  await sleep(LOST_CONFIRM_MS + 100)
+  assert.deepEqual(p.lost, [])
+  assert.equal(p.metrics.get('cluster_nodes_lost_total'), 0)
+  assert.deepEqual(p.mqtt.published.filter((m) => m.topic.includes('/node-x')), [], 'its records untouched')
 })
 
 test('a lost node\'s charge points are cleaned up by one survivor only: a live node with a lower id does it', async () => {
   const { p } = await cluster()
   p.mqtt.deliver('ocpp/nodes/node-0', { status: 'online', node: 'node-0' })
-  p.mqtt.deliver('ocpp/presence/CP-1/node-x', { node: 'node-x', since: 1000 })
+  p.mqtt.retain('ocpp/presence/CP-1/node-x', { node: 'node-x', since: 1000 })
   p.mqtt.deliver('ocpp/nodes/node-x', { status: 'lost', node: 'node-x' })
+  await sleep(50)
   assert.deepEqual(p.lost, [], `node-0 < ${NODE_ID}: node-0 reports`)
   assert.deepEqual(p.mqtt.published.filter((m) => m.topic.includes('/node-x')), [])
+  assert.deepEqual(p.mqtt.subscriptions.filter((t) => t.includes('node-x')), [], 'no sweep either')
 })
 
-test('a record of a node already known lost (a retained leftover) is cleaned up when read', async () => {
-  const { p, router } = await cluster()
+test('a record of a node already known lost (a retained leftover) is cleaned up when a lookup reads it, and the Call answered offline', async () => {
+  const { p } = await cluster()
   p.mqtt.deliver('ocpp/nodes/node-x', { status: 'lost', node: 'node-x' }, true)
-  p.mqtt.deliver('ocpp/presence/CP-7/node-x', { node: 'node-x', since: 1 }, true)
-  assert.equal(router.presence?.heldElsewhere('CP-7'), false)
+  await sleep(SWEEP_QUIET_MS + 100)
+  p.mqtt.retain('ocpp/presence/CP-7/node-x', { node: 'node-x', since: 1 })
+  p.mqtt.deliver('ocpp/cs/CP-7', reset('late'))
+  await sleep(10)
   assert.deepEqual(p.lost.map((l) => l.cid), ['CP-7'])
   assert.deepEqual(p.mqtt.on('ocpp/presence/CP-7/node-x'), [''])
+  assert.deepEqual((p.mqtt.on('ocpp/cp/CP-7/Reply') as Array<{ ErrorDetails: unknown }>).map((m) => m.ErrorDetails), [{ reason: 'offline' }])
 })
 
-test('a stopped node is forgotten without node_lost reports (it said its own goodbyes)', async () => {
+test('a stopped node is forgotten without node_lost reports (it said its own goodbyes); a takeover from it waits no longer', async () => {
   const { p, router } = await cluster()
-  p.mqtt.deliver('ocpp/presence/CP-1/node-x', { node: 'node-x', since: 1 })
-  p.mqtt.deliver('ocpp/nodes/node-x', { status: 'stopped', node: 'node-x' })
+  p.mqtt.retain('ocpp/presence/CP-1/node-x', { node: 'node-x', since: 1 })
+  const { socket } = await connect(p, router, 'CP-1')
+  assert.equal(router.presence?.heldElsewhere('CP-1'), true)
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('held'))
+  assert.deepEqual(socket.sent, [])
+  p.mqtt.deliver('ocpp/nodes/node-x', { status: 'stopped', node: 'node-x', released: { 'CP-1': [] } })
   assert.equal(router.presence?.heldElsewhere('CP-1'), false)
+  assert.deepEqual((socket.sent as unknown[][]).map((f) => f[1]), ['held'])
   assert.equal(p.metrics.get('cluster_nodes_lost_total'), 0)
+  p.sessions.closeAll()
 })
 
-test('own records: a retained one of a previous run is cleared; one cleared by someone else while held is said again', async () => {
-  const { p, router } = await cluster()
-  p.mqtt.deliver(`ocpp/presence/OLD/${NODE_ID}`, { node: NODE_ID, since: 1 }, true)
+test('own records: a retained one of a previous run is swept and cleared at start; one cleared by someone else while held is said again', async () => {
+  const p = parts('external')
+  p.mqtt.retain(`ocpp/presence/OLD/${NODE_ID}`, { node: NODE_ID, since: 1 })
+  const router = routerOf(p) as ClusterRouter
+  await router.start()
+  await sleep(SWEEP_QUIET_MS + 100)
   assert.deepEqual(p.mqtt.on(`ocpp/presence/OLD/${NODE_ID}`), [''])
   const { session } = await connect(p, router, 'CP-1')
   const before = p.mqtt.on(`ocpp/presence/CP-1/${NODE_ID}`).length
@@ -220,4 +254,48 @@ test('stop says "stopped" on the node record', async () => {
   const { p, router } = await cluster()
   await router.stop()
   assert.deepEqual(p.mqtt.on(`ocpp/nodes/${NODE_ID}`).map((v) => (v as { status: string }).status), ['online', 'stopped'])
+})
+
+test('a handoff wait that ends without a handoff, on a broker that never echoes the record: delivered after the echo fallback too', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] })
+  const { p, router } = await cluster()
+  p.mqtt.loopback = false
+  p.mqtt.retain('ocpp/presence/CP-1/node-b', { node: 'node-b', since: 1, version: '1.6' })
+  const { socket } = await connect(p, router, 'CP-1')
+  // Own and shared copy (this node was the pick): delivered once the wait is over.
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('waiting'))
+  t.mock.timers.tick(3000)
+  assert.deepEqual(socket.sent, [], 'no handoff: still waiting for its own record to come back')
+  t.mock.timers.tick(3000)
+  assert.deepEqual((socket.sent as unknown[][]).map((f) => f[1]), ['waiting'], 'the echo fallback was armed')
+  p.sessions.closeAll()
+})
+
+test('a relay from the pick for a held charge point: delivered once, whichever copy comes first', async () => {
+  const { p, router } = await cluster()
+  const { socket } = await connect(p, router, 'CP-1')
+  const relay = (id: string): void => p.mqtt.deliver(`ocpp/nodes/${NODE_ID}/handoff`, { cid: 'CP-1', topic: 'ocpp/cs/CP-1', from: 'node-c', relay: JSON.stringify(reset(id)) })
+  relay('r1')
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('r1'))
+  socket.receive([3, 'r1', { status: 'Accepted' }])
+  p.mqtt.deliver('ocpp/cs/CP-1', reset('r2'))
+  relay('r2')
+  assert.deepEqual((socket.sent as unknown[][]).map((f) => f[1]), ['r1', 'r2'])
+  // A relay naming a topic of another charge point is ignored.
+  p.mqtt.deliver(`ocpp/nodes/${NODE_ID}/handoff`, { cid: 'CP-1', topic: 'ocpp/cs/CP-2', from: 'node-c', relay: JSON.stringify(reset('x')) })
+  assert.equal((socket.sent as unknown[][]).length, 2)
+  p.sessions.closeAll()
+})
+
+test('a released charge point: its own copies are left to the pick; a relay is answered offline once', async () => {
+  const { p, router } = await cluster()
+  const { session } = await connect(p, router, 'CP-1')
+  p.sessions.closeAll()
+  router.announce('CP-1', undefined)
+  router.release('CP-1', session.dialect.version)
+  const replies = (): unknown[] => (p.mqtt.on('ocpp/cp/CP-1/Reply') as Array<{ UniqueId: string, ErrorDetails: unknown }>).map((m) => [m.UniqueId, m.ErrorDetails])
+  const relay = { cid: 'CP-1', topic: 'ocpp/cs/CP-1', from: 'node-c', relay: JSON.stringify(reset('late')) }
+  p.mqtt.deliver(`ocpp/nodes/${NODE_ID}/handoff`, relay)
+  p.mqtt.deliver(`ocpp/nodes/${NODE_ID}/handoff`, relay)
+  assert.deepEqual(replies(), [['late', { reason: 'offline' }]])
 })

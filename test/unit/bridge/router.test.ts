@@ -6,6 +6,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { gatewayErrorEnvelope } from '../../../src/bridge/envelope.js'
+import { CLEAR_DELAY_MS } from '../../../src/bridge/handoff.js'
 import { NODE_ID, parts, routerOf, type Parts } from '../../helpers/fake-bridge.js'
 
 const reset = (id = 'c1'): Record<string, unknown> => ({ MessageTypeId: 2, UniqueId: id, Action: 'Reset', Payload: { type: 'Soft' } })
@@ -182,47 +183,56 @@ test('local: announce publishes nothing', async () => {
 /** What the router published besides the node's own records (node and presence). */
 const gatewayMessages = (p: Parts): unknown[] => p.mqtt.published.filter((m) => !m.topic.startsWith('ocpp/nodes/') && !m.topic.startsWith('ocpp/presence/'))
 
-test('cluster: start subscribes presence and the shared wildcard (offline_answer on)', async () => {
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+/** The record of a released charge point is cleared after CLEAR_DELAY_MS, then echoed. */
+const cleared = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, CLEAR_DELAY_MS + 20))
+
+test('cluster: start subscribes the handoff topic, the node directory and the shared wildcard (offline_answer on); no presence of other nodes', async () => {
   const p = parts('external', { dnstream: { share_group: 'grp' } })
   const router = routerOf(p)
   await router.start()
-  assert.deepEqual(p.mqtt.subscriptions, ['ocpp/presence/+/+', 'ocpp/nodes/node-a/handoff', 'ocpp/nodes/+', '$share/grp/ocpp/cs/+'])
+  // The sweep of this node's previous run's records is a one-off subscription (made at start).
+  assert.deepEqual(p.mqtt.subscriptions, ['ocpp/nodes/node-a/handoff', 'ocpp/nodes/+', 'ocpp/presence/+/node-a', '$share/grp/ocpp/cs/+'])
   await router.stop()
-  assert.deepEqual(p.mqtt.unsubscriptions, ['ocpp/nodes/node-a/handoff', '$share/grp/ocpp/cs/+', 'ocpp/presence/+/+', 'ocpp/nodes/+'])
+  assert.deepEqual(p.mqtt.unsubscriptions.filter((t) => t !== 'ocpp/presence/+/node-a'), ['$share/grp/ocpp/cs/+', 'ocpp/nodes/node-a/handoff', 'ocpp/nodes/+'])
 })
 
 test('cluster: no shared subscription with offline_answer off; the mountpoint on presence', async () => {
   const p = parts('external', { mountpoint: 'mp/', dnstream: { offline_answer: false } })
   const router = routerOf(p)
   await router.start()
-  assert.deepEqual(p.mqtt.subscriptions, ['mp/presence/+/+', 'mp/nodes/node-a/handoff', 'mp/nodes/+'])
+  assert.deepEqual(p.mqtt.subscriptions, ['mp/nodes/node-a/handoff', 'mp/nodes/+', 'mp/presence/+/node-a'])
   p.mqtt.deliver('mp/cs/CP-9', reset())
-  assert.deepEqual(p.mqtt.published.map((m) => m.topic), ['mp/nodes/node-a'], 'only the node record')
+  await tick()
+  assert.deepEqual(p.mqtt.published.map((m) => m.topic).filter((t) => !t.endsWith('/sync')), ['mp/nodes/node-a'], 'only the node record')
 })
 
-test('cluster: acquire subscribes the exact topic once; release unsubscribes on the last reference', async () => {
+test('cluster: acquire subscribes the exact topic and its presence in one SUBSCRIBE, once; release unsubscribes on the last reference', async () => {
   const p = parts('external')
   const router = routerOf(p)
   await router.start()
   await router.acquire('CP-1', '1.6')
   await router.acquire('CP-1', '1.6')
-  assert.deepEqual(p.mqtt.subscriptions, ['ocpp/presence/+/+', 'ocpp/nodes/node-a/handoff', 'ocpp/nodes/+', '$share/ocpp-gateway/ocpp/cs/+', 'ocpp/cs/CP-1'])
+  assert.deepEqual(p.mqtt.subscribePackets.at(-1), ['ocpp/cs/CP-1', 'ocpp/presence/CP-1/+'])
+  assert.equal(p.mqtt.subscribePackets.filter((x) => x.includes('ocpp/cs/CP-1')).length, 1)
   const { session, socket } = p.session('CP-1')
   p.sessions.attach(session)
   router.announce('CP-1', { since: session.connectedAt, version: '1.6' })
-  await new Promise((resolve) => setImmediate(resolve))
+  await tick()
   router.release('CP-1', '1.6')
-  assert.deepEqual(p.mqtt.unsubscriptions, [])
+  assert.deepEqual(p.mqtt.unsubscriptions.filter((t) => t.startsWith('ocpp/cs/')), [])
   p.mqtt.deliver('ocpp/cs/CP-1', reset('c1'))
   assert.deepEqual(socket.sent, [[2, 'c1', 'Reset', { type: 'Soft' }]])
   // As the bridge does: the record cleared, then the release; the subscription goes once the
-  // broker has echoed the cleared record (until then this node answers for it).
+  // broker has echoed the cleared record.
   p.sessions.closeAll()
   router.announce('CP-1', undefined)
   router.release('CP-1', '1.6')
-  assert.deepEqual(p.mqtt.unsubscriptions, [])
-  await new Promise((resolve) => setImmediate(resolve))
-  assert.deepEqual(p.mqtt.unsubscriptions, ['ocpp/cs/CP-1'])
+  assert.deepEqual(p.mqtt.unsubscriptions.filter((t) => t.startsWith('ocpp/cs/')), [])
+  await tick()
+  assert.deepEqual(p.mqtt.unsubscriptions.filter((t) => t.startsWith('ocpp/cs/')), [], 'the record stays CLEAR_DELAY_MS')
+  await cleared()
+  assert.deepEqual(p.mqtt.unsubscriptions.filter((t) => t.startsWith('ocpp/cs/')), ['ocpp/cs/CP-1'])
 })
 
 test('cluster: a failed subscribe removes the entry, so a retry subscribes again', async () => {
@@ -231,24 +241,24 @@ test('cluster: a failed subscribe removes the entry, so a retry subscribes again
   await router.start()
   p.mqtt.failSubscribe = new Error('not authorised')
   await assert.rejects(router.acquire('CP-1', '1.6'), /not authorised/)
-  assert.deepEqual(p.mqtt.subscriptions, ['ocpp/presence/+/+', 'ocpp/nodes/node-a/handoff', 'ocpp/nodes/+', '$share/ocpp-gateway/ocpp/cs/+'])
+  assert.equal(router.presence?.watching('CP-1'), false)
   await router.acquire('CP-1', '1.6')
-  assert.deepEqual(p.mqtt.subscriptions, ['ocpp/presence/+/+', 'ocpp/nodes/node-a/handoff', 'ocpp/nodes/+', '$share/ocpp-gateway/ocpp/cs/+', 'ocpp/cs/CP-1'])
+  assert.deepEqual(p.mqtt.subscriptions.filter((t) => t.includes('CP-1')), ['ocpp/cs/CP-1', 'ocpp/presence/CP-1/+'])
   const { session, socket } = p.session('CP-1')
   p.sessions.attach(session)
   router.announce('CP-1', { since: session.connectedAt, version: '1.6' })
-  await new Promise((resolve) => setImmediate(resolve))
+  await tick()
   p.mqtt.deliver('ocpp/cs/CP-1', reset('c1'))
   assert.deepEqual(socket.sent, [[2, 'c1', 'Reset', { type: 'Soft' }]])
   // One reference (the retry's): one release unsubscribes (after the echo of the cleared record).
   p.sessions.closeAll()
   router.announce('CP-1', undefined)
   router.release('CP-1', '1.6')
-  await new Promise((resolve) => setImmediate(resolve))
-  assert.deepEqual(p.mqtt.unsubscriptions, ['ocpp/cs/CP-1'])
+  await cleared()
+  assert.deepEqual(p.mqtt.unsubscriptions.filter((t) => t.startsWith('ocpp/cs/')), ['ocpp/cs/CP-1'])
 })
 
-test('cluster: a message on the shared subscription for a held topic is not answered offline', async () => {
+test('cluster: a message on the shared subscription for a held topic is not answered offline; one for a topic nobody holds is, after a lookup', async () => {
   const p = parts('external')
   const router = routerOf(p)
   await router.start()
@@ -256,49 +266,40 @@ test('cluster: a message on the shared subscription for a held topic is not answ
   const { session, socket } = p.session('CP-1')
   p.sessions.attach(session)
   router.announce('CP-1', { since: session.connectedAt, version: '1.6' })
-  await new Promise((resolve) => setImmediate(resolve))
+  await tick()
   // The FakeMqtt delivers to the exact subscription and to the shared wildcard.
   p.mqtt.deliver('ocpp/cs/CP-1', reset('c1'))
   assert.deepEqual(socket.sent, [[2, 'c1', 'Reset', { type: 'Soft' }]])
   assert.deepEqual(gatewayMessages(p), [])
   assert.equal(p.metrics.get('gateway_answers_total', 'offline'), 0)
   assert.equal(p.metrics.get('envelopes_unroutable_total'), 0)
-  // Not held: answered through the shared subscription.
+  assert.equal(p.metrics.get('cluster_lookups_total'), 0, 'no lookup for a charge point held here')
+  // Not held: looked up (nobody), answered through the shared subscription.
   p.mqtt.deliver('ocpp/cs/CP-2', reset('c2'))
+  await tick()
   assert.deepEqual(p.mqtt.on('ocpp/cp/CP-2/Reply'), [offlineAnswer('c2', 'Reset')])
+  assert.equal(p.metrics.get('cluster_lookups_total'), 1)
   p.sessions.closeAll()
 })
 
-test('cluster: presence from another node suppresses offline answers; an empty payload clears it', async () => {
+test('cluster: a lookup that finds another node\'s record relays the message to it instead of answering offline', async () => {
   const p = parts('external')
   const router = routerOf(p)
   await router.start()
-  p.mqtt.deliver('ocpp/presence/CP-9/node-b', { node: 'node-b', at: '2024-01-01T00:00:00.000Z' })
-  assert.equal(router.presence?.heldElsewhere('CP-9'), true)
-  assert.deepEqual(router.presence?.nodesOf('CP-9'), ['node-b'])
+  p.mqtt.retain('ocpp/presence/CP-9/node-b', { node: 'node-b', since: 1 })
+  p.mqtt.retain('ocpp/presence/CP-9/node-c', { node: 'node-c', since: 2 })
   p.mqtt.deliver('ocpp/cs/CP-9', reset('c1'))
+  await tick()
   assert.deepEqual(gatewayMessages(p), [])
   assert.equal(p.metrics.get('gateway_answers_total', 'offline'), 0)
-  p.mqtt.deliver('ocpp/presence/CP-9/node-b', '')
-  assert.equal(router.presence?.heldElsewhere('CP-9'), false)
+  assert.deepEqual(p.mqtt.on('ocpp/nodes/node-c/handoff'), [{ cid: 'CP-9', topic: 'ocpp/cs/CP-9', from: NODE_ID, relay: JSON.stringify(reset('c1')) }], 'to the newest holder')
+  assert.equal(router.presence?.heldElsewhere('CP-9'), false, 'nothing kept after the lookup')
+  p.mqtt.retain('ocpp/presence/CP-9/node-b', '')
+  p.mqtt.retain('ocpp/presence/CP-9/node-c', '')
   p.mqtt.deliver('ocpp/cs/CP-9', reset('c2'))
+  await tick()
   assert.deepEqual(p.mqtt.on('ocpp/cp/CP-9/Reply'), [offlineAnswer('c2', 'Reset')])
   assert.equal(p.metrics.get('gateway_answers_total', 'offline'), 1)
-})
-
-test('cluster: presence of two other nodes clears only when both are gone; this node\'s own is ignored', async () => {
-  const p = parts('external')
-  const router = routerOf(p)
-  await router.start()
-  p.mqtt.deliver(`ocpp/presence/CP-9/${NODE_ID}`, { node: NODE_ID })
-  assert.equal(router.presence?.heldElsewhere('CP-9'), false)
-  p.mqtt.deliver('ocpp/presence/CP-9/node-b', { node: 'node-b' })
-  p.mqtt.deliver('ocpp/presence/CP-9/node-c', { node: 'node-c' })
-  p.mqtt.deliver('ocpp/presence/CP-9/node-b', '')
-  assert.equal(router.presence?.heldElsewhere('CP-9'), true)
-  assert.deepEqual(router.presence?.nodesOf('CP-9'), ['node-c'])
-  p.mqtt.deliver('ocpp/presence/CP-9/node-c', '')
-  assert.equal(router.presence?.heldElsewhere('CP-9'), false)
 })
 
 test('cluster: announce publishes retained presence, and clears it', async () => {
@@ -307,7 +308,8 @@ test('cluster: announce publishes retained presence, and clears it', async () =>
   await router.start()
   router.announce('CP-1', { since: 1_700_000_000_000, version: '1.6' })
   router.announce('CP-1', undefined)
-  assert.deepEqual(p.mqtt.published.map((m) => [m.topic, m.qos, m.retain]), [
+  await cleared()
+  assert.deepEqual(p.mqtt.published.filter((m) => !m.topic.endsWith('/sync')).map((m) => [m.topic, m.qos, m.retain]), [
     [`ocpp/nodes/${NODE_ID}`, 1, true],
     [`ocpp/presence/CP-1/${NODE_ID}`, 1, true],
     [`ocpp/presence/CP-1/${NODE_ID}`, 1, true]
