@@ -68,7 +68,7 @@ describe('chooseSubprotocol (pure)', () => {
 describe('parseBasicAuth (pure)', () => {
   test('reads user and password, password may contain ":"', () => {
     const h = 'Basic ' + Buffer.from('CP1:pa:ss').toString('base64')
-    assert.deepEqual(parseBasicAuth(h), { username: 'CP1', password: 'pa:ss' })
+    assert.deepEqual(parseBasicAuth(h), { username: 'CP1', password: 'pa:ss', passwordBytes: Buffer.from('pa:ss') })
     assert.equal(parseBasicAuth('Bearer x'), undefined)
     assert.equal(parseBasicAuth(undefined), undefined)
     assert.equal(parseBasicAuth('Basic ' + Buffer.from('nocolon').toString('base64')), undefined)
