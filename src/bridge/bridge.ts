@@ -26,6 +26,7 @@ import { ClusterRouter } from './cluster-router.js'
 import { mqttClientId } from './nodes.js'
 import { compileTopics, type Topics } from './topics.js'
 import { ControlChannel } from './control.js'
+import { newest } from './handoff.js'
 
 export interface BridgeOptions {
   mqtt: MqttPort
@@ -59,10 +60,22 @@ export class Bridge {
       publish: this.publish,
       onPublished: () => metrics.inc('events_published_total')
     })
-    this.control = new ControlChannel({ mqtt, publish: this.publish, sessions: o.sessions, metrics, log: log.child({ component: 'control' }), nodeId: o.nodeId, prefix: this.topics.controlPrefix, qos: config.events.qos, maxPayloadSize: config.dnstream.maxPayloadSize })
     this.router = mqtt.kind === 'embedded'
       ? new LocalRouter(routing)
       : new ClusterRouter({ ...routing, mqttClientId: mqttClientId(config.mqtt.clientId, o.nodeId), onChargerLost: (cid, h) => this.events.lost(cid, h) })
+    const router = this.router
+    this.control = new ControlChannel({
+      mqtt,
+      publish: this.publish,
+      sessions: o.sessions,
+      metrics,
+      log: log.child({ component: 'control' }),
+      nodeId: o.nodeId,
+      prefix: this.topics.controlPrefix,
+      qos: config.events.qos,
+      maxPayloadSize: config.dnstream.maxPayloadSize,
+      ...(router instanceof ClusterRouter ? { cluster: { shareGroup: config.dnstream.shareGroup, holder: async (cid: string) => newest(await router.lookup.lookup(cid))?.node } } : {})
+    })
   }
 
   /** Other nodes' charge points (external broker only). */

@@ -9,10 +9,14 @@
  * `result` is `closed`, `offline` (not connected; one node only, see below) or `invalid` (with
  * a `description`). On the embedded broker only `backend` clients may publish here (ACL).
  *
- * Every node subscribes to the whole topic (not shared): the node that holds the charge point
- * acts and answers. On an external broker a node that does not hold it cannot tell whether
- * another one does, so it does not answer (it counts `control_commands_total{reason="not_here"}`
- * and logs at debug): a command for a charge point no node holds gets no answer there.
+ * One node (embedded broker): a plain subscription; not connected here is `offline`.
+ *
+ * Several nodes (external broker): a shared subscription (`$share/{share_group}/…ctl/+`), so
+ * one node gets each command. If it holds the charge point it acts; if not, it asks the
+ * broker's presence records who does (./presence-lookup.ts): nobody → `offline`; a node → the
+ * command is relayed to `{mountpoint}ctl/{cid}/{node}`, which only that node subscribes, and it
+ * acts (or answers `offline` if the charge point left it meanwhile). A relayed command is never
+ * relayed again. One answer per command either way.
  */
 import type { Logger } from '../observability/logger.js'
 import type { Metrics } from '../observability/metrics.js'
@@ -33,6 +37,8 @@ export interface ControlOptions {
   qos: QoS
   /** Largest command accepted, in bytes. */
   maxPayloadSize: number
+  /** Several nodes: the shared subscription's group, and who holds a charge point this node does not. */
+  cluster?: { shareGroup: string, holder: (cid: string) => Promise<string | undefined> }
 }
 
 export type ControlResult = 'closed' | 'offline' | 'invalid'
@@ -40,18 +46,28 @@ export type ControlResult = 'closed' | 'offline' | 'invalid'
 const MAX_REASON = 256
 
 export class ControlChannel {
-  private readonly filter: string
-  private readonly handler: MessageHandler
+  private readonly filters: Array<{ filter: string, handler: MessageHandler }>
 
   constructor (private readonly o: ControlOptions) {
-    this.filter = `${o.prefix}+`
-    this.handler = (topic, payload, retained) => { this.onMessage(topic, payload, retained === true) }
+    const own = `/${o.nodeId}`
+    const direct: MessageHandler = (topic, payload, retained) => { this.onMessage(topic, payload, retained === true, false) }
+    const relayed: MessageHandler = (topic, payload, retained) => {
+      if (topic.endsWith(own)) this.onMessage(topic.slice(0, -own.length), payload, retained === true, true)
+    }
+    this.filters = o.cluster === undefined
+      ? [{ filter: `${o.prefix}+`, handler: direct }]
+      : [{ filter: `$share/${o.cluster.shareGroup}/${o.prefix}+`, handler: direct }, { filter: `${o.prefix}+/${o.nodeId}`, handler: relayed }]
   }
 
-  async start (): Promise<void> { await this.o.mqtt.subscribe(this.filter, this.o.qos, this.handler) }
-  async stop (): Promise<void> { await this.o.mqtt.unsubscribe(this.filter, this.handler).catch(() => {}) }
+  async start (): Promise<void> {
+    for (const f of this.filters) await this.o.mqtt.subscribe(f.filter, this.o.qos, f.handler)
+  }
 
-  private onMessage (topic: string, payload: Buffer, retained: boolean): void {
+  async stop (): Promise<void> {
+    for (const f of this.filters) await this.o.mqtt.unsubscribe(f.filter, f.handler).catch(() => {})
+  }
+
+  private onMessage (topic: string, payload: Buffer, retained: boolean, relayed: boolean): void {
     const cid = topic.slice(this.o.prefix.length)
     // A retained command would close the charge point again on every reconnect: never acted on.
     if (retained || cid === '' || cid.includes('/')) return
@@ -69,13 +85,23 @@ export class ControlChannel {
       return
     }
     const s = this.o.sessions.get(cid)
-    if (s === undefined) {
-      if (this.o.mqtt.kind === 'embedded') {
+    if (s === undefined || s.closed) {
+      const cluster = this.o.cluster
+      if (cluster === undefined || relayed) {
         this.answer(cid, id, 'disconnect', 'offline', 'the charge point is not connected')
-      } else {
-        this.o.metrics.inc('control_commands_total', 'not_here')
-        if (this.o.log.isLevelEnabled('debug')) this.o.log.debug({ cid }, 'control command for a charge point not connected here: left to the node that holds it')
+        return
       }
+      cluster.holder(cid).then((node) => {
+        if (node === undefined || node === this.o.nodeId) {
+          this.answer(cid, id, 'disconnect', 'offline', 'the charge point is not connected to any node')
+          return
+        }
+        this.o.metrics.inc('control_commands_total', 'relayed')
+        this.o.publish.text(`${this.o.prefix}${cid}/${node}`, payload.toString('utf8'), this.o.qos)
+      }, (err: Error) => {
+        this.o.log.warn({ cid, err: err.message }, 'control command: presence lookup failed')
+        this.answer(cid, id, 'disconnect', 'offline', 'the gateway could not find the node holding the charge point')
+      })
       return
     }
     const reason = typeof c.reason === 'string' ? c.reason.slice(0, MAX_REASON) : 'closed by a backend'

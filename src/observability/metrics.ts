@@ -46,7 +46,7 @@ export const counterNames = [
    * lower profiles are refused from now on).
    */
   'credential_changes_total',
-  /** Commands on the control topic ({mountpoint}ctl/{cid}), by result: closed, offline, invalid, not_here (another node's charge point, or none's). */
+  /** Commands on the control topic ({mountpoint}ctl/{cid}), by result: closed, offline, invalid, relayed (to the node holding the charge point). */
   'control_commands_total',
   /** A bug met on one message (by direction): answered or reported, the process goes on. */
   'internal_errors_total',
