@@ -86,8 +86,13 @@ export function addRoutes (app: FastifyInstance, src: RouteSources): void {
   app.delete('/api/v1/chargers/:id', { schema: routeSchemas.kick }, kick)
   app.delete('/api/v5/gateways/ocpp/clients/:id', { schema: routeSchemas.emqxKick }, kick)
 
-  app.post('/api/v1/chargers/:id/calls', { schema: routeSchemas.call }, async (req: FastifyRequest<{ Params: { id: string }, Body: CallBody }>, reply) => {
+  // attachValidation: a body the schema refuses is counted as a Call refused too, here.
+  app.post('/api/v1/chargers/:id/calls', { schema: routeSchemas.call, attachValidation: true }, async (req: FastifyRequest<{ Params: { id: string }, Body: CallBody }>, reply) => {
     const id = req.params.id
+    if (req.validationError !== undefined) {
+      src.metrics.inc('admin_calls_total', 'bad_request')
+      return reject(reply, 400, 'bad_request', req.validationError.message, { url: '/chargers/{id}/calls', cid: id })
+    }
     const s = sessions.get(id)
     if (s === undefined) {
       // Counted as a Call that could not be made, and as a refused request (with its log line).

@@ -64,9 +64,12 @@ export function buildAdminServer (src: AdminSources, tls?: TlsOptions): FastifyI
   const registry = createRegistry({ ...src, calls: () => callsOf(src.sessions) })
   const streams = new FrameStreams()
   // logger: false means no request logging either: one line per refused request, below.
+  // Ajv as fastify has it, but refusing unknown members rather than removing them in silence
+  // (removeAdditional): a misspelt option must be a 400, not ignored.
+  const options = { logger: false, return503OnClosing: true, ajv: { customOptions: { removeAdditional: false } } } as const
   const app = tls === undefined
-    ? Fastify({ logger: false, return503OnClosing: true })
-    : Fastify({ logger: false, return503OnClosing: true, https: tls }) as unknown as FastifyInstance
+    ? Fastify(options)
+    : Fastify({ ...options, https: tls }) as unknown as FastifyInstance
 
   const reject = (reply: FastifyReply, status: number, reason: AdminRejection, message: string, fields: Record<string, unknown>): FastifyReply => {
     src.metrics.inc('admin_requests_rejected_total', reason)
