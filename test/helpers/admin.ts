@@ -28,4 +28,3 @@ export async function startAdminGateway (config: Record<string, unknown> = {}): 
   }
   return { t, admin: { port, api }, adminKey, viewerKey }
 }
-
