@@ -20,6 +20,8 @@ import { loadApiKeys, type ApiKeys } from './api-keys.js'
 import { checkKey, needsKey } from './auth.js'
 import { addRoutes, type StatusSources } from './routes.js'
 import type { SessionTable } from '../session/sessions.js'
+import { addStatsRoute } from './stats.js'
+import { dashboard } from './dashboard.js'
 
 export interface AdminSources extends ReadinessSources {
   log: Logger
@@ -80,6 +82,8 @@ export function buildAdminServer (src: AdminSources): FastifyInstance {
     return reply.type(registry.contentType).send(text)
   })
   addRoutes(app, { sessions: src.sessions, status: src.status, log, reject })
+  addStatsRoute(app, { metrics: src.metrics, connected: () => src.sessions.size, startedAt: src.status.startedAt })
+  void app.register(dashboard)
   return app
 }
 
