@@ -2,7 +2,7 @@
  * What the dashboard's browser test and its screenshot script share: a real gateway with the
  * admin server on port 0 and one API key, charge points that send Heartbeats and answer the
  * Calls an operator sends (GetConfiguration, TriggerMessage…) as a real one would, a backend
- * that answers their Heartbeats over MQTT, and Debian's Chromium driven by playwright-core.
+ * that answers their Heartbeats (and boots) over MQTT, and Debian's Chromium driven by playwright-core.
  */
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -65,15 +65,22 @@ export async function simCharger (t: TestGateway, id: string, opts: { version?: 
   return { cp, id, received, stop: async () => { clearInterval(timer); await cp.close() } }
 }
 
-/** The backend answers every Heartbeat over MQTT, so the trace shows both directions. */
-function answerHeartbeats (t: TestGateway): void {
+/** Answers the backend gives over MQTT, so the trace shows both directions and simulated chargers boot. */
+const ANSWERS: Record<string, () => Record<string, unknown>> = {
+  Heartbeat: () => ({ currentTime: new Date().toISOString() }),
+  BootNotification: () => ({ currentTime: new Date().toISOString(), interval: 60, status: 'Accepted' }),
+  StatusNotification: () => ({})
+}
+
+function answerCalls (t: TestGateway): void {
   t.backend.client.on('message', (topic, payload) => {
     const m = /^ocpp\/cp\/([^/]+)$/.exec(topic)
     if (m === null) return
     let env: { MessageTypeId?: number, Action?: string, UniqueId?: string }
     try { env = JSON.parse(payload.toString()) } catch { return }
-    if (env.MessageTypeId !== 2 || env.Action !== 'Heartbeat') return
-    void t.backend.publish(`ocpp/cs/${m[1] as string}`, { MessageTypeId: 3, UniqueId: env.UniqueId, Payload: { currentTime: new Date().toISOString() } })
+    const answer = env.MessageTypeId === 2 && env.Action !== undefined ? ANSWERS[env.Action] : undefined
+    if (answer === undefined) return
+    void t.backend.publish(`ocpp/cs/${m[1] as string}`, { MessageTypeId: 3, UniqueId: env.UniqueId, Payload: answer() })
   })
 }
 
@@ -90,7 +97,7 @@ export async function startDashboardGateway (config: Record<string, unknown> = {
   const key = newApiKey()
   await writeFile(file, `ops:${hashApiKey(key)}\n`)
   const t = await startTestGateway({ config: { admin: { bind: '127.0.0.1:0', api_keys_file: file }, mqtt: { password: 'hunter2' }, ...config } })
-  answerHeartbeats(t)
+  answerCalls(t)
   return {
     t,
     key,
