@@ -29,7 +29,8 @@ import { createAdmission } from './transport/admission.js'
 import { openGatewayAuth } from './auth/setup.js'
 import { HashLimiter } from './auth/hash-limiter.js'
 import { ConnectionLimits } from './auth/limits.js'
-import { createValidators, type Validators } from './schema/index.js'
+import { ALL_VERSIONS, createValidators, type Validators } from './schema/index.js'
+import { loadActionSchemas } from './schema/schema-source.js'
 import { startAdminServer, type AdminServer } from './admin/server.js'
 import { checkAdminExposure } from './admin/auth.js'
 
@@ -70,7 +71,8 @@ type Undo = () => Promise<void> | void
 
 export async function startGateway (config: GatewayConfig, opts: StartOptions = {}): Promise<Gateway> {
   const log = opts.logger ?? createLogger(config.log.level)
-  const metrics = new Metrics()
+  // The `action` label of frames_total: the actions of every version's schema set, others `other`.
+  const metrics = new Metrics({ actions: new Set(ALL_VERSIONS.flatMap((v) => [...loadActionSchemas(v).keys()])) })
   const startedAt = Date.now()
   const nodeId = config.nodeId !== '' ? config.nodeId : `${hostname()}-${process.pid}`
   // Compiled once, at start (all schemas of all versions): no compile pause in traffic.
@@ -132,6 +134,9 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
         bind: config.admin.bind,
         apiKeysFile: config.admin.apiKeysFile,
         metricsAuth: config.admin.metricsAuth,
+        tls: config.admin.tls,
+        trace: { frames: config.admin.traceFrames, idleMs: config.admin.traceIdleMs },
+        callTimeoutMs: config.dnstream.awaitingTimeoutMs,
         log,
         metrics,
         chargers: () => chargersOf(sessions),

@@ -5,6 +5,12 @@
  *
  *   # comment
  *   <name>:sha256$<digest, base64url>
+ *   <name>:sha256$<digest, base64url>;role=viewer
+ *
+ * A key's role is `admin` (every route; a line without `;role=` is one, so files written
+ * before roles existed keep working) or `viewer` (GET and HEAD only: it may look, not kick
+ * or send Calls). The role sits in the hash field so the shared `<id>:<hash>` layout, and the
+ * editing helpers of credentials-format.ts, stay as they are.
  *
  * SHA-256 rather than the charge points' scrypt: a key has 256 bits of entropy, so there is
  * nothing for a slow hash to protect against guessing, and scrypt (30-60 ms) on every request
@@ -21,7 +27,12 @@ import { GatewayError } from '../errors.js'
 
 const PREFIX = 'sha256$'
 
-export type ApiKeys = ReadonlyMap<string, Buffer>
+export const API_KEY_ROLES = ['admin', 'viewer'] as const
+export type ApiKeyRole = typeof API_KEY_ROLES[number]
+
+export interface ApiKey { digest: Buffer, role: ApiKeyRole }
+
+export type ApiKeys = ReadonlyMap<string, ApiKey>
 
 export type ParseApiKeysResult = { ok: true, keys: ApiKeys } | { ok: false, line: number, message: string }
 
@@ -29,13 +40,14 @@ export function newApiKey (): string {
   return randomBytes(32).toString('base64url')
 }
 
-export function hashApiKey (key: string): string {
-  return PREFIX + createHash('sha256').update(key).digest('base64url')
+/** The hash field of a key's line; with the role when it is not the default `admin`. */
+export function hashApiKey (key: string, role: ApiKeyRole = 'admin'): string {
+  return PREFIX + createHash('sha256').update(key).digest('base64url') + (role === 'admin' ? '' : `;role=${role}`)
 }
 
 /** The whole file or nothing; messages name the line, never its content. */
 export function parseApiKeys (text: string): ParseApiKeysResult {
-  const keys = new Map<string, Buffer>()
+  const keys = new Map<string, ApiKey>()
   const lines = text.split('\n')
   for (let n = 0; n < lines.length; n++) {
     const line = (lines[n] ?? '').replace(/\r$/, '')
@@ -44,13 +56,19 @@ export function parseApiKeys (text: string): ParseApiKeysResult {
     const i = line.lastIndexOf(':')
     if (i < 0) return { ok: false, line: n + 1, message: "expected '<name>:sha256$<digest>'" }
     const name = line.slice(0, i)
-    const hash = line.slice(i + 1).trim()
+    const [hash = '', ...options] = line.slice(i + 1).trim().split(';')
     const bad = invalidIdReason(name)
     if (bad !== undefined) return { ok: false, line: n + 1, message: bad.replace(/\bid\b/, 'name') }
     const digest = hash.startsWith(PREFIX) ? Buffer.from(hash.slice(PREFIX.length), 'base64url') : undefined
     if (digest?.length !== 32) return { ok: false, line: n + 1, message: 'not a sha256$ digest' }
+    let role: ApiKeyRole = 'admin'
+    for (const o of options) {
+      const r = /^role=(.*)$/.exec(o.trim())?.[1]
+      if (!API_KEY_ROLES.includes(r as ApiKeyRole)) return { ok: false, line: n + 1, message: `unknown option (expected ;role=${API_KEY_ROLES.join('|')})` }
+      role = r as ApiKeyRole
+    }
     if (keys.has(name)) return { ok: false, line: n + 1, message: 'duplicate name' }
-    keys.set(name, digest)
+    keys.set(name, { digest, role })
   }
   return { ok: true, keys }
 }
@@ -60,7 +78,7 @@ export function matchApiKey (keys: ApiKeys, presented: string): string | undefin
   const digest = createHash('sha256').update(presented).digest()
   let found: string | undefined
   // Every entry compared, so the time does not say how far down the file a key is.
-  for (const [name, d] of keys) if (timingSafeEqual(d, digest) && found === undefined) found = name
+  for (const [name, k] of keys) if (timingSafeEqual(k.digest, digest) && found === undefined) found = name
   return found
 }
 

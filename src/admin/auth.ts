@@ -6,12 +6,18 @@
 import { isLoopback } from '../bridge/adapters/exposure.js'
 import type { GatewayConfig } from '../config/load.js'
 import { GatewayError } from '../errors.js'
-import { matchApiKey, type ApiKeys } from './api-keys.js'
+import { matchApiKey, type ApiKeyRole, type ApiKeys } from './api-keys.js'
 
 const OPEN_PATHS = new Set(['/metrics', '/healthz', '/readyz'])
 
+/**
+ * The API's description and its browsable page are open: they say what the API is, never
+ * what it holds, and the page asks for the key itself before any call it makes.
+ */
+const DOC_PATHS = ['/api/v1/openapi.json', '/api/v1/docs']
+
 /** Throws OCPPGW_ERR_ADMIN_OPEN for an admin server others could reach with no key to ask. */
-export function checkAdminExposure (admin: GatewayConfig['admin']): void {
+export function checkAdminExposure (admin: Pick<GatewayConfig['admin'], 'bind' | 'apiKeysFile'>): void {
   if (admin.bind === undefined || admin.apiKeysFile !== undefined || isLoopback(admin.bind.host)) return
   throw new GatewayError('OCPPGW_ERR_ADMIN_OPEN', `admin HTTP server on ${admin.bind.host}:${admin.bind.port} would be reachable from other hosts without API keys: set admin.api_keys_file (ocpp-gateway apikey add --file F --name NAME), or bind 127.0.0.1 (admin.bind / --admin-bind); docs/errors.md`)
 }
@@ -25,6 +31,7 @@ export function checkAdminExposure (admin: GatewayConfig['admin']): void {
 export function needsKey (path: string, metricsAuth: boolean): boolean {
   const p = canonical(path)
   if (OPEN_PATHS.has(p)) return metricsAuth
+  if (DOC_PATHS.some((d) => p === d || p.startsWith(`${d}/`))) return false
   return p === '/api' || p.startsWith('/api/')
 }
 
@@ -43,11 +50,17 @@ function canonical (path: string): string {
   return `/${out.join('/')}`
 }
 
-export type KeyCheck = { ok: true, name: string } | { ok: false, reason: 'missing_key' | 'wrong_key' }
+export type KeyCheck = { ok: true, name: string, role: ApiKeyRole } | { ok: false, reason: 'missing_key' | 'wrong_key' }
 
 export function checkKey (keys: ApiKeys, authorization: string | undefined): KeyCheck {
   const m = /^Bearer +(\S+) *$/i.exec(authorization ?? '')
   if (m === null) return { ok: false, reason: 'missing_key' }
   const name = matchApiKey(keys, m[1] as string)
-  return name === undefined ? { ok: false, reason: 'wrong_key' } : { ok: true, name }
+  const key = name === undefined ? undefined : keys.get(name)
+  return name === undefined || key === undefined ? { ok: false, reason: 'wrong_key' } : { ok: true, name, role: key.role }
+}
+
+/** Whether a key of `role` may make a request with `method`: a viewer reads (GET, HEAD) only. */
+export function mayUse (role: ApiKeyRole, method: string): boolean {
+  return role === 'admin' || method === 'GET' || method === 'HEAD'
 }

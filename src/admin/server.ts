@@ -1,5 +1,8 @@
 /**
- * The admin HTTP server: `/healthz`, `/readyz` and `/metrics` (Prometheus text). Built by a
+ * The admin HTTP server: `/healthz`, `/readyz` and `/metrics` (Prometheus text), the REST
+ * API under `/api` (routes.ts), its OpenAPI document at `/api/v1/openapi.json` and a Swagger
+ * UI at `/api/v1/docs`. HTTP, or HTTPS with `admin.ssl_options` (the listeners' certificate
+ * loader, reloaded on SIGHUP and when the files change). Built by a
  * factory that does not listen (tests may use `inject()`); {@link startAdminServer} binds it.
  * Fastify's own logger (and with it its request logging) is off: the gateway's logs stay quiet by default,
  * and every answer that is an error is logged here once, and counted
@@ -11,17 +14,29 @@
  *   await admin.close()
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
+import type { TlsOptions } from 'node:tls'
+import type { ListenerSecurity } from '../config/security.js'
 import type { Logger } from '../observability/logger.js'
 import type { Metrics } from '../observability/metrics.js'
 import { listenOrExplain } from '../transport/listen.js'
-import { createRegistry, type ConnectedCharger } from './prometheus.js'
+import { loadTlsOptionsSync, TlsReloader, type SecureContextTarget } from '../transport/tls-context.js'
+import { createRegistry, type ConnectedCharger, type SessionCalls } from './prometheus.js'
 import { readiness, type ReadinessSources } from './readiness.js'
 import { loadApiKeys, type ApiKeys } from './api-keys.js'
-import { checkKey, needsKey } from './auth.js'
+import { checkKey, mayUse, needsKey } from './auth.js'
 import { addRoutes, type StatusSources } from './routes.js'
+import { FrameStreams } from './frames.js'
+import { addOpenApi } from './openapi.js'
 import type { SessionTable } from '../session/sessions.js'
 import { addStatsRoute } from './stats.js'
 import { dashboard } from './dashboard.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The name of the API key the request came with (undefined on open paths). */
+    apiKeyName?: string
+  }
+}
 
 export interface AdminSources extends ReadinessSources {
   log: Logger
@@ -32,16 +47,31 @@ export interface AdminSources extends ReadinessSources {
   metricsAuth: boolean
   sessions: SessionTable
   status: StatusSources
+  /** Frames kept per traced charge point (admin.trace_frames; 0 = off) and admin.trace_idle in ms. */
+  trace?: { frames: number, idleMs: number }
+  /** Default wait of an operator's Call (dnstream.awaiting_timeout). */
+  callTimeoutMs?: number
 }
 
 /** Why a request was refused: the `reason` label and the `error` member of the JSON body. */
-export type AdminRejection = 'not_found' | 'bad_request' | 'unauthorized' | 'internal'
+export type AdminRejection = 'not_found' | 'offline' | 'bad_request' | 'unauthorized' | 'forbidden' | 'internal'
 
-export function buildAdminServer (src: AdminSources): FastifyInstance {
+function * callsOf (sessions: SessionTable): Iterable<SessionCalls> {
+  for (const s of sessions.all()) yield { queuedToCharger: s.calls.length, inFlightToCharger: s.calls.inflight === undefined ? 0 : 1, inFlightFromCharger: s.pendingUp.size }
+}
+
+/** `tls`: the HTTPS options, already read (startAdminServer); absent = HTTP. */
+export function buildAdminServer (src: AdminSources, tls?: TlsOptions): FastifyInstance {
   const log = src.log.child({ component: 'admin' })
-  const registry = createRegistry(src)
+  const registry = createRegistry({ ...src, calls: () => callsOf(src.sessions) })
+  const streams = new FrameStreams()
   // logger: false means no request logging either: one line per refused request, below.
-  const app = Fastify({ logger: false, return503OnClosing: true })
+  // Ajv as fastify has it, but refusing unknown members rather than removing them in silence
+  // (removeAdditional): a misspelt option must be a 400, not ignored.
+  const options = { logger: false, return503OnClosing: true, ajv: { customOptions: { removeAdditional: false } } } as const
+  const app = tls === undefined
+    ? Fastify(options)
+    : Fastify({ ...options, https: tls }) as unknown as FastifyInstance
 
   const reject = (reply: FastifyReply, status: number, reason: AdminRejection, message: string, fields: Record<string, unknown>): FastifyReply => {
     src.metrics.inc('admin_requests_rejected_total', reason)
@@ -65,7 +95,11 @@ export function buildAdminServer (src: AdminSources): FastifyInstance {
     const path = req.url.split('?', 1)[0] ?? ''
     if (!needsKey(path, src.metricsAuth)) return
     const r = checkKey(src.keys(), req.headers.authorization)
-    if (r.ok) return
+    if (r.ok) {
+      req.apiKeyName = r.name
+      if (mayUse(r.role, req.method)) return
+      return reject(reply, 403, 'forbidden', `the key ${r.name} is a viewer key: it may only read (GET)`, { method: req.method, url: path, peer: req.ip, key: r.name })
+    }
     reply.header('www-authenticate', 'Bearer realm="ocpp-gateway"')
     // The reason (missing or wrong key) goes to the log, not to the caller.
     return reject(reply, 401, 'unauthorized', 'a valid API key is required (Authorization: Bearer KEY)', { method: req.method, url: path, peer: req.ip, why: r.reason })
@@ -81,7 +115,22 @@ export function buildAdminServer (src: AdminSources): FastifyInstance {
     const text = await registry.metrics()
     return reply.type(registry.contentType).send(text)
   })
-  addRoutes(app, { sessions: src.sessions, status: src.status, log, reject })
+  // Open streams end before the server closes, or close() would wait for them.
+  app.addHook('preClose', async () => { streams.closeAll() })
+  // The OpenAPI collector must be in place before the routes it describes are declared.
+  addOpenApi(app)
+  void app.register(async (api) => {
+    addRoutes(api, {
+      sessions: src.sessions,
+      status: src.status,
+      log,
+      metrics: src.metrics,
+      trace: src.trace ?? { frames: 50, idleMs: 600_000 },
+      callTimeoutMs: src.callTimeoutMs ?? 30_000,
+      streams,
+      reject
+    })
+  })
   addStatsRoute(app, { metrics: src.metrics, connected: () => src.sessions.size, startedAt: src.status.startedAt })
   void app.register(dashboard)
   return app
@@ -97,13 +146,24 @@ export interface AdminServer {
 export interface AdminServerOptions extends Omit<AdminSources, 'keys'> {
   bind: { host: string, port: number }
   apiKeysFile: string | undefined
+  /** admin.ssl_options: HTTPS with this certificate. */
+  tls?: ListenerSecurity
 }
 
 export async function startAdminServer (opts: AdminServerOptions): Promise<AdminServer> {
   const file = opts.apiKeysFile
   let keys: ApiKeys = file === undefined ? new Map() : await loadApiKeys(file)
   const src: AdminSources & { bind: { host: string, port: number } } = { ...opts, keys: () => keys }
-  const app = buildAdminServer(src)
+  const files = opts.tls?.tls
+  // Read now: a missing certfile fails the start, as for a wss listener.
+  const app = buildAdminServer(src, files === undefined || opts.tls === undefined ? undefined : loadTlsOptionsSync(files, opts.tls.profile))
+  const reloader = files === undefined
+    ? undefined
+    : new TlsReloader(app.server as unknown as SecureContextTarget, files, {
+      onReload: () => src.log.info({ component: 'admin', certfile: files.certfile }, 'admin HTTPS certificate reloaded'),
+      onError: (err) => src.log.error({ component: 'admin', err: err.message }, 'admin HTTPS certificate not reloaded; the one in use is kept')
+    })
+  app.addHook('onClose', async () => { reloader?.close() })
   await app.ready()
   try {
     await listenOrExplain(app.server, src.bind, 'admin HTTP server', 'admin.bind / --admin-bind')
@@ -113,8 +173,9 @@ export async function startAdminServer (opts: AdminServerOptions): Promise<Admin
   }
   const a = app.server.address()
   const port = typeof a === 'object' && a !== null ? a.port : 0
-  src.log.info({ component: 'admin', address: `${src.bind.host}:${port}`, apiKeys: keys.size }, 'admin HTTP server ready')
+  src.log.info({ component: 'admin', address: `${src.bind.host}:${port}`, https: reloader !== undefined, apiKeys: keys.size }, 'admin HTTP server ready')
   const reload = async (): Promise<void> => {
+    await reloader?.reload()
     if (file === undefined) return
     keys = await loadApiKeys(file)
     src.log.info({ component: 'admin', apiKeys: keys.size }, 'admin API keys reloaded')

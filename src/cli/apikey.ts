@@ -1,9 +1,10 @@
 /**
  * `ocpp-gateway apikey`: edit the admin API keys file (format: src/admin/api-keys.ts).
  *
- *   ocpp-gateway apikey add    --file F --name N   a new key for N (replacing N's), printed once
+ *   ocpp-gateway apikey add    --file F --name N [--role admin|viewer]
+ *                                                a new key for N (replacing N's), printed once
  *   ocpp-gateway apikey remove --file F --name N   remove N's key
- *   ocpp-gateway apikey list   --file F            print the names
+ *   ocpp-gateway apikey list   --file F            print the names (a viewer's marked)
  *
  * The key is printed once on standard output and never stored: the file keeps its SHA-256.
  * The file is rewritten atomically (mode 0600), keeping comments. The gateway reads it at
@@ -15,18 +16,20 @@ import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { invalidIdReason, listIds, removeEntry, upsertEntry } from '../auth/credentials-format.js'
-import { hashApiKey, newApiKey, parseApiKeys } from '../admin/api-keys.js'
+import { API_KEY_ROLES, hashApiKey, newApiKey, parseApiKeys, type ApiKeyRole } from '../admin/api-keys.js'
 import { CommandError, readEditable, runCommand, UsageError, writeAtomic, type PasswdIo } from './passwd.js'
 
 const USAGE = `usage: ocpp-gateway apikey <command> [options]
-  add    --file F --name N   create a key for N (or replace N's); the key is printed once
+  add    --file F --name N [--role admin|viewer]
+                             create a key for N (or replace N's); the key is printed once.
+                             admin (default): every request; viewer: GET only
   remove --file F --name N   remove N's key
   list   --file F            print the names
 Requests to the admin API send: Authorization: Bearer KEY
 `
 
 const HEADER =
-  '# ocpp-gateway admin API keys: one per line, "<name>:sha256$<digest>".\n' +
+  '# ocpp-gateway admin API keys: one per line, "<name>:sha256$<digest>[;role=viewer]".\n' +
   '# Edit with: ocpp-gateway apikey add|remove|list --file <this file>\n'
 
 class ApiKeyError extends CommandError {}
@@ -42,7 +45,7 @@ async function run (argv: string[], io: Omit<PasswdIo, 'stdin'>): Promise<number
       args: argv,
       allowPositionals: true,
       strict: true,
-      options: { file: { type: 'string', short: 'f' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' } }
+      options: { file: { type: 'string', short: 'f' }, name: { type: 'string' }, role: { type: 'string' }, help: { type: 'boolean', short: 'h' } }
     })
   } catch (e) {
     throw new UsageError((e as Error).message.split('\n')[0] ?? 'bad arguments')
@@ -62,15 +65,18 @@ async function run (argv: string[], io: Omit<PasswdIo, 'stdin'>): Promise<number
     if (bad !== undefined) throw new UsageError(`invalid --name: ${bad.replace(/\bid\b/, 'name')}`)
     return name
   }
+  if (values.role !== undefined && command !== 'add') throw new UsageError('--role is for add only')
+  const role = values.role ?? 'admin'
+  if (!API_KEY_ROLES.includes(role as ApiKeyRole)) throw new UsageError(`invalid --role: ${role} (admin or viewer)`)
   switch (command) {
     case 'add': {
       const path = needFile()
       const name = needName()
       const text = await readExisting(path)
       const key = newApiKey()
-      const result = upsertEntry(text === '' ? HEADER : text, name, hashApiKey(key))
+      const result = upsertEntry(text === '' ? HEADER : text, name, hashApiKey(key, role as ApiKeyRole))
       await writeAtomic(path, result.text)
-      io.stderr.write(`${result.updated ? 'replaced the key of' : 'added'} ${name}; the key (shown only now):\n`)
+      io.stderr.write(`${result.updated ? 'replaced the key of' : 'added'} ${name} (${role}); the key (shown only now):\n`)
       io.stdout.write(`${key}\n`)
       return 0
     }
@@ -86,7 +92,8 @@ async function run (argv: string[], io: Omit<PasswdIo, 'stdin'>): Promise<number
     case 'list': {
       const text = await readFile(needFile(), 'utf8')
       const check = parseApiKeys(text)
-      for (const name of listIds(text)) io.stdout.write(`${name}\n`)
+      // A viewer is marked; an admin key (the default) is the name alone, as before roles.
+      for (const name of listIds(text)) io.stdout.write(check.ok && check.keys.get(name)?.role === 'viewer' ? `${name} (viewer)\n` : `${name}\n`)
       if (!check.ok) { io.stderr.write(`apikey: warning: line ${check.line}: ${check.message}; the gateway will refuse this file\n`); return 1 }
       return 0
     }

@@ -254,7 +254,15 @@ export const defaults = deepFreeze({
      * balancers); `true` asks a key there too. Everything under `/api` always needs one. No
      * default `api_keys_file`: without one `/api` answers 401 and the bind must be loopback.
      */
-    metrics_auth: false
+    metrics_auth: false,
+    /**
+     * Frames kept per charge point for `GET /api/v1/chargers/{id}/frames`, both directions; 0
+     * turns the endpoint off. Kept only for the charge points an operator has asked about (each
+     * frame up to 16 KiB), so idle chargers cost nothing: see README "Operating it".
+     */
+    trace_frames: 50,
+    /** A charge point's trace nobody asked about (nor follows) for this long is dropped. */
+    trace_idle: '10m'
   },
 
   log: {

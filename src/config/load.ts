@@ -106,6 +106,11 @@ export interface GatewayConfig {
     apiKeysFile?: string
     /** /metrics and the health endpoints ask a key too. */
     metricsAuth: boolean
+    /** Frames kept per traced charge point (0 = no trace endpoint), and how long an unwatched trace lives, ms. */
+    traceFrames: number
+    traceIdleMs: number
+    /** HTTPS: the certificate (as a wss listener's); undefined = plain HTTP. */
+    tls?: ListenerSecurity
   }
   log: { level: string, frames: boolean }
   /**
@@ -326,7 +331,14 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
         sessionExpiryMs: durationMs(mqtt.embedded.session_expiry, 'mqtt.embedded.session_expiry')
       }
     },
-    admin: { bind: optionalBind(t.admin.bind, 'admin.bind'), apiKeysFile: t.admin.api_keys_file, metricsAuth: t.admin.metrics_auth },
+    admin: {
+      bind: optionalBind(t.admin.bind, 'admin.bind'),
+      apiKeysFile: t.admin.api_keys_file,
+      metricsAuth: t.admin.metrics_auth,
+      traceFrames: t.admin.trace_frames,
+      traceIdleMs: durationMs(t.admin.trace_idle, 'admin.trace_idle', { finite: true }),
+      tls: t.admin.ssl_options === undefined ? undefined : buildListenerSecurity('wss', { ssl_options: t.admin.ssl_options }, 'admin')
+    },
     log: { level: t.log.level, frames: t.log.frames },
     redacted: redactConfig(tree)
   })

@@ -176,7 +176,11 @@ export const configSchema = {
       properties: {
         bind: { type: 'string', default: defaults.admin.bind },
         api_keys_file: { type: 'string', minLength: 1 },
-        metrics_auth: { type: 'boolean', default: defaults.admin.metrics_auth }
+        metrics_auth: { type: 'boolean', default: defaults.admin.metrics_auth },
+        trace_frames: { type: 'integer', minimum: 0, maximum: 1000, default: defaults.admin.trace_frames },
+        trace_idle: { ...duration, default: defaults.admin.trace_idle },
+        // HTTPS with the listeners' certificate options (EMQX names); absent = plain HTTP.
+        ssl_options: listenerSecuritySchemaProperties.ssl_options
       }
     },
     log: {

@@ -59,19 +59,85 @@ export const counterNames = [
   /** External broker: reconnections, and those to a broker that had lost this node's session (subscribed again). */
   'mqtt_reconnects_total',
   'mqtt_sessions_lost_total',
-  /** Admin HTTP API: requests answered with an error, by reason (not_found, bad_request, unauthorized, internal). */
-  'admin_requests_rejected_total'
+  /** Admin HTTP API: requests answered with an error, by reason (not_found, bad_request, unauthorized, forbidden, internal). */
+  'admin_requests_rejected_total',
+  /** Admin HTTP API: Calls sent to charge points by operators, by result (result, call_error, offline, timeout, queue_full, invalid_payload, bad_request, disconnected, invalid_answer). */
+  'admin_calls_total',
+  /** Admin HTTP API: frames not written to a slow `?follow=1` reader (its stream was over its bound). */
+  'admin_sse_frames_dropped_total'
 ] as const
 export type CounterName = typeof counterNames[number]
+
+/** OCPP-J MessageTypeId -> the `type` label of frames_total (index = the id). */
+export const FRAME_TYPE_NAMES: readonly string[] = Object.freeze(['', '', 'CALL', 'CALLRESULT', 'CALLERROR', 'CALLRESULTERROR', 'SEND'])
+
+/** The `action` label of an action outside the known set, or of an answer to no known Call. */
+export const OTHER_ACTION = 'other'
+
+/** Without a known action set, at most this many distinct actions per direction and type get a label. */
+const MAX_UNLISTED_ACTIONS = 64
+
+/** Upper bounds (seconds) of the Call answer-time buckets: 5 ms to the default 30 s timeouts and past them. */
+export const CALL_SECONDS_BUCKETS: readonly number[] = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60])
+
+/** A histogram on the hot path: one loop over a dozen bounds and two additions, no labels. */
+export class PlainHistogram {
+  /** Per bucket (not cumulative); the last slot is +Inf. */
+  readonly counts: number[]
+  sum = 0
+  count = 0
+
+  constructor (readonly bounds: readonly number[] = CALL_SECONDS_BUCKETS) {
+    this.counts = new Array<number>(bounds.length + 1).fill(0)
+  }
+
+  observe (v: number): void {
+    const b = this.bounds
+    let i = 0
+    while (i < b.length && v > (b[i] as number)) i++
+    this.counts[i] = (this.counts[i] as number) + 1
+    this.sum += v
+    this.count++
+  }
+}
+
+export interface MetricsOptions {
+  /** The OCPP actions that get an `action` label of their own (every version's schema set); others are `other`. */
+  actions?: ReadonlySet<string>
+}
 
 export class Metrics {
   readonly counters: Record<CounterName, number>
   /** Labelled counters, e.g. rejected by reason: key "connections_rejected_total{reason=...}". */
   readonly labelled = new Map<string, number>()
   sessions = 0
+  /** Frames by direction, then MessageTypeId (index), then action label -> count. */
+  readonly frames: Readonly<Record<'in' | 'out', ReadonlyArray<Map<string, number>>>>
+  /**
+   * How long Calls took to be answered: `charger` = a Call sent to a charge point (a
+   * backend's or the admin API's) until its CallResult/CallError; `backend` = a charge
+   * point's Call until the backend's answer was sent on.
+   */
+  readonly callSeconds = { charger: new PlainHistogram(), backend: new PlainHistogram() }
+  private readonly actions: ReadonlySet<string> | undefined
 
-  constructor () {
+  constructor (opts: MetricsOptions = {}) {
     this.counters = Object.fromEntries(counterNames.map((n) => [n, 0])) as Record<CounterName, number>
+    const maps = (): Array<Map<string, number>> => FRAME_TYPE_NAMES.map(() => new Map<string, number>())
+    this.frames = { in: maps(), out: maps() }
+    this.actions = opts.actions
+  }
+
+  /** One frame of `type` (its Call's action when known): two map operations, no allocation for a seen label. */
+  frame (dir: 'in' | 'out', type: number, action: string | undefined): void {
+    const m = this.frames[dir][type]
+    if (m === undefined) return
+    let label = OTHER_ACTION
+    if (action !== undefined) {
+      const known = this.actions
+      if (known !== undefined ? known.has(action) : m.has(action) || m.size < MAX_UNLISTED_ACTIONS) label = action
+    }
+    m.set(label, (m.get(label) ?? 0) + 1)
   }
 
   inc (name: CounterName, label?: string, by = 1): void {

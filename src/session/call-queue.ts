@@ -40,6 +40,14 @@ export class CallQueue {
     return f
   }
 
+  /** Take a Call that waits (not yet sent) out of the queue; false when it is not waiting. */
+  remove (id: string): boolean {
+    const i = this.waiting.findIndex((f) => f.id === id)
+    if (i < 0) return false
+    this.waiting.splice(i, 1)
+    return true
+  }
+
   /** Whether an unmatched answer is late (its Call timed out) rather than unknown. */
   wasTimedOut (id: string): boolean { return this.timedOut.includes(id) }
 

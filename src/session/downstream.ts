@@ -71,7 +71,8 @@ function onAnswer (s: Session, frame: CallResultFrame | CallErrorFrame): void {
     if (pending.action === 'BootNotification') applyBootInterval(s, frame.payload)
   }
   s.pendingUp.delete(frame.id)
-  s.send(frame)
+  s.ctx.metrics.callSeconds.backend.observe((Date.now() - pending.at) / 1000)
+  s.send(frame, pending.action)
 }
 
 /** OCPP 2.1 SEND from the backend: never answered, so a refused one is reported. */

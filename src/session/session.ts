@@ -14,7 +14,7 @@
  *   s.fromBackend(frame)                                  // a frame from the backends
  *   s.tick(Date.now())                                    // from the one liveness sweep
  */
-import { encodeFrame, type CallFrame, type Frame, type JsonObject } from '../ocpp/frame.js'
+import { encodeFrame, type CallErrorFrame, type CallFrame, type CallResultFrame, type Frame, type JsonObject } from '../ocpp/frame.js'
 import type { Dialect } from '../ocpp/dialect.js'
 import type { ChargePointSocket } from '../transport/socket.js'
 import type { Logger } from '../observability/logger.js'
@@ -27,6 +27,8 @@ import { CloseCode, type DisconnectReason } from './close-codes.js'
 import { fromChargePoint } from './upstream.js'
 import { fromBackend, offerCall } from './downstream.js'
 import { checkLiveness } from './liveness.js'
+import { FrameTrace } from './trace.js'
+import { abandoned, type Settle } from './local-calls.js'
 
 export interface SessionLimits {
   pingIntervalMs: number
@@ -83,6 +85,10 @@ export class Session {
   malformed = { count: 0, since: 0 }
   /** Since when the socket's send buffer is over the high-water mark; 0 when it is not. */
   overWatermarkSince = 0
+  /** The last frames, kept only once an operator asked (trace.ts); undefined for almost every session. */
+  trace: FrameTrace | undefined
+  /** The gateway's own Calls owed an answer (local-calls.ts), by UniqueId; undefined when none ever was. */
+  private local: Map<string, Settle> | undefined
   private logger: Logger | undefined
   private endReason: DisconnectReason | undefined
   /** The close code ws sent itself after a protocol error (it reports 1006 on the close event). */
@@ -146,9 +152,78 @@ export class Session {
     fromBackend(this, frame)
   }
 
-  /** Calls handed over from an older connection of the same charge point. */
-  adopt (waiting: CallFrame[]): void {
-    for (const f of waiting) offerCall(this, f)
+  /** The Calls still queued on an older connection of the same charge point, taken over. */
+  adopt (old: Session): void {
+    for (const f of old.calls.takeWaiting()) {
+      const settle = old.local?.get(f.id)
+      if (settle === undefined) {
+        offerCall(this, f)
+      } else {
+        old.local?.delete(f.id)
+        this.callLocal(f, settle)
+      }
+    }
+  }
+
+  /**
+   * A Call of the gateway's own (the admin API), through the backends' queue and rules; its
+   * answer, or the gateway's error in its place, goes to `settle` (exactly once), not to MQTT.
+   */
+  callLocal (frame: CallFrame, settle: Settle): void {
+    if (this.closed) {
+      settle({ kind: 'gateway', reason: 'disconnected', description: 'gateway: the charge point disconnected before the Call could be sent', details: {} })
+      return
+    }
+    (this.local ??= new Map()).set(frame.id, settle)
+    offerCall(this, frame)
+  }
+
+  /**
+   * The caller of a local Call gave up (its own timeout): a Call still queued is taken out;
+   * one in flight stays owed (OCPP-J: one at a time), and its answer is dropped when it comes.
+   * Returns whether the Call had been sent.
+   */
+  abandonLocal (id: string): boolean {
+    if (this.local?.has(id) !== true) return false
+    if (this.calls.remove(id)) {
+      this.local.delete(id)
+      return false
+    }
+    this.local.set(id, abandoned)
+    return true
+  }
+
+  /** Calls of the gateway's own owed an answer (the admin API's), in flight or queued. */
+  get localCalls (): number { return this.local?.size ?? 0 }
+
+  /**
+   * The charge point's CallResult or CallError to a backend Call (`action` is the Call's):
+   * to the backends, or to the local caller when the gateway made the Call.
+   */
+  answered (frame: CallResultFrame | CallErrorFrame, text: string, action: string, validationError: string | undefined): void {
+    const settle = this.takeLocal(frame.id)
+    if (settle === undefined) {
+      this.backend.forward(frame, text, action, validationError)
+    } else if (frame.type === 3) {
+      settle({ kind: 'result', payload: frame.payload })
+    } else {
+      settle({ kind: 'call_error', code: frame.code, description: frame.description, details: frame.details })
+    }
+  }
+
+  private takeLocal (id: string): Settle | undefined {
+    const local = this.local
+    if (local === undefined) return undefined
+    const settle = local.get(id)
+    if (settle !== undefined) local.delete(id)
+    return settle
+  }
+
+  /** The trace of this session's frames, started now if none is kept (trace.ts). */
+  traceFrames (size: number, idleMs: number): FrameTrace {
+    const t = (this.trace ??= new FrameTrace(size, idleMs))
+    t.lastAskedAt = Date.now()
+    return t
   }
 
   /** The liveness checks, from the one sweep of all sessions. */
@@ -156,11 +231,14 @@ export class Session {
     checkLiveness(this, now)
   }
 
-  send (frame: Frame): void {
+  /** Write a frame; `action` is the Call's when the frame answers one (for the metrics). */
+  send (frame: Frame, action?: string): void {
     if (this.closed) return
     const text = encodeFrame(frame)
     if (this.ctx.config.log.frames) this.log.info({ dir: 'out', frame: redactFrame(text) }, 'frame')
     this.ctx.metrics.inc('frames_out_total')
+    this.ctx.metrics.frame('out', frame.type, frame.type === 2 || frame.type === 6 ? frame.action : action)
+    if (this.trace !== undefined && !this.trace.push('out', text, Date.now())) this.trace = undefined
     this.socket.send(text)
     if (this.socket.bufferedAmount > 4 * this.info.limits.highWatermark) {
       // Far over the mark: the charge point is not reading. Bound memory now.
@@ -180,6 +258,11 @@ export class Session {
    * backend CallResult that was not sent), with ErrorDetails.reason saying why.
    */
   answerBackend (to: AnswerTarget, reason: GatewayErrorReason, description: string, details: JsonObject = {}, code = 'GenericError'): void {
+    const settle = this.takeLocal(to.id)
+    if (settle !== undefined) {
+      settle({ kind: 'gateway', reason, description, details: { ...details, code } })
+      return
+    }
     this.ctx.metrics.inc('gateway_answers_total', reason)
     this.backend.answer(to, code, description, { reason, ...details })
   }
@@ -234,6 +317,7 @@ export class Session {
     for (const f of this.calls.drain()) {
       this.answerBackend(f, why === 'shutdown' ? 'shutdown' : 'disconnected', `gateway: the charge point disconnected (${why}) before answering`)
     }
+    this.trace?.end()
     this.onEnd?.(this, why, this.endCode ?? code, detail)
   }
 }

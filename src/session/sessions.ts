@@ -56,7 +56,7 @@ export class SessionTable {
     if (old !== undefined) {
       // Calls queued for the old connection go to the new one; the one in flight is
       // answered "disconnected" when the old one closes.
-      session.adopt(old.calls.takeWaiting())
+      session.adopt(old)
       this.opts.metrics.inc('takeovers_total')
       old.log.info({ newPeer: session.info.peer }, 'replaced by a newer connection with the same id')
       old.close(CloseCode.TAKEOVER, 'replaced by a newer connection', 'takeover')

@@ -25,12 +25,16 @@ export function fromChargePoint (s: Session, data: Buffer, isBinary: boolean, no
   s.receivedFrames++
   metrics.inc('frames_in_total')
   if (config.log.frames) s.log.info({ dir: 'in', frame: redactFrame(text) }, 'frame')
+  if (s.trace !== undefined && !s.trace.push('in', text, now)) s.trace = undefined
   const result = decodeFrame(text, s.dialect, undefined, config.maxJsonDepth)
   if (!result.ok) {
     onMalformed(s, result.error, text, now)
     return
   }
   const frame = result.frame
+  // An answer is counted under the action of the Call it answers (when it answers the one in flight).
+  const inflight = s.calls.inflight
+  metrics.frame('in', frame.type, frame.type === 2 || frame.type === 6 ? frame.action : inflight?.frame.id === frame.id ? inflight.frame.action : undefined)
   switch (frame.type) {
     case 2: onCall(s, frame, text, now); return
     case 3: onCallResult(s, frame, text, now); return
@@ -84,27 +88,31 @@ function onSend (s: Session, frame: SendFrame, text: string): void {
 }
 
 function onCallResult (s: Session, frame: CallResultFrame, text: string, now: number): void {
+  const sentAt = s.calls.inflight?.sentAt ?? now
   const call = s.calls.answer(frame.id)
   if (call === undefined) {
     reportUnmatched(s, frame, text)
     return
   }
+  s.ctx.metrics.callSeconds.charger.observe((now - sentAt) / 1000)
   const invalid = s.validate('upstream', 'response', call.action, frame.payload)
   if (invalid?.decision === 'check') {
     s.answerBackend(call, 'invalid_charger_answer', `gateway: the charge point's CallResult is invalid: ${invalid.failure.message}`, { payload: frame.payload, error: invalid.failure.message })
   } else {
-    s.backend.forward(frame, text, call.action, invalid?.failure.message)
+    s.answered(frame, text, call.action, invalid?.failure.message)
   }
   pump(s, now)
 }
 
 function onCallError (s: Session, frame: CallErrorFrame, text: string, now: number): void {
+  const sentAt = s.calls.inflight?.sentAt ?? now
   const call = s.calls.answer(frame.id)
   if (call === undefined) {
     reportUnmatched(s, frame, text)
     return
   }
-  s.backend.forward(frame, text, call.action, undefined)
+  s.ctx.metrics.callSeconds.charger.observe((now - sentAt) / 1000)
+  s.answered(frame, text, call.action, undefined)
   pump(s, now)
 }
 

@@ -17,14 +17,15 @@ const skip = browserSkip()
 
 /**
  * Console errors (a CSP violation is one) and page errors, less the browser's own line for each
- * answer in 4xx: those are the API's answers (401, a charger gone), shown by the page.
+ * answer in 4xx or 5xx: those are the API's answers (401, a charger gone, a CallError's 502), shown by
+ * the page.
  */
 function watchErrors (page: Page): string[] {
   const errors: string[] = []
   page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`))
   page.on('console', (m) => {
     if (m.type() !== 'error') return
-    if (/Failed to load resource: the server responded with a status of 4\d\d /.test(m.text())) return
+    if (/Failed to load resource: the server responded with a status of [45]\d\d /.test(m.text())) return
     errors.push(`console: ${m.text()}`)
   })
   return errors

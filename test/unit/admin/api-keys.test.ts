@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { hashApiKey, loadApiKeys, matchApiKey, newApiKey, parseApiKeys } from '../../../src/admin/api-keys.js'
-import { checkAdminExposure, checkKey, needsKey } from '../../../src/admin/auth.js'
+import { checkAdminExposure, checkKey, mayUse, needsKey } from '../../../src/admin/auth.js'
 import { apikeyMain } from '../../../src/cli/apikey.js'
 import { isGatewayError } from '../../../src/errors.js'
 
@@ -47,18 +47,18 @@ test('which paths need a key, and the Bearer header', () => {
   assert.equal(needsKey('/metrics', false), false)
   assert.equal(needsKey('/metrics', true), true)
   assert.equal(needsKey('/readyz', true), true)
-  const keys = new Map([['a', Buffer.from(hashApiKey('secret').slice(7), 'base64url')]])
-  assert.deepEqual(checkKey(keys, 'Bearer secret'), { ok: true, name: 'a' })
+  const keys = new Map([['a', { digest: Buffer.from(hashApiKey('secret').slice(7), 'base64url'), role: 'admin' as const }]])
+  assert.deepEqual(checkKey(keys, 'Bearer secret'), { ok: true, name: 'a', role: 'admin' })
   assert.deepEqual(checkKey(keys, 'Bearer nope'), { ok: false, reason: 'wrong_key' })
   assert.deepEqual(checkKey(keys, 'Basic c2VjcmV0'), { ok: false, reason: 'missing_key' })
   assert.deepEqual(checkKey(keys, undefined), { ok: false, reason: 'missing_key' })
 })
 
 test('a non-loopback admin bind without keys is refused with OCPPGW_ERR_ADMIN_OPEN', () => {
-  assert.throws(() => checkAdminExposure({ bind: { host: '0.0.0.0', port: 18083 }, metricsAuth: false }), (e: unknown) => isGatewayError(e, 'OCPPGW_ERR_ADMIN_OPEN'))
-  checkAdminExposure({ bind: { host: '0.0.0.0', port: 18083 }, apiKeysFile: '/k', metricsAuth: false })
-  checkAdminExposure({ bind: { host: '127.0.0.1', port: 18083 }, metricsAuth: false })
-  checkAdminExposure({ metricsAuth: false })
+  assert.throws(() => checkAdminExposure({ bind: { host: '0.0.0.0', port: 18083 } }), (e: unknown) => isGatewayError(e, 'OCPPGW_ERR_ADMIN_OPEN'))
+  checkAdminExposure({ bind: { host: '0.0.0.0', port: 18083 }, apiKeysFile: '/k' })
+  checkAdminExposure({ bind: { host: '127.0.0.1', port: 18083 } })
+  checkAdminExposure({})
 })
 
 test('ocpp-gateway apikey add|list|remove: the key printed once, only its hash kept', async () => {
@@ -89,4 +89,41 @@ test('ocpp-gateway apikey add|list|remove: the key printed once, only its hash k
   assert.equal((await cli(['add', '--file', file, '--name', 'x'])).code, 1)
   await assert.rejects(loadApiKeys(file), (e: unknown) => isGatewayError(e, 'OCPPGW_ERR_API_KEYS_FILE') && /line 1/.test(e.message))
   await assert.rejects(loadApiKeys(join(dir, 'missing')), (e: unknown) => isGatewayError(e, 'OCPPGW_ERR_API_KEYS_FILE'))
+})
+
+test('roles: a line without one is admin; ;role=viewer is read-only; an unknown role rejects the file', () => {
+  const r = parseApiKeys(`old:${hashApiKey('a')}\nlook:${hashApiKey('b', 'viewer')}\nboss:${hashApiKey('c', 'admin')}\n`)
+  assert.ok(r.ok)
+  assert.equal(hashApiKey('b', 'viewer').endsWith(';role=viewer'), true)
+  assert.deepEqual([...r.keys].map(([n, k]) => [n, k.role]), [['old', 'admin'], ['look', 'viewer'], ['boss', 'admin']])
+  assert.deepEqual(checkKey(r.keys, 'Bearer b'), { ok: true, name: 'look', role: 'viewer' })
+  assert.deepEqual(parseApiKeys(`x:${hashApiKey('a')};role=root\n`), { ok: false, line: 1, message: 'unknown option (expected ;role=admin|viewer)' })
+  assert.equal(mayUse('viewer', 'GET'), true)
+  assert.equal(mayUse('viewer', 'HEAD'), true)
+  assert.equal(mayUse('viewer', 'POST'), false)
+  assert.equal(mayUse('viewer', 'DELETE'), false)
+  assert.equal(mayUse('admin', 'DELETE'), true)
+})
+
+test('the API description and its page need no key; everything else under /api does', () => {
+  assert.equal(needsKey('/api/v1/openapi.json', false), false)
+  assert.equal(needsKey('/api/v1/docs', false), false)
+  assert.equal(needsKey('/api/v1/docs/static/index.html', false), false)
+  assert.equal(needsKey('/api/v1/docsx', false), true)
+  assert.equal(needsKey('/api/v1/chargers/A/frames', false), true)
+})
+
+test('apikey add --role viewer writes the role; list marks it; a bad role is a usage error', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ocppgw-apikey-role-'))
+  const file = join(dir, 'keys')
+  const added = await cli(['add', '--file', file, '--name', 'grafana', '--role', 'viewer'])
+  assert.equal(added.code, 0)
+  const key = added.stdout.trim()
+  const keys = await loadApiKeys(file)
+  assert.deepEqual(checkKey(keys, `Bearer ${key}`), { ok: true, name: 'grafana', role: 'viewer' })
+  assert.equal((await cli(['add', '--file', file, '--name', 'ops'])).code, 0)
+  assert.equal((await cli(['list', '--file', file])).stdout, 'grafana (viewer)\nops\n')
+  assert.equal((await cli(['add', '--file', file, '--name', 'x', '--role', 'root'])).code, 2)
+  assert.equal((await cli(['remove', '--file', file, '--name', 'ops', '--role', 'viewer'])).code, 2)
+  assert.match(await readFile(file, 'utf8'), /^grafana:sha256\$[A-Za-z0-9_-]{43};role=viewer$/m)
 })

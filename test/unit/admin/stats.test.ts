@@ -56,7 +56,7 @@ test('on the admin server, /api/v1/stats needs a key; the dashboard\'s files do 
   const metrics = new Metrics()
   const log = pino({ level: 'silent' })
   const sessions = new SessionTable({ metrics, log, sweepPeriodMs: 60000 })
-  const keys = new Map([['ops', Buffer.from(hashApiKey('k3y').slice(7), 'base64url')]])
+  const keys = new Map([['ops', { digest: Buffer.from(hashApiKey('k3y').slice(7), 'base64url'), role: 'admin' as const }]])
   const app = buildAdminServer({
     log,
     metrics,
