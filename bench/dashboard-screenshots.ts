@@ -83,7 +83,7 @@ async function main (): Promise<void> {
 
 async function shot (page: Page, name: string): Promise<void> {
   const file = join(out, `${name}.png`)
-  await page.screenshot({ path: file, fullPage: name.endsWith('phone') })
+  await page.screenshot({ path: file, fullPage: name.endsWith('phone') || name.startsWith('charger-') })
   console.log(file)
 }
 

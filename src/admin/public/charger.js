@@ -69,7 +69,7 @@ function CallForm ({ id, version, disabled }) {
         </select>
       </label>
       <label class="wide">Payload (JSON)
-        <textarea name="payload" rows="6" spellcheck="false" value=${payload} onInput=${(e) => setPayload(e.target.value)} data-testid="call-payload"></textarea>
+        <textarea name="payload" rows="4" spellcheck="false" value=${payload} onInput=${(e) => setPayload(e.target.value)} data-testid="call-payload"></textarea>
       </label>
       ${invalid !== undefined && html`<div class="alert wide">${invalid}</div>`}
       <div class="wide actions"><button type="submit" class="primary" disabled=${busy || disabled} data-testid="call-send">${busy ? 'Waiting for the answer…' : 'Send'}</button></div>
@@ -86,12 +86,20 @@ function CallForm ({ id, version, disabled }) {
   </section>`
 }
 
-const LABELS = { id: 'id', version: 'OCPP version', subprotocol: 'sub-protocol', peer: 'peer', listener: 'listener', node: 'node', connected_at: 'connected', last_frame_at: 'last frame', keepalive: 'keepalive' }
+const LABELS = { id: 'id', node: 'node', version: 'OCPP version', subprotocol: 'sub-protocol', peer: 'peer', listener: 'listener', connected_at: 'connected', last_frame_at: 'last frame', heartbeat_interval_s: 'keepalive', calls: 'calls', tracing: 'trace kept' }
+
+/** "2 queued, 1 in flight to the charger · 0 from it awaiting a backend" */
+export function fmtCalls (c) {
+  return `${c.to_charger.queued} queued, ${c.to_charger.in_flight} in flight to it · ${c.from_charger.in_flight} from it awaiting a backend`
+}
 
 function Details ({ c }) {
   const now = Date.now()
   const value = (k, v) => {
     if (k.endsWith('_at')) return html`${fmtAgo(v, now)} <span class="muted mono">${v}</span>`
+    if (k === 'heartbeat_interval_s') return v === 0 ? 'no keepalive check' : `heartbeat every ${v} s`
+    if (k === 'calls' && v?.to_charger !== undefined) return fmtCalls(v)
+    if (typeof v === 'boolean') return v ? 'yes' : 'no'
     if (v !== null && typeof v === 'object') return html`<code>${JSON.stringify(v)}</code>`
     return String(v ?? '–')
   }

@@ -47,7 +47,7 @@ export function Chargers ({ query }) {
         : page.data.length === 0
           ? html`<p class="muted pad">No charger connected${prefix !== '' ? ` with an id starting "${prefix}"` : ''}.</p>`
           : html`<div class="table-wrap"><table class="table list" data-testid="charger-list">
-            <thead><tr><th>id</th><th>version</th><th class="hide-sm">listener</th><th class="hide-sm">peer</th><th>connected</th><th class="hide-sm">last frame</th></tr></thead>
+            <thead><tr><th>id</th><th>version</th><th class="hide-sm">listener</th><th class="hide-sm">peer</th><th>connected</th><th class="hide-sm">last frame</th><th class="hide-sm num" title="Calls to the charger: queued + in flight">calls</th></tr></thead>
             <tbody>${page.data.map((c) => html`<tr>
               <td><a href=${`#/chargers/${encodeURIComponent(c.id)}`} class="cid">${c.id}</a></td>
               <td><span class="tag">${c.version}</span></td>
@@ -55,6 +55,7 @@ export function Chargers ({ query }) {
               <td class="hide-sm mono">${c.peer}</td>
               <td title=${c.connected_at}>${fmtAgo(c.connected_at, now)}</td>
               <td class="hide-sm" title=${c.last_frame_at}>${fmtAgo(c.last_frame_at, now)}</td>
+              <td class="hide-sm num">${c.calls === undefined ? '–' : c.calls.to_charger.queued + c.calls.to_charger.in_flight}</td>
             </tr>`)}</tbody>
           </table></div>`}
       <div class="pager">
