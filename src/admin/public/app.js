@@ -46,6 +46,7 @@ function Login ({ message, onLogin }) {
     <form class="card login-card" onSubmit=${submit}>
       <h1><img src="/assets/icon.svg" alt="" width="28" height="28" /> OCPP gateway</h1>
       <p class="muted">Sign in with an API key (<code>ocpp-gateway apikey add --file F --name NAME</code>).</p>
+      <input type="text" name="username" autocomplete="username" value="api-key" hidden />
       <label for="api-key">API key</label>
       <input id="api-key" name="key" type="password" autocomplete="current-password" required value=${value} onInput=${(e) => setValue(e.target.value)} />
       ${error !== undefined && html`<div class="alert" role="alert">${error}</div>`}
