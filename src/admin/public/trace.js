@@ -1,8 +1,8 @@
-// The live frame trace of one charger: the last frames from GET …/frames?limit=N, then the
-// Server-Sent Events of …/frames?follow=1 read with fetch(). Frames are kept in a bounded
+// The live frame trace of one charger: the Server-Sent Events of …/frames?follow=1&limit=N
+// (the last N frames, then each as it comes) read with fetch(). Frames are kept in a bounded
 // buffer and drawn at most four times a second, however fast they arrive.
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { api, follow } from './api.js'
+import { follow } from './api.js'
 import { html } from './ui.js'
 
 const KEEP = 500
@@ -41,26 +41,24 @@ export function Trace ({ id, onEnd }) {
       if (frames.current.length > KEEP) frames.current.splice(0, frames.current.length - KEEP)
       dirty = true
     }
-    const base = `/api/v1/chargers/${encodeURIComponent(id)}/frames`
+    const url = `/api/v1/chargers/${encodeURIComponent(id)}/frames?follow=1&limit=100`
     void (async () => {
-      const seen = new Set()
-      const back = await api(`${base}?limit=100`, { signal: ctl.signal })
-      if (back.status === 200) for (const f of back.body.data) { seen.add(`${f.at}${f.dir}${f.frame}`); add(f) }
       try {
-        await follow(`${base}?follow=1`, {
+        await follow(url, {
           signal: ctl.signal,
           onOpen: () => setState('live'),
           onEvent: (event, data) => {
             if (event === 'end') { setState('ended'); onEnd?.(); return }
-            if (event !== 'frame') return
-            const f = JSON.parse(data)
-            if (seen.size > 0 && seen.has(`${f.at}${f.dir}${f.frame}`)) return
-            add(f)
+            if (event === 'dropped') { add({ at: new Date().toISOString(), dir: 'gap', frame: `${JSON.parse(data).count} frames not shown: this page read too slowly` }); return }
+            if (event === 'frame') add(JSON.parse(data))
           }
         })
         if (!ctl.signal.aborted) setState((s) => s === 'live' ? 'ended' : s)
       } catch (err) {
-        if (!ctl.signal.aborted) setState(err.status === 404 ? 'offline' : `failed (${err.status ?? err.message})`)
+        if (ctl.signal.aborted) return
+        let message = ''
+        try { message = JSON.parse(err.text).message ?? '' } catch {}
+        setState(`${err.status ?? 'failed'}${message === '' ? '' : `: ${message}`}`)
       }
     })()
     return () => { ctl.abort(); clearInterval(timer) }
@@ -81,8 +79,8 @@ export function Trace ({ id, onEnd }) {
         const key = f.seq
         return html`<div class=${`trace-row ${f.dir} ${d.kind}`} key=${key} onClick=${() => setOpen(open === key ? null : key)}>
           <span class="t mono">${f.at.slice(11, 23)}</span>
-          <span class="dir" title=${f.dir === 'in' ? 'from the charger' : 'to the charger'}>${f.dir === 'in' ? '→ in' : '← out'}</span>
-          <span class="what">${d.label}</span>
+          <span class="dir" title=${f.dir === 'in' ? 'from the charger' : f.dir === 'out' ? 'to the charger' : ''}>${f.dir === 'in' ? '→ in' : f.dir === 'out' ? '← out' : '…'}</span>
+          <span class="what">${f.dir === 'gap' ? 'dropped' : d.label}</span>
           <code class=${`raw ${open === key ? 'open' : ''}`}>${f.frame}</code>
         </div>`
       })}</div>`}
