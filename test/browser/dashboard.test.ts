@@ -164,6 +164,32 @@ test('the dashboard: log in, overview, list and search, a charger\'s trace, Call
       assert.deepEqual(phoneErrors, [])
     })
 
+    await t.test('a viewer key reads but may not kick or send: the 403 is shown', { skip: needsRoutes }, async () => {
+      const ctx2 = await browser?.newContext({ viewport: { width: 1366, height: 860 } })
+      assert.ok(ctx2 !== undefined)
+      const p = await ctx2.newPage()
+      await p.goto(`${d.base}/`)
+      await p.fill('#api-key', d.viewerKey)
+      await p.click('button[type=submit]')
+      await p.goto(`${d.base}/#/chargers/CP-DASH-2`)
+      await p.waitForSelector('[data-testid=details] >> text=CP-DASH-2')
+      await p.click('[data-testid=call-send]')
+      await p.waitForSelector('[data-testid=call-status] >> text=403', { timeout: 10000 })
+      await p.click('[data-testid=kick]')
+      await p.click('[data-testid=kick-confirm]')
+      await p.waitForSelector('[role=alert] >> text=403')
+      assert.ok(d.t.gw.sessions.get('CP-DASH-2') !== undefined, 'still connected')
+      await ctx2.close()
+    })
+
+    await t.test('a key that stops working sends the page back to the login, saying why', async () => {
+      await page.evaluate(() => sessionStorage.setItem('ocpp-gateway.api-key', 'revoked'))
+      await page.reload()
+      const alert = await page.waitForSelector('.login [role=alert]')
+      assert.match(await alert.textContent() ?? '', /^401: a valid API key is required/)
+      await logIn(page, d)
+    })
+
     await t.test('signing out forgets the key', async () => {
       await page.click('text=Sign out')
       await page.waitForSelector('#api-key')

@@ -87,6 +87,8 @@ function answerCalls (t: TestGateway): void {
 export interface DashboardGateway {
   t: TestGateway
   key: string
+  /** A key with role viewer: it may only read. */
+  viewerKey: string
   base: string
   stop: () => Promise<void>
 }
@@ -95,12 +97,14 @@ export async function startDashboardGateway (config: Record<string, unknown> = {
   const dir = await mkdtemp(join(tmpdir(), 'ocppgw-dash-'))
   const file = join(dir, 'keys')
   const key = newApiKey()
-  await writeFile(file, `ops:${hashApiKey(key)}\n`)
+  const viewerKey = newApiKey()
+  await writeFile(file, `ops:${hashApiKey(key)}\nwatcher:${hashApiKey(viewerKey, 'viewer')}\n`)
   const t = await startTestGateway({ config: { admin: { bind: '127.0.0.1:0', api_keys_file: file }, mqtt: { password: 'hunter2' }, ...config } })
   answerCalls(t)
   return {
     t,
     key,
+    viewerKey,
     base: `http://127.0.0.1:${t.gw.adminPort ?? 0}`,
     stop: async () => { await t.stop(); await rm(dir, { recursive: true, force: true }) }
   }

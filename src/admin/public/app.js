@@ -94,6 +94,7 @@ function App () {
     if (key.get() === null) return
     void api('/api/v1/status').then((r) => {
       if (r.status === 200) setState({ phase: 'in', status: r.body })
+      else if (r.status !== 401) setState({ phase: 'login', message: `${r.status}: ${r.body?.message ?? 'the gateway refused'}` })
     }, (err) => setState({ phase: 'login', message: `the gateway did not answer: ${err.message}` }))
   }, [])
   if (state.phase === 'checking') return html`<p class="muted center">Loading…</p>`
