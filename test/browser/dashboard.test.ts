@@ -2,7 +2,7 @@
  * The dashboard in a real Chromium (Debian's, through playwright-core) against a real gateway
  * with real charge points: a wrong key is refused with the server's 401 message, the right one
  * logs in; the overview counts the chargers; the list shows them and its search filters; a
- * charger's page shows a Heartbeat in the live trace within 2 s, sends GetConfiguration and
+ * charger's page shows a Heartbeat in the live trace within 2 s (and holds still when paused), sends GetConfiguration and
  * TriggerMessage and shows the answers, and kicks it (the charger sees close code 4004). The
  * page raises no error and breaks no Content-Security-Policy rule, and fits a phone's width.
  *
@@ -102,6 +102,13 @@ test('the dashboard: log in, overview, list and search, a charger\'s trace, Call
       t.diagnostic(`Heartbeat in the trace after ${Date.now() - t0} ms`)
       // And the backend's answer, the other direction.
       await page.waitForSelector('[data-testid=trace] .trace-row.out.result', { timeout: 5000 })
+      // Paused, the trace holds still while Heartbeats go on (one every 400 ms); resumed, they show.
+      await page.click('[data-testid=trace] >> text=Pause')
+      const held = await page.locator('[data-testid=trace] .trace-row').count()
+      await page.waitForTimeout(1200)
+      assert.equal(await page.locator('[data-testid=trace] .trace-row').count(), held)
+      await page.click('[data-testid=trace] >> text=Resume')
+      await page.waitForFunction((n) => document.querySelectorAll('[data-testid=trace] .trace-row').length > n, held, { timeout: 5000 })
     })
 
     await t.test('GetConfiguration and TriggerMessage are sent and their answers shown', { skip: needsRoutes }, async () => {

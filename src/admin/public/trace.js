@@ -31,15 +31,18 @@ export function Trace ({ id, onEnd }) {
   const [open, setOpen] = useState(null)
   const pausedRef = useRef(false)
   pausedRef.current = paused
+  const frozen = useRef([]) // what is shown while paused
   useEffect(() => {
     const ctl = new AbortController()
-    let dirty = false
+    // Drawn at most every DRAW_MS: at once when the last draw is older, else at the end of it.
+    let timer
+    let lastDraw = 0
     let seq = 0
-    const timer = setInterval(() => { if (dirty && !pausedRef.current) { dirty = false; setDrawn((n) => n + 1) } }, DRAW_MS)
+    const draw = () => { timer = undefined; if (pausedRef.current) return; lastDraw = Date.now(); setDrawn((n) => n + 1) }
     const add = (f) => {
       frames.current.push({ ...f, seq: ++seq })
       if (frames.current.length > KEEP) frames.current.splice(0, frames.current.length - KEEP)
-      dirty = true
+      if (timer === undefined) timer = setTimeout(draw, Math.max(0, lastDraw + DRAW_MS - Date.now()))
     }
     const url = `/api/v1/chargers/${encodeURIComponent(id)}/frames?follow=1&limit=100`
     void (async () => {
@@ -61,15 +64,15 @@ export function Trace ({ id, onEnd }) {
         setState(`${err.status ?? 'failed'}${message === '' ? '' : `: ${message}`}`)
       }
     })()
-    return () => { ctl.abort(); clearInterval(timer) }
+    return () => { ctl.abort(); clearTimeout(timer) }
   }, [id])
-  const rows = frames.current.slice().reverse()
+  const rows = (paused ? frozen.current : frames.current).slice().reverse()
   return html`<section class="card trace" data-testid="trace">
     <div class="section-head">
       <h3>Live frame trace</h3>
       <span class=${`pill ${state === 'live' ? 'ok' : state === 'connecting' ? '' : 'bad'}`} data-testid="trace-state">${state}</span>
       <span class="spacer"></span>
-      <button onClick=${() => setPaused(!paused)}>${paused ? 'Resume' : 'Pause'}</button>
+      <button onClick=${() => { frozen.current = frames.current.slice(); setPaused(!paused) }}>${paused ? 'Resume' : 'Pause'}</button>
       <button onClick=${() => { frames.current = []; setDrawn((n) => n + 1) }}>Clear</button>
     </div>
     ${rows.length === 0
