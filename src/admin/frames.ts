@@ -94,8 +94,11 @@ export class FrameStreams {
       end()
     })
     this.open.add(end)
-    req.on('close', end)
+    // The reader went away (its socket closed): the response's close, not the request's
+    // (that one only says the request was read).
+    res.on('close', end)
     res.on('error', end)
+    void req
   }
 
   get size (): number { return this.open.size }

@@ -115,8 +115,17 @@ export function buildAdminServer (src: AdminSources, tls?: TlsOptions): FastifyI
     const text = await registry.metrics()
     return reply.type(registry.contentType).send(text)
   })
-  // Open streams end before the server closes, or close() would wait for them.
-  app.addHook('preClose', async () => { streams.closeAll() })
+  // Closing: open streams end, idle connections close now, and the rest after a second's
+  // grace (a request in flight finishes if it can). Fastify does none of it for a server it
+  // did not listen() itself (startAdminServer binds it with listenOrExplain), and a connection
+  // that never sent a request, or an operator's Call waiting for its charger, would otherwise
+  // hold the shutdown for the keep-alive timeout (72 s) or the Call's.
+  app.addHook('preClose', async () => {
+    streams.closeAll()
+    const server = app.server
+    server.closeIdleConnections()
+    setTimeout(() => { server.closeAllConnections() }, 1000).unref()
+  })
   // The OpenAPI collector must be in place before the routes it describes are declared.
   addOpenApi(app)
   void app.register(async (api) => {
