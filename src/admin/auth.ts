@@ -22,11 +22,32 @@ export function checkAdminExposure (admin: Pick<GatewayConfig['admin'], 'bind' |
   throw new GatewayError('OCPPGW_ERR_ADMIN_OPEN', `admin HTTP server on ${admin.bind.host}:${admin.bind.port} would be reachable from other hosts without API keys: set admin.api_keys_file (ocpp-gateway apikey add --file F --name NAME), or bind 127.0.0.1 (admin.bind / --admin-bind); docs/errors.md`)
 }
 
-/** Whether a request to `path` (no query) must carry a key. */
+/**
+ * Whether a request to `path` (no query) must carry a key. The dashboard's page and files
+ * (`/`, `/assets/*`, `/vendor/*`) hold no data and are open; everything under `/api` is closed,
+ * also when spelled so that the router still finds it: percent-escapes (`/%61pi/…`), a
+ * different case, repeated slashes or dot segments are undone before the check.
+ */
 export function needsKey (path: string, metricsAuth: boolean): boolean {
-  if (OPEN_PATHS.has(path)) return metricsAuth
-  if (DOC_PATHS.some((p) => path === p || path.startsWith(`${p}/`))) return false
-  return path === '/api' || path.startsWith('/api/')
+  const p = canonical(path)
+  if (OPEN_PATHS.has(p)) return metricsAuth
+  if (DOC_PATHS.some((d) => p === d || p.startsWith(`${d}/`))) return false
+  return p === '/api' || p.startsWith('/api/')
+}
+
+/** The path as a lenient router could read it: decoded, lower case, `//`, `/./` and `/../` undone. */
+function canonical (path: string): string {
+  let p = path
+  for (let i = 0; i < 3 && p.includes('%'); i++) {
+    try { p = decodeURIComponent(p) } catch { break }
+  }
+  const out: string[] = []
+  for (const seg of p.toLowerCase().split('/')) {
+    if (seg === '' || seg === '.') continue
+    if (seg === '..') out.pop()
+    else out.push(seg)
+  }
+  return `/${out.join('/')}`
 }
 
 export type KeyCheck = { ok: true, name: string, role: ApiKeyRole } | { ok: false, reason: 'missing_key' | 'wrong_key' }

@@ -28,6 +28,8 @@ import { addRoutes, type StatusSources } from './routes.js'
 import { FrameStreams } from './frames.js'
 import { addOpenApi } from './openapi.js'
 import type { SessionTable } from '../session/sessions.js'
+import { addStatsRoute } from './stats.js'
+import { dashboard } from './dashboard.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -138,6 +140,8 @@ export function buildAdminServer (src: AdminSources, tls?: TlsOptions): FastifyI
       reject
     })
   })
+  addStatsRoute(app, { metrics: src.metrics, connected: () => src.sessions.size, startedAt: src.status.startedAt })
+  void app.register(dashboard)
   return app
 }
 
