@@ -53,6 +53,7 @@ Options:
   --profile              then profile the gateway (node --cpu-prof) under the
                          largest throughput run, and summarise the profile
   --profile-run S        the same under the largest run of scenario S instead
+  --profile-system S     the system whose gateway is profiled            [ours-embedded]
   --baseline DIR         also run ours-baseline: the gateway of another build (a copy
                          of dist/ inside this repository), for before/after figures
   --gateway-arg ARG      extra gateway flag (repeatable), e.g. --gateway-arg=--log-level=error
@@ -68,6 +69,8 @@ export interface BenchOptions {
   layout: Layout
   /** Profile the gateway under the largest run of this scenario afterwards. */
   profile: ScenarioName | undefined
+  /** The system whose gateway process is profiled. */
+  profileSystem: SystemName
   gatewayArgs: string[]
   baselineDist: string | undefined
   json: string | undefined
@@ -99,7 +102,7 @@ export interface BenchReport {
   results: RunResult[]
   tables: Table[]
   targets: Target[]
-  profile?: { file: string, run: string, window: { fromMs: number, toMs: number } | undefined, summary: ProfileSummary }
+  profile?: { file: string, run: string, system: SystemName, window: { fromMs: number, toMs: number } | undefined, summary: ProfileSummary }
   text: string
 }
 
@@ -151,6 +154,7 @@ export function parseBenchArgs (argv: string[]): BenchOptions & { help: boolean 
       pin: { type: 'string' },
       profile: { type: 'boolean' },
       'profile-run': { type: 'string' },
+      'profile-system': { type: 'string' },
       'gateway-arg': { type: 'string', multiple: true },
       baseline: { type: 'string' },
       json: { type: 'string' },
@@ -200,6 +204,7 @@ export function parseBenchArgs (argv: string[]): BenchOptions & { help: boolean 
     scale,
     rounds,
     layout: autoLayout(v.pin ?? 'auto'),
+    profileSystem: list('profile-system', v['profile-system'], SYSTEM_NAMES)?.[0] ?? 'ours-embedded',
     profile: v['profile-run'] !== undefined ? list('profile-run', v['profile-run'], SCENARIOS)![0] : v.profile === true ? 'throughput' : undefined,
     gatewayArgs: v['gateway-arg'] ?? [],
     json: v.json,
@@ -256,8 +261,8 @@ export async function runBench (o: BenchOptions, command: string): Promise<Bench
     const run = plan(o.scale, [o.profile]).sort((a, b) => b.count - a.count || (b.key < a.key ? -1 : 1))[0]!
     const dir = resolve('.bench-out', `profile-${new Date(t0).toISOString().replace(/[:.]/g, '-')}`)
     mkdirSync(dir, { recursive: true })
-    o.log(`profiling the gateway (ours-embedded) under ${run.key} into ${dir}`)
-    const r = await runOne(run, 'ours-embedded', 0, runnerOptions, { profileDir: dir })
+    o.log(`profiling the gateway (${o.profileSystem}) under ${run.key} into ${dir}`)
+    const r = await runOne(run, o.profileSystem, 0, runnerOptions, { profileDir: dir })
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))
     if (r.error !== undefined || file === undefined) {
       o.log(`profile run failed: ${r.error ?? 'no .cpuprofile written'}`)
@@ -272,7 +277,7 @@ export async function runBench (o: BenchOptions, command: string): Promise<Bench
           ? { fromMs: started, toMs: started + s.connect.timeS * 1000 }
           : { fromMs: started + (s.connect.timeS + s.warmupS) * 1000, toMs: started + (s.connect.timeS + s.warmupS + s.calls.windowS) * 1000 }
       }
-      profile = { file: join(dir, file), run: run.key, window, summary: summarize(JSON.parse(readFileSync(join(dir, file), 'utf8')), 25, window) }
+      profile = { file: join(dir, file), run: run.key, system: o.profileSystem, window, summary: summarize(JSON.parse(readFileSync(join(dir, file), 'utf8')), 25, window) }
       o.log(`profile run: ${Math.round(r.sim?.calls.roundTripsPerS ?? 0)} rt/s, connect ${r.sim?.connect.timeS ?? '?'} s under the profiler`)
     }
   }
@@ -294,7 +299,7 @@ export async function runBench (o: BenchOptions, command: string): Promise<Bench
     o.quick ? '(quick scale: the targets below are stated for 1,000 / 10,000 chargers)' : '',
     formatTargets(ts),
     ...(profile !== undefined
-      ? ['', `CPU profile of the gateway (ours-embedded under ${profile.run}, ${profile.window === undefined ? 'whole process' : `${o.profile === 'storm' ? 'connect phase' : 'measurement window'} only: ${Math.round(profile.window.fromMs)}-${Math.round(profile.window.toMs)} ms after spawn`}): ${profile.file}`, formatProfile(profile.summary)]
+      ? ['', `CPU profile of the gateway (${profile.system} under ${profile.run}, ${profile.window === undefined ? 'whole process' : `${o.profile === 'storm' ? 'connect phase' : 'measurement window'} only: ${Math.round(profile.window.fromMs)}-${Math.round(profile.window.toMs)} ms after spawn`}): ${profile.file}`, formatProfile(profile.summary)]
       : []),
     '',
     `elapsed ${elapsedS} s`
