@@ -49,6 +49,8 @@ export interface RunningSystem {
   pids: Record<string, number>
   /** Date.now() when the server process was spawned (to place a CPU profile's samples in time). */
   spawnedAt: number
+  /** The MQTT broker's URL (ours only): for another backend, e.g. the downstream driver. */
+  mqttUrl?: string
   stop: () => Promise<void>
 }
 
@@ -118,7 +120,7 @@ async function ours (ctx: StartContext, o: { mosquitto: boolean, stock?: boolean
     await readyLine(backend)
     const pids: Record<string, number> = { server: gw.pid, backend: backend.pid }
     if (currentMosquitto?.pid !== undefined) pids.mosquitto = currentMosquitto.pid
-    return { url: `ws://127.0.0.1:${wsPort}/ocpp`, pids, spawnedAt, stop }
+    return { url: `ws://127.0.0.1:${wsPort}/ocpp`, pids, spawnedAt, stop, mqttUrl }
   } catch (err) {
     await stop()
     throw err

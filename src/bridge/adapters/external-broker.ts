@@ -114,11 +114,6 @@ export class ExternalBroker implements MqttPort {
       resubscribe: false,
       // Nothing waits in MQTT.js's own offline queue: the outbox holds it, bounded.
       queueQoSZero: false,
-      // Per packet, MQTT.js re-arms its keepalive timer (a clearTimeout and a setTimeout for
-      // each PUBREC, PUBCOMP...: 4-5 % of the gateway's CPU under load, measured): the broker
-      // sees traffic anyway, and a PINGREQ every keepalive on a busy connection costs nothing.
-      // Its PINGRESP still re-arms the timer, so a dead connection is noticed as before.
-      reschedulePings: false,
       // MQTT.js logs every packet through `debug`, whose enabled-check alone cost 1-2 % of the
       // gateway's CPU under load: off unless DEBUG asks for MQTT.js.
       log: MQTTJS_DEBUG ? undefined : noLog
