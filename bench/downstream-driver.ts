@@ -16,7 +16,7 @@ import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { performance } from 'node:perf_hooks'
-import mqtt from 'mqtt'
+import { connectBackend } from './echo-backend.js'
 import { tuneMqttSocket } from '../src/bridge/adapters/coalesce-writes.js'
 import { DEFAULT_RECEIVE_MAXIMUM, Outbox } from '../src/bridge/adapters/outbox.js'
 
@@ -47,7 +47,7 @@ const pct = (sorted: number[], p: number): number => sorted.length === 0 ? 0 : s
 const round2 = (x: number): number => Math.round(x * 100) / 100
 
 export async function runDriver (o: DriverOptions): Promise<DriverSummary> {
-  const client = await mqtt.connectAsync(o.url, { clientId: `downstream-driver-${process.pid}`, clean: true, reconnectPeriod: 0, protocolVersion: 5, reschedulePings: false, log: () => {} })
+  const client = await connectBackend(o.url, `downstream-driver-${process.pid}`)
   tuneMqttSocket(client.stream)
   const outbox = new Outbox((m, acked) => client.publish(m.topic, m.payload, { qos: m.qos }, (err) => acked(err ?? undefined)), { maxMessages: Infinity, maxAgeMs: Infinity })
   outbox.opened(client.serverProperties?.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM)

@@ -11,7 +11,7 @@
 import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import mqtt from 'mqtt'
+import mqtt, { type MqttClient } from 'mqtt'
 import { tuneMqttSocket } from '../src/bridge/adapters/coalesce-writes.js'
 import { DEFAULT_RECEIVE_MAXIMUM, Outbox } from '../src/bridge/adapters/outbox.js'
 import { type JsonObject, isJsonObject } from '../src/ocpp/frame.js'
@@ -47,6 +47,19 @@ export function echoAnswer (envelope: unknown): JsonObject | undefined {
   return { MessageTypeId: 3, UniqueId: id, Payload: answerFor(version, action) }
 }
 
+/**
+ * A bench backend's connection: MQTT 5 where the broker speaks it (Mosquitto), else 3.1.1 (the
+ * embedded aedes broker refuses a version 5 CONNECT; it has no Receive Maximum to honour).
+ */
+export async function connectBackend (url: string, clientId: string): Promise<MqttClient> {
+  const base = { clientId, clean: true, reconnectPeriod: 0, log: () => {} }
+  try {
+    return await mqtt.connectAsync(url, { ...base, protocolVersion: 5 })
+  } catch {
+    return await mqtt.connectAsync(url, { ...base, protocolVersion: 4 })
+  }
+}
+
 export async function startEchoBackend (o: EchoBackendOptions): Promise<EchoBackend> {
   const mount = o.mountpoint ?? 'ocpp/'
   const qos = o.qos ?? 0
@@ -59,8 +72,8 @@ export async function startEchoBackend (o: EchoBackendOptions): Promise<EchoBack
   // honoured: MQTT.js does not, and a broker drops the excess QoS 1/2 publishes of a 3.1.1
   // client silently (measured: a stock Mosquitto lost 5 % of the answers at QoS 2, whose
   // Calls then timed out, and the run trickled at 190 answers/s). Same outbox as the gateway's.
-  // No per-packet keepalive re-arming and no debug log, as on the gateway's connection.
-  const client = await mqtt.connectAsync(o.url, { clientId: `echo-backend-${process.pid}`, clean: true, reconnectPeriod: 0, protocolVersion: 5, reschedulePings: false, log: () => {} })
+  // No per-packet debug log, as on the gateway's connection.
+  const client = await connectBackend(o.url, `echo-backend-${process.pid}`)
   const outbox = new Outbox((m, acked) => client.publish(m.topic, m.payload, { qos: m.qos }, (err) => acked(err ?? undefined)), { maxMessages: Infinity, maxAgeMs: Infinity })
   outbox.opened(client.serverProperties?.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM)
   const failed = (err?: Error): void => { if (err !== undefined) process.stderr.write(`echo-backend: publish failed: ${err.message}\n`) }
