@@ -8,7 +8,7 @@
  * `--timeout` passed:
  *
  *   node dist/bench/downstream-driver.js --url mqtt://127.0.0.1:1883 -n 500 --calls 100
- *     [--window 1] [--qos 2] [--mountpoint ocpp/] [--timeout 120]
+ *     [--window 1] [--qos 2] [--mountpoint ocpp/] [--timeout 120] [--inflight N]
  *
  * {"sent", "answered", "errors", "firstAt", "lastAt", "answersPerS", "latencyMs": {p50, p99, max}}
  */
@@ -29,6 +29,8 @@ export interface DriverOptions {
   qos: 0 | 1 | 2
   mountpoint: string
   timeoutS: number
+  /** QoS 1/2 publishes of the driver unacknowledged at once, at most (and within the broker's Receive Maximum). */
+  inflight?: number
 }
 
 export interface DriverSummary {
@@ -50,7 +52,7 @@ export async function runDriver (o: DriverOptions): Promise<DriverSummary> {
   const client = await connectBackend(o.url, `downstream-driver-${process.pid}`)
   tuneMqttSocket(client.stream)
   const outbox = new Outbox((m, acked) => client.publish(m.topic, m.payload, { qos: m.qos }, (err) => acked(err ?? undefined)), { maxMessages: Infinity, maxAgeMs: Infinity })
-  outbox.opened(client.serverProperties?.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM)
+  outbox.opened(Math.min(o.inflight ?? Infinity, client.serverProperties?.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM))
   const total = o.count * o.calls
   const left = new Map<string, number>()
   const outstanding = new Map<string, number>()
@@ -127,7 +129,8 @@ if (isMain) {
       window: { type: 'string' },
       qos: { type: 'string' },
       mountpoint: { type: 'string' },
-      timeout: { type: 'string' }
+      timeout: { type: 'string' },
+      inflight: { type: 'string' }
     }
   })
   const summary = await runDriver({
@@ -138,7 +141,8 @@ if (isMain) {
     window: Math.max(1, Number(v.window ?? 1)),
     qos: Number(v.qos ?? 2) as 0 | 1 | 2,
     mountpoint: v.mountpoint ?? 'ocpp/',
-    timeoutS: Number(v.timeout ?? 120)
+    timeoutS: Number(v.timeout ?? 120),
+    inflight: v.inflight === undefined ? undefined : Number(v.inflight)
   })
   process.stdout.write(JSON.stringify(summary) + '\n')
 }

@@ -132,7 +132,7 @@ export function externalTable (cases: ExternalCase[], results: ExternalResult[])
       const backend = usPerRt(r, 'backend', 'driver')
       rows.push([
         c.key, r.system, fmt.int(r.answersPerS),
-        emb?.answersPerS !== undefined && r.answersPerS !== undefined ? fmt.n(r.answersPerS / emb.answersPerS, 2) : '-',
+        emb?.answersPerS !== undefined && emb.answersPerS > 0 && r.answersPerS !== undefined ? fmt.n(r.answersPerS / emb.answersPerS, 2) : '-',
         `${fmt.int(r.answered)}/${fmt.int(r.expected)}`, fmt.n(r.p50, 1), fmt.n(r.p99, 1), fmt.int(r.errors),
         fmt.int(gw), fmt.int(usPerRt(r, 'mosquitto')), fmt.int(backend),
         fmt.n(r.cpu?.cores.server, 2), fmt.n(r.cpu?.cores.mosquitto, 2), fmt.n((r.cpu?.cores.backend ?? 0) + (r.cpu?.cores.driver ?? 0), 2),
