@@ -72,7 +72,11 @@ export async function runDriver (o: DriverOptions): Promise<DriverSummary> {
     if (firstAt === 0) firstAt = Date.now()
     sent++
     const call = { MessageTypeId: 2, UniqueId: id, Action: 'DataTransfer', Payload: { vendorId: 'bench', data: 'x' } }
-    outbox.push({ topic: `${o.mountpoint}cs/${cid}`, payload: JSON.stringify(call), qos: o.qos, retain: false, at: 0, done: (err) => { if (err !== undefined) errors++ } })
+    const failed = (err?: Error): void => {
+      if (err === undefined) return
+      if (errors++ === 0) process.stderr.write(`downstream-driver: publish failed: ${err.message}\n`)
+    }
+    outbox.push({ topic: `${o.mountpoint}cs/${cid}`, payload: JSON.stringify(call), qos: o.qos, retain: false, at: 0, done: failed })
   }
   let finish: () => void = () => {}
   const done = new Promise<void>((resolve) => { finish = resolve })
