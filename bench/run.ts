@@ -23,6 +23,7 @@ import { DEFAULT_SYSTEMS, type Layout, SYSTEM_NAMES, type SystemName, stopMosqui
 import { type RunResult, runAll, runOne } from './harness/runner.js'
 import { Results, type Table, type Target, buildTables, formatTable, formatTargets, targets } from './harness/report.js'
 import { type ProfileSummary, formatProfile, summarize } from './profile-summary.js'
+import { EXTERNAL_SYSTEMS, type ExternalResult, externalCases, externalTable, runExternal } from './harness/external.js'
 
 export const benchUsage = `Usage: npm run bench -- [options]     (or: node dist/bench/run.js [options])
 
@@ -36,6 +37,10 @@ Options:
   --repeat N             rounds of each throughput, latency and size run (medians;
                          each ratio taken within a round, then the median)
                                        [throughput 3, latency 3, size 2; quick 1]
+  --external-cases C,C   cases of the external scenario (external broker round trips):
+                         up, up-q1, up-q0, up-be2, down, down-burst             [all]
+                         (systems: ours-embedded, ours-mosquitto, ours-mosquitto-stock;
+                         --repeat N repeats them too, default 1)
   --rate M               Calls/s per charger of the latency run (fixed load)    [1]
   --rounds R             repeat the whole plan R times                          [1]
   --duration S           measurement window of throughput and size runs, s      [4; quick 2]
@@ -53,6 +58,7 @@ Options:
   --profile              then profile the gateway (node --cpu-prof) under the
                          largest throughput run, and summarise the profile
   --profile-run S        the same under the largest run of scenario S instead
+  --profile-system S     the system whose gateway is profiled            [ours-embedded]
   --baseline DIR         also run ours-baseline: the gateway of another build (a copy
                          of dist/ inside this repository), for before/after figures
   --gateway-arg ARG      extra gateway flag (repeatable), e.g. --gateway-arg=--log-level=error
@@ -68,6 +74,11 @@ export interface BenchOptions {
   layout: Layout
   /** Profile the gateway under the largest run of this scenario afterwards. */
   profile: ScenarioName | undefined
+  /** Cases of the external scenario, and its rounds. */
+  externalCases: string[] | undefined
+  externalRepeat: number
+  /** The system whose gateway process is profiled. */
+  profileSystem: SystemName
   gatewayArgs: string[]
   baselineDist: string | undefined
   json: string | undefined
@@ -99,7 +110,8 @@ export interface BenchReport {
   results: RunResult[]
   tables: Table[]
   targets: Target[]
-  profile?: { file: string, run: string, window: { fromMs: number, toMs: number } | undefined, summary: ProfileSummary }
+  external?: ExternalResult[]
+  profile?: { file: string, run: string, system: SystemName, window: { fromMs: number, toMs: number } | undefined, summary: ProfileSummary }
   text: string
 }
 
@@ -151,6 +163,8 @@ export function parseBenchArgs (argv: string[]): BenchOptions & { help: boolean 
       pin: { type: 'string' },
       profile: { type: 'boolean' },
       'profile-run': { type: 'string' },
+      'profile-system': { type: 'string' },
+      'external-cases': { type: 'string' },
       'gateway-arg': { type: 'string', multiple: true },
       baseline: { type: 'string' },
       json: { type: 'string' },
@@ -200,6 +214,9 @@ export function parseBenchArgs (argv: string[]): BenchOptions & { help: boolean 
     scale,
     rounds,
     layout: autoLayout(v.pin ?? 'auto'),
+    externalCases: v['external-cases']?.split(',').map((x) => x.trim()),
+    externalRepeat: v.repeat === undefined ? 1 : positiveInts('repeat', v.repeat)[0]!,
+    profileSystem: list('profile-system', v['profile-system'], SYSTEM_NAMES)?.[0] ?? 'ours-embedded',
     profile: v['profile-run'] !== undefined ? list('profile-run', v['profile-run'], SCENARIOS)![0] : v.profile === true ? 'throughput' : undefined,
     gatewayArgs: v['gateway-arg'] ?? [],
     json: v.json,
@@ -249,6 +266,13 @@ export async function runBench (o: BenchOptions, command: string): Promise<Bench
   o.log(`bench: ${runs.length} runs (repeated: throughput ${o.scale.throughputRepeat}, latency ${o.scale.latencyRepeat}, size ${o.scale.sizeRepeat}) x ${o.systems.length} systems x ${o.rounds} round(s); ${machine.nproc} CPUs (${machine.cpuModel}), ${pinText}; load average ${machine.loadBefore?.join(' ') ?? '?'}`)
   const runnerOptions = { runs, systems: o.systems, scale: o.scale, rounds: o.rounds, layout: o.layout, gatewayArgs, baselineDist: o.baselineDist, log: o.log, signal: o.signal }
   const results = await runAll(runnerOptions)
+  let external: { results: ExternalResult[], text: string } | undefined
+  if (o.scenarios.includes('external') && o.signal?.aborted !== true) {
+    const all = externalCases(o.quick ? 0.1 : 1)
+    const cases = o.externalCases === undefined ? all : all.filter((c) => o.externalCases!.includes(c.key))
+    const res = await runExternal(cases, EXTERNAL_SYSTEMS, o.externalRepeat, runnerOptions)
+    external = { results: res, text: formatTable(externalTable(cases, res)) }
+  }
 
   let profile: BenchReport['profile']
   if (o.profile !== undefined && o.signal?.aborted !== true) {
@@ -256,8 +280,8 @@ export async function runBench (o: BenchOptions, command: string): Promise<Bench
     const run = plan(o.scale, [o.profile]).sort((a, b) => b.count - a.count || (b.key < a.key ? -1 : 1))[0]!
     const dir = resolve('.bench-out', `profile-${new Date(t0).toISOString().replace(/[:.]/g, '-')}`)
     mkdirSync(dir, { recursive: true })
-    o.log(`profiling the gateway (ours-embedded) under ${run.key} into ${dir}`)
-    const r = await runOne(run, 'ours-embedded', 0, runnerOptions, { profileDir: dir })
+    o.log(`profiling the gateway (${o.profileSystem}) under ${run.key} into ${dir}`)
+    const r = await runOne(run, o.profileSystem, 0, runnerOptions, { profileDir: dir })
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))
     if (r.error !== undefined || file === undefined) {
       o.log(`profile run failed: ${r.error ?? 'no .cpuprofile written'}`)
@@ -272,7 +296,7 @@ export async function runBench (o: BenchOptions, command: string): Promise<Bench
           ? { fromMs: started, toMs: started + s.connect.timeS * 1000 }
           : { fromMs: started + (s.connect.timeS + s.warmupS) * 1000, toMs: started + (s.connect.timeS + s.warmupS + s.calls.windowS) * 1000 }
       }
-      profile = { file: join(dir, file), run: run.key, window, summary: summarize(JSON.parse(readFileSync(join(dir, file), 'utf8')), 25, window) }
+      profile = { file: join(dir, file), run: run.key, system: o.profileSystem, window, summary: summarize(JSON.parse(readFileSync(join(dir, file), 'utf8')), 25, window) }
       o.log(`profile run: ${Math.round(r.sim?.calls.roundTripsPerS ?? 0)} rt/s, connect ${r.sim?.connect.timeS ?? '?'} s under the profiler`)
     }
   }
@@ -291,10 +315,11 @@ export async function runBench (o: BenchOptions, command: string): Promise<Bench
     'CPU columns are cores (1.00 = one core busy) over the measurement window; gen ELU is the busiest simulator event loop (>= 0.90: the generator, not the system, set the pace).',
     '',
     ...tables.flatMap((t) => [formatTable(t), '']),
+    ...(external !== undefined ? [external.text, ''] : []),
     o.quick ? '(quick scale: the targets below are stated for 1,000 / 10,000 chargers)' : '',
     formatTargets(ts),
     ...(profile !== undefined
-      ? ['', `CPU profile of the gateway (ours-embedded under ${profile.run}, ${profile.window === undefined ? 'whole process' : `${o.profile === 'storm' ? 'connect phase' : 'measurement window'} only: ${Math.round(profile.window.fromMs)}-${Math.round(profile.window.toMs)} ms after spawn`}): ${profile.file}`, formatProfile(profile.summary)]
+      ? ['', `CPU profile of the gateway (${profile.system} under ${profile.run}, ${profile.window === undefined ? 'whole process' : `${o.profile === 'storm' ? 'connect phase' : 'measurement window'} only: ${Math.round(profile.window.fromMs)}-${Math.round(profile.window.toMs)} ms after spawn`}): ${profile.file}`, formatProfile(profile.summary)]
       : []),
     '',
     `elapsed ${elapsedS} s`
@@ -312,6 +337,7 @@ export async function runBench (o: BenchOptions, command: string): Promise<Bench
     results,
     tables,
     targets: ts,
+    external: external?.results,
     profile,
     text
   }
@@ -336,7 +362,7 @@ async function main (argv: string[]): Promise<number> {
   mkdirSync(resolve(file, '..'), { recursive: true })
   writeFileSync(file, JSON.stringify({ ...report, text: undefined }, null, 2) + '\n')
   process.stdout.write(`results: ${file}\n`)
-  return report.results.some((r) => r.error !== undefined) ? 1 : 0
+  return report.results.some((r) => r.error !== undefined) || report.external?.some((r) => r.error !== undefined) === true ? 1 : 0
 }
 
 const isMain = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)

@@ -5,7 +5,7 @@
  */
 import { type SystemName } from './systems.js'
 
-export const SCENARIOS = ['throughput', 'latency', 'storm', 'memory', 'size'] as const
+export const SCENARIOS = ['throughput', 'latency', 'storm', 'memory', 'size', 'external'] as const
 export type ScenarioName = typeof SCENARIOS[number]
 
 export interface Scale {

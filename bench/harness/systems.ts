@@ -9,7 +9,10 @@
  * - ours-baseline: as ours-embedded, with the gateway of another build (--baseline DIR, a copy
  *   of dist/ inside the repository), for before/after figures of a change in the same run;
  * - ours-plain-backend: as ours-embedded, the echo backend writing each answer on its own
- *   (plain MQTT.js), to show what the backend's write coalescing is worth.
+ *   (plain MQTT.js), to show what the backend's write coalescing is worth;
+ * - ours-mosquitto-stock: as ours-mosquitto, Mosquitto with its stock per-client limits
+ *   (max_inflight_messages 20: Receive Maximum 20; max_queued_messages 1000);
+ * - ours-mosquitto-baseline: as ours-mosquitto, with the gateway of the --baseline build.
  *
  * `server` is the process whose CPU and RSS are reported (the gateway for ours); `aux` are
  * the others that make up the system (echo backend, Mosquitto).
@@ -35,6 +38,8 @@ export interface StartContext {
   gatewayArgs: string[]
   /** The dist/ directory of the build that ours-baseline runs. */
   baselineDist?: string
+  /** Extra flags for the echo backend (e.g. --qos 2). */
+  backendArgs?: string[]
 }
 
 export interface RunningSystem {
@@ -44,6 +49,8 @@ export interface RunningSystem {
   pids: Record<string, number>
   /** Date.now() when the server process was spawned (to place a CPU profile's samples in time). */
   spawnedAt: number
+  /** The MQTT broker's URL (ours only): for another backend, e.g. the downstream driver. */
+  mqttUrl?: string
   stop: () => Promise<void>
 }
 
@@ -55,7 +62,7 @@ export interface SystemDef {
   start: (ctx: StartContext) => Promise<RunningSystem>
 }
 
-export const SYSTEM_NAMES = ['floor', 'peer', 'ours-embedded', 'ours-check-all', 'ours-mosquitto', 'ours-baseline', 'ours-plain-backend'] as const
+export const SYSTEM_NAMES = ['floor', 'peer', 'ours-embedded', 'ours-check-all', 'ours-mosquitto', 'ours-baseline', 'ours-plain-backend', 'ours-mosquitto-stock', 'ours-mosquitto-baseline'] as const
 export type SystemName = typeof SYSTEM_NAMES[number]
 /** What a bench run compares unless told otherwise (ours-baseline needs --baseline). */
 export const DEFAULT_SYSTEMS: SystemName[] = ['floor', 'peer', 'ours-embedded', 'ours-check-all', 'ours-mosquitto']
@@ -80,7 +87,7 @@ async function standalone (name: string, script: string, ctx: StartContext): Pro
   }
 }
 
-async function ours (ctx: StartContext, o: { mosquitto: boolean, checking: 'all' | 'disable', dist?: string, plainBackend?: boolean }): Promise<RunningSystem> {
+async function ours (ctx: StartContext, o: { mosquitto: boolean, stock?: boolean, checking: 'all' | 'disable', dist?: string, plainBackend?: boolean }): Promise<RunningSystem> {
   const procs: Proc[] = []
   const stop = async (): Promise<void> => {
     // Backend first (it would only see the gateway go), then the gateway, then the broker.
@@ -94,7 +101,7 @@ async function ours (ctx: StartContext, o: { mosquitto: boolean, checking: 'all'
     if (o.mosquitto) {
       // Mosquitto leaves Nagle's algorithm on by default: small request/answer packets would
       // wait for delayed ACKs (40 ms). The gateway and the embedded broker turn it off too.
-      currentMosquitto = await startMosquitto(['set_tcp_nodelay true'])
+      currentMosquitto = await startMosquitto(['set_tcp_nodelay true'], { stock: o.stock === true })
       if (currentMosquitto.pid !== undefined) pin(currentMosquitto.pid, ctx.layout.aux)
       mqttUrl = currentMosquitto.url
       args.push('--mqtt-url', mqttUrl)
@@ -108,12 +115,12 @@ async function ours (ctx: StartContext, o: { mosquitto: boolean, checking: 'all'
     const gw = spawnNode('gateway', 'src/cli/main.js', [...args, ...ctx.gatewayArgs], { cpus: ctx.layout.server, nodeArgs, dist: o.dist })
     procs.push(gw)
     await waitForPort(wsPort, gw)
-    const backend = spawnNode('echo-backend', 'bench/echo-backend.js', ['--url', mqttUrl, ...(o.plainBackend === true ? ['--plain'] : [])], { cpus: ctx.layout.aux })
+    const backend = spawnNode('echo-backend', 'bench/echo-backend.js', ['--url', mqttUrl, ...(o.plainBackend === true ? ['--plain'] : []), ...(ctx.backendArgs ?? [])], { cpus: ctx.layout.aux })
     procs.push(backend)
     await readyLine(backend)
     const pids: Record<string, number> = { server: gw.pid, backend: backend.pid }
     if (currentMosquitto?.pid !== undefined) pids.mosquitto = currentMosquitto.pid
-    return { url: `ws://127.0.0.1:${wsPort}/ocpp`, pids, spawnedAt, stop }
+    return { url: `ws://127.0.0.1:${wsPort}/ocpp`, pids, spawnedAt, stop, mqttUrl }
   } catch (err) {
     await stop()
     throw err
@@ -146,6 +153,21 @@ export const systems: Record<SystemName, SystemDef> = {
     about: 'gateway on an external Mosquitto started by the bench, echo backend process',
     unavailable: () => mosquittoBinary === undefined ? 'mosquitto not installed' : undefined,
     start: (ctx) => ours(ctx, { mosquitto: true, checking: 'disable' })
+  },
+  'ours-mosquitto-stock': {
+    name: 'ours-mosquitto-stock',
+    about: 'as ours-mosquitto, Mosquitto with its stock limits (max_inflight_messages 20, max_queued_messages 1000)',
+    unavailable: () => mosquittoBinary === undefined ? 'mosquitto not installed' : undefined,
+    start: (ctx) => ours(ctx, { mosquitto: true, stock: true, checking: 'disable' })
+  },
+  'ours-mosquitto-baseline': {
+    name: 'ours-mosquitto-baseline',
+    about: 'as ours-mosquitto, with the gateway of the --baseline build',
+    unavailable: () => mosquittoBinary === undefined ? 'mosquitto not installed' : undefined,
+    start: async (ctx) => {
+      if (ctx.baselineDist === undefined) throw new Error('ours-mosquitto-baseline needs --baseline DIR')
+      return await ours(ctx, { mosquitto: true, checking: 'disable', dist: ctx.baselineDist })
+    }
   },
   'ours-plain-backend': {
     name: 'ours-plain-backend',

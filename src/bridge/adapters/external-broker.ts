@@ -34,6 +34,10 @@ export type ExternalBrokerOptions = Omit<GatewayConfig['mqtt'], 'embedded'> & {
 /** How long close() waits for the outbox to drain. */
 const CLOSE_DRAIN_MS = 2000
 
+/** DEBUG=mqttjs* (the `debug` package's switch) keeps MQTT.js's own log. */
+const MQTTJS_DEBUG = /mqttjs/.test(process.env.DEBUG ?? '')
+const noLog = (): void => {}
+
 /** MQTT 5 §3.1.2.11.2: 0xFFFFFFFF = the session never expires. */
 const NEVER_EXPIRES = 0xFFFFFFFF
 
@@ -111,7 +115,10 @@ export class ExternalBroker implements MqttPort {
       // Made again by us, only when the broker lost the session, before anything is published.
       resubscribe: false,
       // Nothing waits in MQTT.js's own offline queue: the outbox holds it, bounded.
-      queueQoSZero: false
+      queueQoSZero: false,
+      // MQTT.js logs every packet through `debug`, whose enabled-check alone cost 1-2 % of the
+      // gateway's CPU under load: off unless DEBUG asks for MQTT.js.
+      log: MQTTJS_DEBUG ? undefined : noLog
     }
     if (opts.will !== undefined) options.will = { ...opts.will }
     if (opts.ca !== undefined) options.ca = readFileSync(opts.ca)
