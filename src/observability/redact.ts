@@ -147,7 +147,8 @@ function scrubFrame (v: unknown, depth: number): unknown {
     } else if (secretSetting && k === 'variableAttribute' && Array.isArray(x)) {
       out[k] = x.map((a) => (typeof a === 'object' && a !== null && 'value' in a ? { ...(a as object), value: REDACTED } : a))
     } else {
-      out[k] = isSecretKey(k) && x !== undefined && x !== null && x !== '' ? REDACTED : scrubFrame(x, depth + 1)
+      // In a frame, `key` is a 1.6 configuration key's name (ChangeConfiguration, GetConfiguration), not key material.
+      out[k] = k !== 'key' && isSecretKey(k) && x !== undefined && x !== null && x !== '' ? REDACTED : scrubFrame(x, depth + 1)
     }
   }
   return out

@@ -29,6 +29,7 @@ import { tlsRejection } from '../../transport/tls-errors.js'
 import { defaults } from '../../config/defaults.js'
 import { durationMs } from '../../config/duration.js'
 import type { Metrics } from '../../observability/metrics.js'
+import { PublishPump } from './publish-pump.js'
 
 export interface EmbeddedBrokerOptions {
   bind?: { host: string, port: number }
@@ -88,7 +89,12 @@ export class EmbeddedBroker implements MqttPort {
   private readonly expiring = new Map<string, NodeJS.Timeout>()
   private bounded?: BoundedPersistence
 
-  private constructor (readonly aedes: Aedes, private readonly logger: Logger, private readonly auth: EmbeddedAuth) {}
+  /** Our publishes, paced so that aedes' emitter never queues them (./publish-pump.ts). */
+  private readonly pump: PublishPump<AedesPublishPacket>
+
+  private constructor (readonly aedes: Aedes, private readonly logger: Logger, private readonly auth: EmbeddedAuth) {
+    this.pump = new PublishPump((p, done) => { aedes.publish(p, done) })
+  }
 
   static async start (opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
     // Before anything listens: a broker open to the network without users is refused here.
@@ -190,12 +196,12 @@ export class EmbeddedBroker implements MqttPort {
 
   publish (topic: string, payload: string | Buffer, qos: QoS, retain = false): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.aedes.publish(packet(topic, payload, qos, retain), (err?: Error) => (err != null ? reject(err) : resolve()))
+      this.pump.publish(packet(topic, payload, qos, retain), (err?: Error) => (err != null ? reject(err) : resolve()))
     })
   }
 
   post (topic: string, payload: string | Buffer, qos: QoS, onError: (err: Error) => void): void {
-    this.aedes.publish(packet(topic, payload, qos, false), (err?: Error) => { if (err != null) onError(err) })
+    this.pump.publish(packet(topic, payload, qos, false), (err?: Error) => { if (err != null) onError(err) })
   }
 
   subscribe (topic: string, _qos: QoS, handler: MessageHandler): Promise<void> {

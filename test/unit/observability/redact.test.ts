@@ -82,6 +82,8 @@ describe('redactFrame: secrets carried inside OCPP frames (log.frames)', () => {
     const conf = redactFrame('[3,"g1",{"configurationKey":[{"key":"AuthorizationKey","readonly":false,"value":"k3y"},{"key":"HeartbeatInterval","readonly":false,"value":"60"}]}]')
     assert.doesNotMatch(conf, /k3y/)
     assert.match(conf, /"60"/)
+    // The names of the keys stay readable: `key` in a frame is a setting's name.
+    assert.deepEqual(JSON.parse(conf)[2].configurationKey.map((c: { key: string }) => c.key), ['AuthorizationKey', 'HeartbeatInterval'])
   })
 
   test('2.x NotifyReport variableAttribute values of a secret variable; other frames unchanged in value', () => {
