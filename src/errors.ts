@@ -23,7 +23,8 @@ export const errorCodes = Object.freeze({
   OCPPGW_ERR_MQTT_OPEN: 'the embedded MQTT broker would be reachable from other hosts without authentication',
   OCPPGW_ERR_API_KEYS_FILE: 'the admin API keys file cannot be read or parsed',
   OCPPGW_ERR_ADMIN_OPEN: 'the admin HTTP server would be reachable from other hosts without API keys',
-  OCPPGW_ERR_SIM_OPTION: 'an option of the charge point simulator is invalid'
+  OCPPGW_ERR_SIM_OPTION: 'an option of the charge point simulator is invalid',
+  OCPPGW_ERR_AUDIT_FILE: 'the frame audit file cannot be opened'
 } as const)
 
 export type ErrorCode = keyof typeof errorCodes

@@ -24,6 +24,7 @@ import { Metrics } from './observability/metrics.js'
 import { SessionTable } from './session/sessions.js'
 import { Session } from './session/session.js'
 import type { SessionContext } from './session/context.js'
+import { FrameAudit } from './observability/frame-audit.js'
 import { WsListener } from './transport/ws-listener.js'
 import { createAdmission } from './transport/admission.js'
 import { openGatewayAuth, type GatewayAuth } from './auth/setup.js'
@@ -106,7 +107,17 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
       else log.info(line)
     }
 
-    const ctx: SessionContext = { config, metrics, log, validators, credentials: credentialsPort(auth, metrics, authLog) }
+    let audit: FrameAudit | undefined
+    if (config.log.audit !== undefined) {
+      const a = config.log.audit
+      audit = await FrameAudit.open(a, (err) => {
+        metrics.inc('frame_audit_errors_total')
+        log.error({ err: err.message, file: a.file }, 'frame audit sink: write or rotation failed')
+      })
+      opened.push(() => audit?.close())
+      log.info({ file: a.file, chargers: a.chargers.length === 0 ? 'all' : a.chargers }, 'frame audit sink open')
+    }
+    const ctx: SessionContext = { config, metrics, log, validators, credentials: credentialsPort(auth, metrics, authLog), audit }
     const listeners: WsListener[] = []
     opened.push(() => Promise.all(listeners.map((l) => l.stopAccepting())).then(() => {}))
     for (const l of config.listeners) {
@@ -181,6 +192,7 @@ export async function startGateway (config: GatewayConfig, opts: StartOptions = 
         await bridge.stop().catch(() => {})
         await auth.close()
         await mqtt.close()
+        await audit?.close()
         log.info('stopped')
       })()
       return closing

@@ -273,6 +273,12 @@ export const defaults = deepFreeze({
 
   log: {
     level: 'info',
-    frames: false
+    frames: false,
+    /**
+     * Every frame (or those of `chargers`: ids, or prefixes ending in `*`) to JSONL files under
+     * `file`, redacted, rotated at `size` and every `frequency` (`daily`, `hourly`, a duration,
+     * or `off`), `keep` rotated files kept: README "Operating it". Off without a `file`.
+     */
+    audit: { size: '100m', frequency: 'daily', keep: 14, chargers: [] }
   }
 } as const)

@@ -112,7 +112,12 @@ export interface GatewayConfig {
     /** HTTPS: the certificate (as a wss listener's); undefined = plain HTTP. */
     tls?: ListenerSecurity
   }
-  log: { level: string, frames: boolean }
+  log: {
+    level: string
+    frames: boolean
+    /** The frame audit sink; undefined = off (src/observability/frame-audit.ts). */
+    audit?: { file: string, size: string, frequency?: 'daily' | 'hourly' | number, keep: number, chargers: readonly string[] }
+  }
   /**
    * The validated tree, defaults filled in, with every secret replaced (redactConfig): what
    * --print-config prints. The tree with its secrets is not kept on the config.
@@ -339,7 +344,18 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
       traceIdleMs: durationMs(t.admin.trace_idle, 'admin.trace_idle', { finite: true }),
       tls: t.admin.ssl_options === undefined ? undefined : buildListenerSecurity('wss', { ssl_options: t.admin.ssl_options }, 'admin')
     },
-    log: { level: t.log.level, frames: t.log.frames },
+    log: { level: t.log.level, frames: t.log.frames, audit: auditSink(t.log.audit) },
     redacted: redactConfig(tree)
   })
+}
+
+function auditSink (a: { file?: string, size: string, frequency: string, keep: number, chargers: string[] }): GatewayConfig['log']['audit'] {
+  if (a.file === undefined) return undefined
+  let frequency: 'daily' | 'hourly' | number | undefined
+  if (a.frequency === 'daily' || a.frequency === 'hourly') frequency = a.frequency
+  else if (a.frequency !== 'off') {
+    frequency = durationMs(a.frequency, 'log.audit.frequency', { finite: true })
+    if (frequency < 1000) throw new ConfigError(`log.audit.frequency: "${a.frequency}" is shorter than 1s (use off, hourly, daily or a duration such as 15m)`)
+  }
+  return { file: a.file, size: a.size, frequency, keep: a.keep, chargers: a.chargers }
 }

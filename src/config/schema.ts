@@ -189,7 +189,20 @@ export const configSchema = {
       default: {},
       properties: {
         level: { type: 'string', enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: defaults.log.level },
-        frames: { type: 'boolean', default: defaults.log.frames }
+        frames: { type: 'boolean', default: defaults.log.frames },
+        // The frame audit sink (src/observability/frame-audit.ts): JSONL files, rotated; no file = off.
+        audit: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            file: { type: 'string', minLength: 1 },
+            size: { type: 'string', pattern: '^[0-9]+[kKmMgG]$', default: defaults.log.audit.size },
+            frequency: { anyOf: [{ type: 'string', enum: ['daily', 'hourly', 'off'] }, duration], default: defaults.log.audit.frequency },
+            keep: { type: 'integer', minimum: 0, maximum: 10000, default: defaults.log.audit.keep },
+            chargers: { type: 'array', items: { type: 'string', minLength: 1 }, default: defaults.log.audit.chargers }
+          }
+        }
       }
     }
   }

@@ -48,6 +48,8 @@ export const counterNames = [
   'credential_changes_total',
   /** Commands on the control topic ({mountpoint}ctl/{cid}), by result: closed, offline, invalid, relayed (to the node holding the charge point). */
   'control_commands_total',
+  /** The frame audit sink (log.audit) could not write or rotate its file; frames go on, the sink may miss some. */
+  'frame_audit_errors_total',
   /** A bug met on one message (by direction): answered or reported, the process goes on. */
   'internal_errors_total',
   /** Retained downstream messages replayed by the broker: never delivered to a charge point. */

@@ -2,6 +2,7 @@ import type { Metrics } from '../observability/metrics.js'
 import type { Logger } from '../observability/logger.js'
 import type { FormatCheckingConfig, Validators } from '../schema/index.js'
 import type { CredentialChange } from '../ocpp/credential-changes.js'
+import type { FrameSink } from '../observability/frame-audit.js'
 
 /** The settings a session reads: a GatewayConfig fits as it is. */
 export interface SessionConfig {
@@ -28,4 +29,6 @@ export interface SessionContext {
    * a higher security profile): the gateway's credentials store keeps up (docs/security.md).
    */
   readonly credentials?: { accepted: (cid: string, change: CredentialChange) => void }
+  /** The frame audit sink (`log.audit`), when configured: told every frame both ways. */
+  readonly audit?: FrameSink
 }

@@ -236,6 +236,7 @@ export class Session {
     if (this.closed) return
     const text = encodeFrame(frame)
     if (this.ctx.config.log.frames) this.log.info({ dir: 'out', frame: redactFrame(text) }, 'frame')
+    this.ctx.audit?.record(this.cid, 'out', text)
     this.ctx.metrics.inc('frames_out_total')
     this.ctx.metrics.frame('out', frame.type, frame.type === 2 || frame.type === 6 ? frame.action : action)
     if (this.trace !== undefined && !this.trace.push('out', text, Date.now())) this.trace = undefined

@@ -26,6 +26,7 @@ export function fromChargePoint (s: Session, data: Buffer, isBinary: boolean, no
   s.receivedFrames++
   metrics.inc('frames_in_total')
   if (config.log.frames) s.log.info({ dir: 'in', frame: redactFrame(text) }, 'frame')
+  s.ctx.audit?.record(s.cid, 'in', text)
   if (s.trace !== undefined && !s.trace.push('in', text, now)) s.trace = undefined
   const result = decodeFrame(text, s.dialect, undefined, config.maxJsonDepth)
   if (!result.ok) {
