@@ -26,7 +26,7 @@ import { NodeDirectory } from './nodes.js'
 import { Presence, type Holding } from './presence.js'
 import { Router, type RouterOptions } from './router.js'
 import { peekEnvelopeId } from './envelope.js'
-import { CLEAR_DELAY_MS, HANDOFF_WAIT_MS, heldOf, HoldBack, MAX_EARLY, note, prune, RECENT_MS, RELEASED_KEEP_MS, STOP_ECHO_WAIT_MS, type ClusterHeld, type Handoff, type Relay, type Released } from './handoff.js'
+import { CLEAR_DELAY_MS, HANDOFF_WAIT_MS, heldOf, HoldBack, MAX_EARLY, RECENT_MS, RecentIds, RELEASED_KEEP_MS, STOP_ECHO_WAIT_MS, type ClusterHeld, type Handoff, type Relay, type Released } from './handoff.js'
 import { PresenceLookup } from './presence-lookup.js'
 import { Janitor } from './presence-janitor.js'
 
@@ -133,7 +133,7 @@ export class ClusterRouter extends Router {
     if (held === undefined) {
       const handler: MessageHandler = this.guard((_t, payload, retained) => this.onDownstream(topic, cid, payload, retained))
       // Held by another node (a known record, or one in the presence replay): wait for its handoff.
-      const created: ClusterHeld = held = { cid, refs: 0, handler, ready: Promise.resolve(), recent: [], dual: 0, early: [], attached: false, echoed: false, waitHandoff: false }
+      const created: ClusterHeld = held = { cid, refs: 0, handler, ready: Promise.resolve(), recent: new RecentIds(), dual: 0, early: [], attached: false, echoed: false, waitHandoff: false }
       this.held.set(topic, created)
       const subs = [{ topic, qos: dnstream.qos, handler }]
       // The presence subscription rides in the same SUBSCRIBE (one round trip per connect),
@@ -222,8 +222,8 @@ export class ClusterRouter extends Router {
     const now = Date.now()
     const released: Record<string, string[]> = {}
     for (const [cid, r] of this.released) {
-      prune(r.recent, now)
-      if (r.until >= now && r.recent.length > 0) released[cid] = r.recent.map(([id]) => id)
+      r.recent.prune(now)
+      if (r.until >= now && r.recent.size > 0) released[cid] = r.recent.ids()
     }
     await this.nodes.stop(released).catch((err: Error) => this.c.log.warn({ err: err.message }, 'node record not updated at stop'))
   }
@@ -246,7 +246,7 @@ export class ClusterRouter extends Router {
         id = peekEnvelopeId(payload.toString('utf8')).id
         const twin = id === undefined ? undefined : held.early?.find((e) => e.id === id)
         if (twin !== undefined) { twin.shared ||= shared; return }
-        if (id !== undefined && held.recent.some(([x]) => x === id)) return
+        if (id !== undefined && held.recent.has(id)) return
       }
     }
     if (held?.early !== undefined && retained !== true) {
@@ -263,7 +263,7 @@ export class ClusterRouter extends Router {
       return
     }
     const routed = this.route(cid, payload, retained)
-    if (routed !== undefined && held !== undefined) note(held.recent, routed)
+    if (routed !== undefined && held !== undefined) held.recent.note(routed)
   }
 
   /** A handoff from the node that held a charge point this node took over. */
@@ -293,20 +293,25 @@ export class ClusterRouter extends Router {
     }
     const r = this.released.get(cid)
     const { id } = peekEnvelopeId(payload.toString('utf8'))
-    if (id !== undefined && r?.recent.some(([x]) => x === id) === true) return
-    if (this.offline.answer(topic, payload) && id !== undefined && r !== undefined) note(r.recent, id)
+    if (id !== undefined && r?.recent.has(id) === true) return
+    if (this.offline.answer(topic, payload) && id !== undefined && r !== undefined) r.recent.note(id)
   }
 
   /** Tell the node that took a charge point over what this node handled for it lately. */
-  private sendHandoff (cid: string, to: string, recent: Array<[string, number]>): void {
-    prune(recent, Date.now())
-    const handoff: Handoff = { cid, from: this.c.nodeId, ids: recent.map(([id]) => id) }
+  private sendHandoff (cid: string, to: string, recent: RecentIds): void {
+    recent.prune(Date.now())
+    const handoff: Handoff = { cid, from: this.c.nodeId, ids: recent.ids() }
     this.say(this.c.mqtt.publish(`${this.c.topics.nodesPrefix}${to}/handoff`, JSON.stringify(handoff), 1, false), 'handoff', cid)
   }
 
-  private remember (cid: string, recent: Array<[string, number]>, topic: string): void {
+  private remember (cid: string, recent: RecentIds, topic: string): void {
     const now = Date.now()
-    for (const [k, v] of this.released) if (v.until < now) this.released.delete(k)
+    // In order of `until` (re-set entries move to the end): forget from the oldest, stop at the first kept.
+    for (const [k, v] of this.released) {
+      if (v.until >= now) break
+      this.released.delete(k)
+    }
+    this.released.delete(cid)
     this.released.set(cid, { recent, until: now + RELEASED_KEEP_MS, echoed: false, topic })
   }
 
@@ -338,7 +343,7 @@ export class ClusterRouter extends Router {
     const held = this.held.get(this.c.topics.dnstream({ cid, version: s.dialect.version }))
     // Closed first: what it still owed is answered "disconnected" before the new node delivers.
     s.close(CloseCode.TAKEOVER, `replaced by a connection on node ${h.node}`.slice(0, 120), 'takeover')
-    this.sendHandoff(cid, h.node, held?.recent ?? [])
+    this.sendHandoff(cid, h.node, held?.recent ?? new RecentIds())
   }
 
   /** A record about this node, as the broker has it. */
