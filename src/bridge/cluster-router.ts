@@ -306,11 +306,8 @@ export class ClusterRouter extends Router {
 
   private remember (cid: string, recent: RecentIds, topic: string): void {
     const now = Date.now()
-    // In order of `until` (re-set entries move to the end): forget from the oldest, stop at the first kept.
-    for (const [k, v] of this.released) {
-      if (v.until >= now) break
-      this.released.delete(k)
-    }
+    // In order of `until` (a re-set entry moves to the end): forget from the oldest, stop at the first kept.
+    for (const [k, v] of this.released) { if (v.until >= now) break; this.released.delete(k) }
     this.released.delete(cid)
     this.released.set(cid, { recent, until: now + RELEASED_KEEP_MS, echoed: false, topic })
   }

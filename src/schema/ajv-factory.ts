@@ -2,17 +2,16 @@
  * The one place the Ajv options are chosen. Every option here is about untrusted input or
  * about the official schemas; see docs/schema.md.
  */
-import { Ajv, type ValidateFunction } from 'ajv'
-import addFormatsModule from 'ajv-formats'
-import { isDateTime } from './date-time.js'
+import { Ajv, _, type Options, type ValidateFunction } from 'ajv'
+import { formats } from './formats.js'
 import type { JsonSchema } from './schema-source.js'
 
-// ajv-formats is CommonJS: under NodeNext the default import is module.exports, whose
-// `default` is the plugin function.
-const addFormats = addFormatsModule.default
-
-export function createAjv (): Ajv {
+/** `standalone`: keep each function's source, for code generated at build time (standalone.ts). */
+export function createAjv ({ standalone = false } = {}): Ajv {
+  // Generated code refers to the formats as `formats[name]`, imported from ./formats.js.
+  const code: Options['code'] = standalone ? { source: true, esm: true, formats: _`formats` } : undefined
   const ajv = new Ajv({
+    ...(code !== undefined ? { code } : {}),
     // Untrusted input: stop at the first error (allErrors can be made to cost O(n) errors
     // per message, a resource-exhaustion risk), and never touch the payload.
     allErrors: false,
@@ -32,11 +31,8 @@ export function createAjv (): Ajv {
     verbose: false,
     messages: true
   })
-  // The only formats the bundles use (1.6: date-time, uri; 2.x: date-time). date-time is
-  // ajv-formats' full check (time zone required, as RFC 3339 and OCPP do) in one regex
-  // pass: see date-time.ts. uri is ajv-formats' full check.
-  addFormats(ajv, ['uri'])
-  ajv.addFormat('date-time', { type: 'string', validate: isDateTime })
+  // The only formats the bundles use: formats.ts.
+  for (const [name, format] of Object.entries(formats)) ajv.addFormat(name, format)
   return ajv
 }
 
@@ -46,6 +42,10 @@ export function createAjv (): Ajv {
  * means different schemas in different versions. The shipped object itself is not touched.
  */
 export function compileSchema (ajv: Ajv, schema: JsonSchema): ValidateFunction {
-  const { $id: _id, ...withoutId } = schema
-  return ajv.compile(withoutId)
+  return ajv.compile(withoutId(schema))
+}
+
+export function withoutId (schema: JsonSchema): Record<string, unknown> {
+  const { $id: _id, ...rest } = schema
+  return rest
 }

@@ -13,6 +13,7 @@ import type { OcppVersion } from '../ocpp/dialect.js'
 import { compileSchema, createAjv } from './ajv-factory.js'
 import { toFailure, truncate, type ValidationFailure } from './error-mapping.js'
 import { loadActionSchemas, type JsonSchema } from './schema-source.js'
+import { requestExport, responseExport, type Precompiled } from './standalone.js'
 
 export type { ValidationFailure } from './error-mapping.js'
 
@@ -30,6 +31,8 @@ export interface Validators {
   hasAction: (version: OcppVersion, action: string) => boolean
   /** Action names of a version, sorted; empty for a version not loaded. */
   actions: (version: OcppVersion) => string[]
+  /** Schemas Ajv has compiled in this process so far (0 when all came precompiled). */
+  compiledAtRunTime: () => number
 }
 
 export interface ValidatorOptions {
@@ -41,17 +44,27 @@ export interface ValidatorOptions {
    * 'eager': compile everything now, so a broken schema fails the start.
    */
   compile?: 'lazy' | 'eager'
+  /**
+   * Validators generated at build time (standalone.ts, loadPrecompiled): used where present,
+   * so nothing of those versions is compiled at all.
+   */
+  precompiled?: Precompiled
 }
 
 /** A schema and, once needed, its compiled function (or the compile error). */
 class SchemaSlot {
   private fn: ValidateFunction | undefined
   private failure: ValidationFailure | undefined
-  constructor (private readonly ajv: Ajv, private readonly schema: JsonSchema, private readonly name: string) {}
+  constructor (private readonly ajv: Ajv, private readonly schema: JsonSchema, private readonly name: string, private readonly counter: { n: number }, fn?: ValidateFunction) {
+    this.fn = fn
+  }
 
   /** Compiles now; throws if the schema does not compile. */
   compile (): ValidateFunction {
-    this.fn ??= compileSchema(this.ajv, this.schema)
+    if (this.fn === undefined) {
+      this.fn = compileSchema(this.ajv, this.schema)
+      this.counter.n++
+    }
     return this.fn
   }
 
@@ -82,13 +95,15 @@ export function createValidators (opts: ValidatorOptions = {}): Validators {
   // One Ajv per version: schemas are compiled without ids, but keeping versions apart keeps
   // any shared compile cache apart too and costs nothing.
   const tables = new Map<OcppVersion, ReadonlyMap<string, ActionSlots>>()
+  const compiled = { n: 0 }
   for (const version of versions) {
     const ajv = createAjv()
+    const pre = opts.precompiled?.get(version)
     const slots = new Map<string, ActionSlots>()
     for (const [action, schemas] of loadActionSchemas(version)) {
       slots.set(action, {
-        request: new SchemaSlot(ajv, schemas.request, `${version} ${action} request`),
-        response: schemas.response === undefined ? undefined : new SchemaSlot(ajv, schemas.response, `${version} ${action} response`)
+        request: new SchemaSlot(ajv, schemas.request, `${version} ${action} request`, compiled, pre?.[requestExport(action)]),
+        response: schemas.response === undefined ? undefined : new SchemaSlot(ajv, schemas.response, `${version} ${action} response`, compiled, pre?.[responseExport(action)])
       })
     }
     tables.set(version, slots)
@@ -126,6 +141,9 @@ export function createValidators (opts: ValidatorOptions = {}): Validators {
     },
     actions (version: OcppVersion): string[] {
       return [...(tables.get(version)?.keys() ?? [])]
+    },
+    compiledAtRunTime (): number {
+      return compiled.n
     }
   })
 }
