@@ -12,7 +12,10 @@
  *   (plain MQTT.js), to show what the backend's write coalescing is worth;
  * - ours-mosquitto-stock: as ours-mosquitto, Mosquitto with its stock per-client limits
  *   (max_inflight_messages 20: Receive Maximum 20; max_queued_messages 1000);
- * - ours-mosquitto-baseline: as ours-mosquitto, with the gateway of the --baseline build.
+ * - ours-mosquitto-baseline: as ours-mosquitto, with the gateway of the --baseline build;
+ * - hand-bridge: what a user would build instead, ocpp-rpc + one MQTT.js connection with the
+ *   same topics and envelopes (bench/hand-bridge.ts), on the same Mosquitto set-up as
+ *   ours-mosquitto, with the same echo backend: compare with ours-mosquitto.
  *
  * `server` is the process whose CPU and RSS are reported (the gateway for ours); `aux` are
  * the others that make up the system (echo backend, Mosquitto).
@@ -62,7 +65,7 @@ export interface SystemDef {
   start: (ctx: StartContext) => Promise<RunningSystem>
 }
 
-export const SYSTEM_NAMES = ['floor', 'peer', 'ours-embedded', 'ours-check-all', 'ours-mosquitto', 'ours-baseline', 'ours-plain-backend', 'ours-mosquitto-stock', 'ours-mosquitto-baseline'] as const
+export const SYSTEM_NAMES = ['floor', 'peer', 'ours-embedded', 'ours-check-all', 'ours-mosquitto', 'ours-baseline', 'ours-plain-backend', 'ours-mosquitto-stock', 'ours-mosquitto-baseline', 'hand-bridge'] as const
 export type SystemName = typeof SYSTEM_NAMES[number]
 /** What a bench run compares unless told otherwise (ours-baseline needs --baseline). */
 export const DEFAULT_SYSTEMS: SystemName[] = ['floor', 'peer', 'ours-embedded', 'ours-check-all', 'ours-mosquitto']
@@ -127,7 +130,39 @@ async function ours (ctx: StartContext, o: { mosquitto: boolean, stock?: boolean
   }
 }
 
+async function handBridge (ctx: StartContext): Promise<RunningSystem> {
+  const procs: Proc[] = []
+  const stop = async (): Promise<void> => {
+    for (const p of procs.reverse()) await p.stop()
+    await stopMosquitto()
+  }
+  try {
+    currentMosquitto = await startMosquitto(['set_tcp_nodelay true'])
+    if (currentMosquitto.pid !== undefined) pin(currentMosquitto.pid, ctx.layout.aux)
+    const mqttUrl = currentMosquitto.url
+    const spawnedAt = Date.now()
+    const bridge = spawnNode('hand-bridge', 'bench/hand-bridge.js', ['--url', mqttUrl, '--port', '0'], { cpus: ctx.layout.server })
+    procs.push(bridge)
+    const { port } = await readyLine(bridge) as { port: number }
+    const backend = spawnNode('echo-backend', 'bench/echo-backend.js', ['--url', mqttUrl, ...(ctx.backendArgs ?? [])], { cpus: ctx.layout.aux })
+    procs.push(backend)
+    await readyLine(backend)
+    const pids: Record<string, number> = { server: bridge.pid, backend: backend.pid }
+    if (currentMosquitto.pid !== undefined) pids.mosquitto = currentMosquitto.pid
+    return { url: `ws://127.0.0.1:${port}/ocpp`, pids, spawnedAt, stop, mqttUrl }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
+
 export const systems: Record<SystemName, SystemDef> = {
+  'hand-bridge': {
+    name: 'hand-bridge',
+    about: 'what a user would build: ocpp-rpc + MQTT.js with the same topics and envelopes, on Mosquitto, echo backend process',
+    unavailable: () => mosquittoBinary === undefined ? 'mosquitto not installed' : undefined,
+    start: (ctx) => handBridge(ctx)
+  },
   floor: {
     name: 'floor',
     about: 'bare ws server answering each Call in process',
