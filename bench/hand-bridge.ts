@@ -20,7 +20,10 @@ import { type AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import mqtt from 'mqtt'
-import { createRPCError, RPCServer } from 'ocpp-rpc'
+import { createRPCError as makeRpcError, RPCServer } from 'ocpp-rpc'
+
+/** ocpp-rpc's RPC errors are Errors; its typing says less. */
+const createRPCError = (code: string, description: string, details: unknown = {}): Error => makeRpcError(code, description, details) as Error
 
 interface RpcClient {
   identity: string
@@ -47,7 +50,7 @@ export async function startHandBridge ({ url, host = '127.0.0.1', port = 0 }: { 
       pending.delete(`${cid}\u0000${env.UniqueId ?? ''}`)
       clearTimeout(p.timer)
       if (env.MessageTypeId === 3) p.resolve(env.Payload)
-      else p.reject(createRPCError(env.ErrorCode ?? 'InternalError', env.ErrorDescription ?? '', env.ErrorDetails ?? {}) as Error)
+      else p.reject(createRPCError(env.ErrorCode ?? 'InternalError', env.ErrorDescription ?? '', env.ErrorDetails ?? {}))
     } else if (env.MessageTypeId === 2 && typeof env.Action === 'string') {
       const client = clients.get(cid)
       const id = env.UniqueId
@@ -74,7 +77,7 @@ export async function startHandBridge ({ url, host = '127.0.0.1', port = 0 }: { 
     })
     client.handle(({ method, params, messageId }) => new Promise((resolve, reject) => {
       const key = `${cid}\u0000${messageId}`
-      const timer = setTimeout(() => { pending.delete(key); reject(createRPCError('InternalError', 'no answer from the backend') as Error) }, 30_000)
+      const timer = setTimeout(() => { pending.delete(key); reject(createRPCError('InternalError', 'no answer from the backend')) }, 30_000)
       pending.set(key, { resolve, reject, timer })
       mq.publish(`ocpp/cp/${cid}`, JSON.stringify({ MessageTypeId: 2, UniqueId: messageId, Action: method, Payload: params }), { qos: 2 })
     }))
