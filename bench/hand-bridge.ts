@@ -23,7 +23,7 @@ import mqtt from 'mqtt'
 import { createRPCError as makeRpcError, RPCServer } from 'ocpp-rpc'
 
 /** ocpp-rpc's RPC errors are Errors; its typing says less. */
-const createRPCError = (code: string, description: string, details: unknown = {}): Error => makeRpcError(code, description, details) as Error
+const createRPCError = (code: string, description: string, details: unknown = {}): Error => makeRpcError(code, description, details as Record<string, unknown>) as Error
 
 interface RpcClient {
   identity: string
