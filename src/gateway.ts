@@ -86,6 +86,8 @@ type Undo = () => Promise<void> | void
 
 export async function startGateway (config: GatewayConfig, opts: StartOptions = {}): Promise<Gateway> {
   const log = opts.logger ?? createLogger(config.log.level)
+  // EMQX keys ignored or changed here: once each, at start (src/config/emqx-compat.ts).
+  for (const w of config.warnings) log.warn(w)
   // The `action` label of frames_total: the actions of every version's schema set, others `other`.
   const metrics = new Metrics({ actions: new Set(ALL_VERSIONS.flatMap((v) => [...loadActionSchemas(v).keys()])) })
   const startedAt = Date.now()

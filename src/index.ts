@@ -1,5 +1,5 @@
 export { startGateway, type Gateway, type StartOptions } from './gateway.js'
-export { buildConfig, configFromEnv, readConfigFile, ConfigError, type GatewayConfig } from './config/load.js'
+export { buildConfig, configFromEnv, loadConfigFile, readConfigFile, ConfigError, type GatewayConfig } from './config/load.js'
 export { decodeFrame, encodeFrame, type Frame } from './ocpp/frame.js'
 export { dialects, type OcppVersion, type Dialect } from './ocpp/dialect.js'
 export { CloseCode } from './session/close-codes.js'

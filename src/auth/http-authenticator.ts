@@ -92,7 +92,7 @@ export class HttpAuthenticator implements Authenticator {
       password: req.password ?? null,
       ...(binary === undefined ? {} : { password_hex: binary }),
       peer: req.peer,
-      peerhost: req.peer,
+      peerhost: hostOf(req.peer),
       cert_cn: req.certCN ?? null,
       listener: req.listener,
       profile: req.profile
@@ -200,4 +200,16 @@ async function readLimited (res: Response, max: number): Promise<string | undefi
     return undefined
   }
   return Buffer.concat(chunks).toString('utf8')
+}
+
+/**
+ * EMQX's `peerhost` is the address alone: `198.51.100.7:50312` -> `198.51.100.7`,
+ * `[2001:db8::1]:50312` -> `2001:db8::1`; a bare address is returned as it is.
+ */
+export function hostOf (peer: string): string {
+  const bracket = /^\[([^\]]+)\](?::\d+)?$/.exec(peer)
+  if (bracket !== null) return bracket[1] as string
+  const colon = peer.lastIndexOf(':')
+  // One colon: IPv4 (or a name) with a port; more: a bare IPv6 address.
+  return colon > 0 && peer.indexOf(':') === colon && /^\d+$/.test(peer.slice(colon + 1)) ? peer.slice(0, colon) : peer
 }

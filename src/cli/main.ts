@@ -2,7 +2,7 @@
 /** `ocpp-gateway`: a thin shell over startGateway(): flags, signals, exit codes. */
 import { readFileSync, realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { buildConfig, configFromEnv, readConfigFile } from '../config/load.js'
+import { buildConfig, configFromEnv, loadConfigFile } from '../config/load.js'
 import { startGateway } from '../gateway.js'
 import { createLogger } from '../observability/logger.js'
 import { parseFlags, usage } from './options.js'
@@ -33,7 +33,7 @@ export async function main (argv: string[]): Promise<number> {
   let config
   try {
     const file = flags.configFile ?? process.env.OCPP_GW_CONFIG
-    config = buildConfig([file !== undefined ? readConfigFile(file) : {}, configFromEnv(process.env), flags.tree])
+    config = buildConfig([file !== undefined ? await loadConfigFile(file) : {}, configFromEnv(process.env), flags.tree])
   } catch (err) {
     process.stderr.write(`ocpp-gateway: configuration error: ${(err as Error).message}\n`)
     return 2
@@ -52,7 +52,7 @@ export async function main (argv: string[]): Promise<number> {
     return 1
   }
   log.info({
-    ocpp: gateway.listeners.map((l) => `ws://${l.config.host}:${l.port}${l.config.path}/{id}`),
+    ocpp: gateway.listeners.map((l) => `${l.config.type}://${l.config.host}:${l.port}${l.config.path}/{id}`),
     mqtt: config.mqtt.url !== '' ? 'external' : { embedded: { tcp: gateway.mqttPort ?? 'off', ws: gateway.mqttWsPort ?? 'off', tls: gateway.mqttTlsPort ?? 'off', wss: gateway.mqttWssPort ?? 'off' } }
   }, 'ocpp-gateway started')
 

@@ -158,9 +158,22 @@ export const defaults = deepFreeze({
      * balancer in front); only from `trusted_proxies` when that is set.
      */
     proxy_protocol: false,
+    /**
+     * EMQX's key: WebSocket upgrades accepted per second on this listener, with a burst of one
+     * second's worth; beyond it 503 with Retry-After (`listener_rate`). `infinity`: no cap (the
+     * per-address rate of handshake_limits still holds). EMQX's default is 1000.
+     */
+    max_conn_rate: 'infinity',
     websocket: {
       /** EMQX's key and default; read only from `trusted_proxies`. */
       proxy_address_header: 'x-forwarded-for',
+      /** EMQX's key and default: the client's port, read with proxy_address_header (logs, peer). */
+      proxy_port_header: 'x-forwarded-port',
+      /** EMQX's keys: with check_origin_enable, an Origin header must be one of check_origins (403 otherwise). */
+      check_origin_enable: false,
+      /** EMQX's default: a request without Origin (every charge point) passes the check. */
+      allow_origin_absence: true,
+      check_origins: [],
       path: '/ocpp',
       /** Every version we speak, in order of preference. */
       supported_subprotocols: ['ocpp1.6', 'ocpp2.0.1', 'ocpp2.1'],

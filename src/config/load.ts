@@ -1,11 +1,11 @@
 /**
- * Configuration: defaults < file (YAML or JSON) < environment < CLI flags, validated once
+ * Configuration: defaults < file (YAML, JSON or HOCON) < environment < CLI flags, validated once
  * with a clear error naming the bad key, then normalised and deep-frozen. The validated tree
  * itself (secrets included) is not kept: only its redacted copy, for --print-config.
  */
-import { readFileSync } from 'node:fs'
 import { Ajv } from 'ajv'
-import { parse as parseYaml } from 'yaml'
+import { adaptEmqx } from './emqx-compat.js'
+import { configFromEnv, deepMerge, loadConfigFile, parseScalar, readConfigFile, setPath, type Tree } from './sources.js'
 import { configSchema } from './schema.js'
 import { durationMs } from './duration.js'
 import { allSubprotocols } from '../ocpp/dialect.js'
@@ -35,6 +35,14 @@ export interface ListenerConfig {
   proxyProtocol: boolean
   /** Lower-case header name, e.g. x-forwarded-for. */
   proxyAddressHeader: string
+  /** Lower-case header name of the client's port through a trusted proxy, e.g. x-forwarded-port. */
+  proxyPortHeader: string
+  /** Upgrades per second (burst: one second's worth); undefined = no cap. */
+  maxConnRate?: number
+  /** Origins accepted (exact, lower case) when the check is on; undefined = no check. */
+  checkOrigins?: readonly string[]
+  /** With the check on: a request without Origin passes. */
+  allowOriginAbsence: boolean
   pingIntervalMs: number
   maxMalformedFrames: number
   malformedWindowMs: number
@@ -118,6 +126,8 @@ export interface GatewayConfig {
     /** The frame audit sink; undefined = off (src/observability/frame-audit.ts). */
     audit?: { file: string, size: string, frequency?: 'daily' | 'hourly' | number, keep: number, chargers: readonly string[] }
   }
+  /** One line per EMQX key that is ignored or changed here (./emqx-compat.ts): logged at start. */
+  warnings: readonly string[]
   /**
    * The validated tree, defaults filled in, with every secret replaced (redactConfig): what
    * --print-config prints. The tree with its secrets is not kept on the config.
@@ -125,75 +135,10 @@ export interface GatewayConfig {
   redacted: Readonly<Record<string, unknown>>
 }
 
-type Tree = Record<string, unknown>
+export { configFromEnv, deepMerge, loadConfigFile, parseScalar, readConfigFile, setPath }
 
 const ajv = new Ajv({ useDefaults: true, allErrors: false, strict: false })
 const validate = ajv.compile(configSchema)
-
-function isTree (v: unknown): v is Tree {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
-
-export function deepMerge (base: Tree, over: Tree): Tree {
-  const out: Tree = { ...base }
-  for (const [k, v] of Object.entries(over)) {
-    const b = out[k]
-    out[k] = isTree(b) && isTree(v) ? deepMerge(b, v) : v
-  }
-  return out
-}
-
-/** Set `a.b.c` in a tree, creating objects on the way. */
-export function setPath (tree: Tree, path: string, value: unknown): void {
-  const keys = path.split('.')
-  let node = tree
-  for (const key of keys.slice(0, -1)) {
-    const next = node[key]
-    if (!isTree(next)) node[key] = {}
-    node = node[key] as Tree
-  }
-  node[keys[keys.length - 1] as string] = value
-}
-
-/** Parse a scalar from env/flags: JSON when it parses (numbers, booleans, arrays), else the text. */
-export function parseScalar (text: string): unknown {
-  try { return JSON.parse(text) } catch { return text }
-}
-
-export function readConfigFile (file: string): Tree {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (err) {
-    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`)
-  }
-  let value: unknown
-  try {
-    value = /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text)
-  } catch (err) {
-    throw new ConfigError(`config file ${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(err as Error).message}`)
-  }
-  if (value == null) return {}
-  if (!isTree(value)) throw new ConfigError(`config file ${file} must hold a mapping of keys`)
-  // Accept EMQX's nesting too: gateway.ocpp.{...}
-  const gw = value.gateway
-  if (isTree(gw) && isTree(gw.ocpp)) return gw.ocpp
-  return value
-}
-
-/**
- * Environment: OCPP_GW_<KEY> with `__` between levels, e.g.
- * OCPP_GW_DNSTREAM__MAX_MQUEUE_LEN=50, OCPP_GW_MQTT__URL=mqtt://broker:1883.
- */
-export function configFromEnv (env: NodeJS.ProcessEnv): Tree {
-  const tree: Tree = {}
-  for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith('OCPP_GW_') || value === undefined || name === 'OCPP_GW_CONFIG') continue
-    const path = name.slice('OCPP_GW_'.length).toLowerCase().split('__').join('.')
-    setPath(tree, path, parseScalar(value))
-  }
-  return tree
-}
 
 function parseHostPort (text: string, key: string): { host: string, port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text.trim())
@@ -230,7 +175,9 @@ function describeAjvError (): string {
 export function buildConfig (layers: Tree[]): GatewayConfig {
   let tree: Tree = { listeners: { ws: { default: {} } } }
   for (const layer of layers) tree = deepMerge(tree, layer)
-  tree = structuredClone(tree)
+  // EMQX's own keys: honoured, translated, or ignored with a warning (./emqx-compat.ts).
+  const adapted = adaptEmqx(structuredClone(tree))
+  tree = adapted.tree
   if (!validate(tree)) throw new ConfigError(describeAjvError())
 
   const t = tree as any
@@ -265,6 +212,10 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
         trustedProxies: [...l.trusted_proxies],
         proxyProtocol: l.proxy_protocol === true,
         proxyAddressHeader: String(l.websocket.proxy_address_header).toLowerCase(),
+        proxyPortHeader: String(l.websocket.proxy_port_header).toLowerCase(),
+        ...(l.max_conn_rate === 'infinity' ? {} : { maxConnRate: Number(l.max_conn_rate) }),
+        ...(l.websocket.check_origin_enable === true ? { checkOrigins: originList(l.websocket.check_origins) } : {}),
+        allowOriginAbsence: l.websocket.allow_origin_absence !== false,
         pingIntervalMs: durationMs(l.websocket.ping_interval, `${key}.websocket.ping_interval`),
         maxMalformedFrames: l.websocket.max_malformed_frames,
         malformedWindowMs: durationMs(l.websocket.malformed_window, `${key}.websocket.malformed_window`),
@@ -345,6 +296,7 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
       tls: t.admin.ssl_options === undefined ? undefined : buildListenerSecurity('wss', { ssl_options: t.admin.ssl_options }, 'admin')
     },
     log: { level: t.log.level, frames: t.log.frames, audit: auditSink(t.log.audit) },
+    warnings: adapted.warnings,
     redacted: redactConfig(tree)
   })
 }
@@ -358,4 +310,10 @@ function auditSink (a: { file?: string, size: string, frequency: string, keep: n
     if (frequency < 1000) throw new ConfigError(`log.audit.frequency: "${a.frequency}" is shorter than 1s (use off, hourly, daily or a duration such as 15m)`)
   }
   return { file: a.file, size: a.size, frequency, keep: a.keep, chargers: a.chargers }
+}
+
+/** `check_origins` as a list or EMQX's comma-separated string, lower case, without a trailing slash. */
+function originList (v: unknown): string[] {
+  const list = Array.isArray(v) ? v.map(String) : String(v).split(',')
+  return list.map((o) => o.trim().toLowerCase().replace(/\/+$/, '')).filter((o) => o !== '')
 }

@@ -28,6 +28,7 @@ const listenerSchema = (type: 'ws' | 'wss'): Record<string, unknown> => ({
     handshake_timeout: { ...duration, default: d.handshake_timeout },
     trusted_proxies: { type: 'array', items: { type: 'string', minLength: 1 }, default: d.trusted_proxies },
     proxy_protocol: { type: 'boolean', default: d.proxy_protocol },
+    max_conn_rate: { anyOf: [{ type: 'number', exclusiveMinimum: 0 }, { const: 'infinity' }], default: d.max_conn_rate },
     websocket: {
       type: 'object',
       additionalProperties: false,
@@ -35,6 +36,11 @@ const listenerSchema = (type: 'ws' | 'wss'): Record<string, unknown> => ({
       properties: {
         // An HTTP header name (RFC 9110 §5.1 token).
         proxy_address_header: { type: 'string', pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", default: w.proxy_address_header },
+        proxy_port_header: { type: 'string', pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", default: w.proxy_port_header },
+        check_origin_enable: { type: 'boolean', default: w.check_origin_enable },
+        allow_origin_absence: { type: 'boolean', default: w.allow_origin_absence },
+        // A list, or EMQX's comma-separated string.
+        check_origins: { anyOf: [{ type: 'array', items: { type: 'string', minLength: 1 } }, { type: 'string' }], default: w.check_origins },
         path: { type: 'string', pattern: '^/', default: w.path },
         supported_subprotocols: {
           anyOf: [

@@ -20,6 +20,7 @@ import { peerCertificateCN, peerCertificateOrganization, tlsRejection } from './
 import { wsSocket } from './ws-socket.js'
 import { clientAddress, trustedProxies, type TrustedProxies } from './client-address.js'
 import { ProxiedPeers } from './proxy-protocol.js'
+import { headerPort, ListenerRate, originAllowed } from './upgrade-gates.js'
 import { unmap } from '../util/cidr.js'
 
 export interface UpgradeInfo {
@@ -78,12 +79,14 @@ export class WsListener {
   private readonly front: NetServer | undefined
   private readonly proxied: ProxiedPeers | undefined
   private accepting = false
+  private readonly rate: ListenerRate | undefined
 
   constructor (readonly config: ListenerConfig, private readonly log: Logger, private readonly metrics: Metrics, private readonly handler: ConnectionHandler) {
     const onRequest: RequestListener = (_req, res) => {
       res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' }).end(`OCPP-J endpoint: open a WebSocket to ${config.path}/{chargePointId}\n`)
     }
     this.trusted = trustedProxies(config.trustedProxies)
+    this.rate = config.maxConnRate === undefined ? undefined : new ListenerRate(config.maxConnRate)
     const tls = config.security.tls
     // Handshake timeout: a client that does not finish its TLS handshake or its upgrade
     // request in time is dropped (slowloris), checked every second rather than Node's 30 s.
@@ -175,6 +178,15 @@ export class WsListener {
   private onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', destroySocket)
     const cfg = this.config
+    // EMQX's max_conn_rate: before anything is parsed (upgrade-gates.ts).
+    if (this.rate !== undefined && !this.rate.take(Date.now())) {
+      this.reject(socket, 503, 'too many connections per second on this listener, retry later', 'listener_rate', req, { 'Retry-After': '1' })
+      return
+    }
+    if (cfg.checkOrigins !== undefined && !originAllowed(req.headers.origin, cfg.checkOrigins, cfg.allowOriginAbsence)) {
+      this.reject(socket, 403, 'origin not allowed', 'origin_not_allowed', req)
+      return
+    }
     const id = chargePointIdFromUrl(req.url ?? '/', cfg.path)
     if (!id.ok) { this.reject(socket, id.error.status, id.error.reason, id.error.code, req); return }
     const proto = chooseSubprotocol(req.headers['sec-websocket-protocol'], cfg.subprotocols, cfg.failIfNoSubprotocol)
@@ -243,7 +255,7 @@ export class WsListener {
     const tcp = req.socket.remoteAddress ?? ''
     const address = clientAddress(tcp, req.headers[this.config.proxyAddressHeader], this.trusted)
     if (address === tcp) return { address, peer: peerOf(req) }
-    return { address, peer: hostPort(address), proxy: peerOf(req) }
+    return { address, peer: hostPort(address, headerPort(req.headers[this.config.proxyPortHeader])), proxy: peerOf(req) }
   }
 
   /**

@@ -65,6 +65,15 @@ describe('HTTP authenticator', () => {
     assert.equal(seen[0]?.headers['x-api-key'], 'k1')
   })
 
+  test('peerhost is the address without the port (EMQX); peer keeps the port', async () => {
+    handlers.set('port1', json(200, { result: 'allow' }))
+    const a = new HttpAuthenticator({ url: base, cache: false })
+    seen.length = 0
+    await a.authenticate(req('port1', 'pw', { peer: '198.51.100.7:50312' }))
+    await a.authenticate(req('port1', 'pw', { peer: '[2001:db8::1]:50312' }))
+    assert.deepEqual(seen.map((s) => [s.body.peer, s.body.peerhost]), [['198.51.100.7:50312', '198.51.100.7'], ['[2001:db8::1]:50312', '2001:db8::1']])
+  })
+
   test('a binary password (1.6 AuthorizationKey) also goes as password_hex; two with the same lossy text are two cache entries', async () => {
     const key = Buffer.from('ff00fe3a8081c0c1f5f6f7f8f9fafbfcfdfe3aff', 'hex')
     const other = Buffer.from(key)
