@@ -175,7 +175,7 @@ export async function startAdminServer (opts: AdminServerOptions): Promise<Admin
   app.addHook('onClose', async () => { reloader?.close() })
   await app.ready()
   try {
-    await listenOrExplain(app.server, src.bind, 'admin HTTP server', 'admin.bind / --admin-bind')
+    await listenOrExplain(app.server, src.bind, 'admin HTTP server', 'admin.bind / --admin-bind', 'another process, e.g. EMQX\'s dashboard or another gateway,')
   } catch (err) {
     await app.close()
     throw err

@@ -75,7 +75,7 @@ Options (each also a config-file key, see README "Configuration"):
       --admin-bind HOST:PORT    admin HTTP (health, metrics)   [127.0.0.1:18083] ("off" disables)
       --mountpoint PREFIX       topic prefix                   [ocpp/]
       --message-format-checking MODE   all|upstream_only|dnstream_only|disable
-      --log-level LEVEL         trace|debug|info|warn|error|silent [info]
+      --log-level LEVEL         trace|debug|info|warn|error|fatal|silent [info]
       --log-frames              log every frame in and out
       --set KEY=VALUE           any config key, e.g. --set dnstream.max_mqueue_len=50
                                 (repeatable; VALUE is JSON when it parses)

@@ -144,7 +144,7 @@ export class WsListener {
   }
 
   async listen (): Promise<void> {
-    await listenOrExplain(this.front ?? this.server, this.config, `OCPP listener "${this.config.name}"`, `listeners.ws.${this.config.name}.bind / --bind`)
+    await listenOrExplain(this.front ?? this.server, this.config, `OCPP listener "${this.config.name}"`, `listeners.ws.${this.config.name}.bind / --bind`, 'another process, e.g. another gateway or OCPP server,')
     // Behind the PROXY-protocol front the HTTP server never listens itself; its handshake and
     // request timeouts start with its 'listening' event, so it gets one.
     if (this.front !== undefined) this.server.emit('listening')

@@ -120,6 +120,22 @@ describe('CLI', () => {
     }
   })
 
+  test('a taken OCPP port names the OCPP listener, not a broker, and exit 1', async () => {
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+    const port = (blocker.address() as { port: number }).port
+    try {
+      await assert.rejects(run(process.execPath, [cli, '--bind', `127.0.0.1:${port}`, '--mqtt-bind', '127.0.0.1:0', '--mqtt-ws-bind', 'off', '--admin-bind', 'off']), (err: { code: number, stdout: string }) => {
+        assert.equal(err.code, 1)
+        const fatal = err.stdout.split('\n').filter((l) => l.includes('OCPPGW_ERR_PORT_IN_USE')).map((l) => (JSON.parse(l) as { msg: string }).msg)
+        assert.deepEqual(fatal, [`OCPP listener "default": port 127.0.0.1:${port} is already in use (another process, e.g. another gateway or OCPP server, holds it). Choose another port with listeners.ws.default.bind / --bind.`])
+        return true
+      })
+    } finally {
+      blocker.close()
+    }
+  })
+
   test('SIGTERM: charge points get 1001, the process exits 0', async () => {
     const child = spawn(process.execPath, [cli, '--bind', '127.0.0.1:0', '--mqtt-bind', '127.0.0.1:0', '--mqtt-ws-bind', 'off', '--admin-bind', 'off'], { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''

@@ -151,21 +151,21 @@ export class EmbeddedBroker implements MqttPort {
       const onSocket = (socket: Socket | TLSSocket): void => broker.serveSocket(socket, guards, opts)
       if (opts.bind !== undefined) {
         broker.tcp = createServer(onSocket)
-        await listenOrExplain(broker.tcp, opts.bind, 'embedded MQTT broker (TCP)', 'mqtt.embedded.bind / --mqtt-bind, or use an existing broker with --mqtt-url')
+        await listenOrExplain(broker.tcp, opts.bind, 'embedded MQTT broker (TCP)', 'mqtt.embedded.bind / --mqtt-bind, or use an existing broker with --mqtt-url', 'another process, e.g. another MQTT broker,')
       }
       // The certificate files are read once, now: a missing one fails the start (OCPPGW_ERR_TLS_CONFIG).
       const tls = opts.tlsBind !== undefined || opts.wssBind !== undefined ? secureOptions(opts) : undefined
       if (opts.tlsBind !== undefined && tls !== undefined) {
         broker.tlsServer = broker.refuseLogged(createTlsServer(tls.options, onSocket), 'TLS', opts)
-        await listenOrExplain(broker.tlsServer, opts.tlsBind, 'embedded MQTT broker (TLS)', 'mqtt.embedded.tls_bind')
+        await listenOrExplain(broker.tlsServer, opts.tlsBind, 'embedded MQTT broker (TLS)', 'mqtt.embedded.tls_bind', 'another process, e.g. another MQTT broker,')
       }
       if (opts.wsBind !== undefined) {
         broker.http = broker.serveWebSocket(createHttpServer(upgradeOnly), guards, opts)
-        await listenOrExplain(broker.http, opts.wsBind, 'embedded MQTT broker (WebSocket)', 'mqtt.embedded.ws_bind / --mqtt-ws-bind')
+        await listenOrExplain(broker.http, opts.wsBind, 'embedded MQTT broker (WebSocket)', 'mqtt.embedded.ws_bind / --mqtt-ws-bind', 'another process, e.g. another MQTT broker,')
       }
       if (opts.wssBind !== undefined && tls !== undefined) {
         broker.https = broker.serveWebSocket(broker.refuseLogged(createHttpsServer(tls.options, upgradeOnly), 'secure WebSocket', opts), guards, opts)
-        await listenOrExplain(broker.https, opts.wssBind, 'embedded MQTT broker (secure WebSocket)', 'mqtt.embedded.wss_bind')
+        await listenOrExplain(broker.https, opts.wssBind, 'embedded MQTT broker (secure WebSocket)', 'mqtt.embedded.wss_bind', 'another process, e.g. another MQTT broker,')
       }
       // One reloader for both TLS listeners: they serve the same files (mqtt.embedded.ssl_options).
       const secured = [broker.tlsServer, broker.https].filter((s): s is TlsServer | HttpsServer => s !== undefined)

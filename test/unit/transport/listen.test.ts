@@ -36,7 +36,7 @@ describe('listenOrExplain', () => {
     const port = (holder.address() as AddressInfo).port
     const second = createServer()
     try {
-      await assert.rejects(listenOrExplain(second, { host: '127.0.0.1', port }, 'MQTT listener', '--mqtt-port'), (e: unknown) => {
+      await assert.rejects(listenOrExplain(second, { host: '127.0.0.1', port }, 'MQTT listener', '--mqtt-port', 'another process, e.g. another MQTT broker,'), (e: unknown) => {
         assert.ok(e instanceof GatewayError)
         assert.equal(e.code, 'OCPPGW_ERR_PORT_IN_USE')
         assert.equal(e.message, `MQTT listener: port 127.0.0.1:${port} is already in use (another process, e.g. another MQTT broker, holds it). Choose another port with --mqtt-port.`)
@@ -45,6 +45,9 @@ describe('listenOrExplain', () => {
       })
       assert.equal(second.listening, false)
       assert.equal(second.listenerCount('error'), 0)
+      // Without a holder the message names no kind of server (an OCPP port is not held by a broker).
+      await assert.rejects(listenOrExplain(second, { host: '127.0.0.1', port }, 'OCPP listener "default"', '--bind'),
+        (e: unknown) => (e as Error).message === `OCPP listener "default": port 127.0.0.1:${port} is already in use (another process holds it). Choose another port with --bind.`)
     } finally {
       await close(holder)
     }
