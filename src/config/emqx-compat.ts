@@ -93,9 +93,11 @@ function adaptWebsocket (ws: Tree, where: string, warnings: string[]): Tree {
     out.check_origins = out.check_origin
     delete out.check_origin
   }
+  // EMQX writes the list as one comma-separated string: a list here, so --print-config shows it.
+  if (typeof out.check_origins === 'string') out.check_origins = commaList(out.check_origins)
   const sp = out.supported_subprotocols
   if (sp !== undefined) {
-    const list = Array.isArray(sp) ? sp.map(String) : typeof sp === 'string' ? sp.split(',').map((s) => s.trim()).filter((s) => s !== '') : undefined
+    const list = Array.isArray(sp) ? sp.map(String) : typeof sp === 'string' ? commaList(sp) : undefined
     if (list !== undefined) {
       const kept = list.filter((p) => {
         const why = UNSERVED_SUBPROTOCOLS[p]
@@ -140,4 +142,8 @@ export function adaptEmqx (input: Tree): { tree: Tree, warnings: string[] } {
     tree.listeners = listeners
   }
   return { tree, warnings }
+}
+
+function commaList (text: string): string[] {
+  return text.split(',').map((s) => s.trim()).filter((s) => s !== '')
 }

@@ -50,7 +50,9 @@ export async function loadConfigFile (file: string): Promise<Tree> {
   if (!isHocon(file)) return readConfigFile(file)
   let value: unknown
   try {
-    value = await parseHocon({ url: file, strict: true })
+    // builder 'config': the parser picks its builder by extension and would read a `.hocon`
+    // file as one string.
+    value = await parseHocon({ url: file, strict: true, builder: 'config' })
   } catch (err) {
     const e = err as NodeJS.ErrnoException
     throw new ConfigError(e.code === 'ENOENT' ? `cannot read config file ${file}: ${e.message}` : `config file ${file} is not valid HOCON: ${e.message}`)

@@ -30,7 +30,7 @@ describe('adaptEmqx', () => {
       }
     })
     assert.deepEqual(tree, {
-      listeners: { ws: { default: { bind: '0.0.0.0:33033', max_conn_rate: 1000, proxy_protocol: false, websocket: { path: '/ocpp', check_origin_enable: false, check_origins: 'http://a', proxy_port_header: 'x-forwarded-port' } } } }
+      listeners: { ws: { default: { bind: '0.0.0.0:33033', max_conn_rate: 1000, proxy_protocol: false, websocket: { path: '/ocpp', check_origin_enable: false, check_origins: ['http://a'], proxy_port_header: 'x-forwarded-port' } } } }
     })
     assert.deepEqual(warnings.map((w) => /EMQX key (\S+) /.exec(w)?.[1]), [
       'listeners.ws.default.acceptors', 'listeners.ws.default.enable_authn', 'listeners.ws.default.mountpoint',
