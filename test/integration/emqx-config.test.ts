@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import WebSocket from 'ws'
 import mqtt from 'mqtt'
+import { startTestGateway } from '../helpers/gateway.js'
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url))
 const run = promisify(execFile)
@@ -97,11 +98,11 @@ function start (file: string, env: NodeJS.ProcessEnv = {}): Promise<Started> {
 const children: ChildProcess[] = []
 after(() => { for (const c of children) c.kill('SIGKILL') })
 
-function open (url: string, headers: Record<string, string> = {}): Promise<{ ws?: WebSocket, status?: number }> {
+function open (url: string, headers: Record<string, string> = {}): Promise<{ ws?: WebSocket, status?: number, retryAfter?: string }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, ['ocpp1.6'], { headers })
     ws.once('open', () => resolve({ ws }))
-    ws.once('unexpected-response', (_req, res) => { resolve({ status: res.statusCode }); res.resume() })
+    ws.once('unexpected-response', (_req, res) => { resolve({ status: res.statusCode, retryAfter: res.headers['retry-after'] }); res.resume() })
     ws.once('error', reject)
   })
 }
@@ -172,5 +173,55 @@ describe('an EMQX HOCON config', () => {
       assert.match(err.stderr, /line|:\d+/i)
       return true
     })
+  })
+})
+
+describe('EMQX listener keys honoured', () => {
+  test('max_conn_rate: upgrades past the rate get 503 with Retry-After, counted, logged; the admitted ones work', async () => {
+    const t = await startTestGateway({ config: { listeners: { ws: { default: { max_conn_rate: 2 } } } } })
+    const open1: WebSocket[] = []
+    try {
+      const results = []
+      for (let i = 0; i < 5; i++) results.push(await open(`${t.url}/RATE-${i}`))
+      for (const r of results) if (r.ws !== undefined) open1.push(r.ws)
+      assert.equal(open1.length >= 2, true, 'the first two are within the rate')
+      assert.ok(results[0]?.ws !== undefined && results[1]?.ws !== undefined)
+      const refused = results.filter((r) => r.status !== undefined)
+      assert.ok(refused.length >= 1, 'a burst of 5 at 2/s refuses some')
+      for (const r of refused) assert.deepEqual([r.status, r.retryAfter], [503, '1'])
+      assert.equal(t.gw.metrics.get('connections_rejected_total', 'listener_rate'), refused.length)
+    } finally {
+      for (const ws of open1) ws.close()
+      await t.stop()
+    }
+  })
+
+  test('check_origin_enable: an Origin outside check_origins gets 403, counted; a listed one (any case, trailing slash) and none pass; allow_origin_absence: false refuses none', async () => {
+    const t = await startTestGateway({
+      config: {
+        listeners: {
+          ws: {
+            default: { websocket: { check_origin_enable: true, check_origins: 'https://ops.example.com/' } },
+            strict: { bind: '127.0.0.1:0', websocket: { check_origin_enable: true, check_origins: ['https://ops.example.com'], allow_origin_absence: false } }
+          }
+        }
+      }
+    })
+    const strict = t.gw.listeners.find((l) => l.config.name === 'strict')
+    assert.ok(strict !== undefined)
+    const strictUrl = `ws://127.0.0.1:${strict.port}/ocpp`
+    const opened: WebSocket[] = []
+    try {
+      assert.equal((await open(`${t.url}/ORG-1`, { origin: 'https://evil.example' })).status, 403)
+      for (const r of [await open(`${t.url}/ORG-2`, { origin: 'https://OPS.example.com' }), await open(`${t.url}/ORG-3`), await open(`${strictUrl}/ORG-4`, { origin: 'https://ops.example.com' })]) {
+        assert.ok(r.ws !== undefined, `status ${String(r.status)}`)
+        opened.push(r.ws)
+      }
+      assert.equal((await open(`${strictUrl}/ORG-5`)).status, 403)
+      assert.equal(t.gw.metrics.get('connections_rejected_total', 'origin_not_allowed'), 2)
+    } finally {
+      for (const ws of opened) ws.close()
+      await t.stop()
+    }
   })
 })
