@@ -9,6 +9,11 @@
  * persistence) every subscription is made again before anything is published. Publishes go
  * through an {@link Outbox}: held while the broker is away, within its Receive Maximum when
  * it is there, bounded by mqtt.offline_queue, and every one that is never published is told.
+ *
+ * A broker that does not speak MQTT 5 (it refuses the CONNECT with "unacceptable protocol
+ * version", MQTT 3.1.1 §3.1.2.2) is spoken to in 3.1.1: a persistent session (clean session 0)
+ * without an expiry, ended at an orderly stop by a clean connection; no subscription
+ * identifiers; an in-flight window of {@link MQTT311_WINDOW}. Logged once at start.
  */
 import { readFileSync } from 'node:fs'
 import mqtt, { type MqttClient, type IClientOptions, type IConnackPacket, type Packet } from 'mqtt'
@@ -41,6 +46,24 @@ const noLog = (): void => {}
 /** MQTT 5 §3.1.2.11.2: 0xFFFFFFFF = the session never expires. */
 const NEVER_EXPIRES = 0xFFFFFFFF
 
+/**
+ * QoS 1/2 publishes in flight to a 3.1.1 broker, which cannot say its limit: Mosquitto's
+ * default max_inflight_messages (what a stock broker takes without queueing).
+ */
+export const MQTT311_WINDOW = 20
+
+/** The broker refused the CONNECT's protocol level (CONNACK return code 1: it speaks an older MQTT). */
+function refusedProtocol (err: unknown): boolean {
+  const cause = (err as { cause?: { code?: unknown } }).cause
+  return cause?.code === 1
+}
+
+/** The same options for a 3.1.1 broker: no MQTT 5 properties, a session kept without expiry. */
+function mqtt311 (options: IClientOptions): IClientOptions {
+  const { properties: _p, ...rest } = options
+  return { ...rest, protocolVersion: 4, clean: false }
+}
+
 export class ExternalBroker implements MqttPort {
   readonly kind = 'external' as const
   private readonly handlers = new HandlerTable()
@@ -64,9 +87,9 @@ export class ExternalBroker implements MqttPort {
   /** Set while in-flight messages are taken back from MQTT.js: why. */
   private withdrawing: 'requeue' | 'timeout' | undefined
 
-  private constructor (readonly client: MqttClient, private readonly log: Logger, private readonly metrics: Metrics | undefined, limits: GatewayConfig['mqtt']['offlineQueue'], connack: IConnackPacket) {
+  private constructor (readonly client: MqttClient, private readonly log: Logger, private readonly metrics: Metrics | undefined, limits: GatewayConfig['mqtt']['offlineQueue'], connack: IConnackPacket, readonly protocolVersion: 4 | 5) {
     this.outbox = new Outbox((m, acked) => this.transmit(m, acked), limits)
-    this.useSubscriptionIds = connack.properties?.subscriptionIdentifiersAvailable !== false
+    this.useSubscriptionIds = protocolVersion === 5 && connack.properties?.subscriptionIdentifiersAvailable !== false
     client.on('message', (topic, payload, packet) => {
       const ids = packet.properties?.subscriptionIdentifier
       if (ids === undefined) {
@@ -98,7 +121,7 @@ export class ExternalBroker implements MqttPort {
   onReconnect (listener: () => void): void { this.reconnected.push(listener) }
 
   static async connect (opts: ExternalBrokerOptions): Promise<ExternalBroker> {
-    const options: IClientOptions = {
+    let options: IClientOptions = {
       clientId: opts.clientId,
       username: opts.username,
       password: opts.password,
@@ -126,7 +149,17 @@ export class ExternalBroker implements MqttPort {
     if (opts.key !== undefined) options.key = readFileSync(opts.key)
     const log = opts.logger
     // A restarted node must not inherit the subscriptions and queued messages of its previous run.
-    const wipe = await connectOnce(opts.url, { ...options, will: undefined, clean: true, properties: { sessionExpiryInterval: 0 }, reconnectPeriod: 0 })
+    let version: 4 | 5 = 5
+    let wipe
+    try {
+      wipe = await connectOnce(opts.url, { ...options, will: undefined, clean: true, properties: { sessionExpiryInterval: 0 }, reconnectPeriod: 0 })
+    } catch (err) {
+      if (!refusedProtocol(err)) throw err
+      version = 4
+      options = mqtt311(options)
+      log.warn({ url: redactText(opts.url) }, 'mqtt broker does not speak MQTT 5: using MQTT 3.1.1 (no session expiry, Receive Maximum, subscription identifiers or reason codes; in-flight window 20)')
+      wipe = await connectOnce(opts.url, { ...options, will: undefined, clean: true, reconnectPeriod: 0 })
+    }
     await wipe.client.endAsync()
     const { client, connack } = await connectOnce(opts.url, options)
     client.on('error', (err) => log.error({ err: err.message }, 'mqtt error'))
@@ -136,11 +169,11 @@ export class ExternalBroker implements MqttPort {
     // one write: on every (re)connection, each of which has a new stream.
     tuneMqttSocket(client.stream)
     client.on('connect', () => { tuneMqttSocket(client.stream); log.info({ url: redactText(opts.url) }, 'mqtt broker connected') })
-    log.info({ url: redactText(opts.url), clientId: opts.clientId, receiveMaximum: receiveMaximum(connack) }, 'mqtt broker connected')
-    const broker = new ExternalBroker(client, log, opts.metrics, opts.offlineQueue, connack)
+    log.info({ url: redactText(opts.url), clientId: opts.clientId, protocolVersion: version === 5 ? '5' : '3.1.1', receiveMaximum: receiveMaximum(connack, version) }, 'mqtt broker connected')
+    const broker = new ExternalBroker(client, log, opts.metrics, opts.offlineQueue, connack, version)
     broker.url = opts.url
     broker.options = options
-    broker.outbox.opened(receiveMaximum(connack))
+    broker.outbox.opened(receiveMaximum(connack, version))
     return broker
   }
 
@@ -214,7 +247,9 @@ export class ExternalBroker implements MqttPort {
    * (the offline answers) queued for nobody until mqtt.session_expiry.
    */
   async endSession (clientId: string): Promise<void> {
-    const { client } = await connectOnce(this.url, { ...this.options, clientId, clean: true, will: undefined, reconnectPeriod: 0, properties: { sessionExpiryInterval: 0 } })
+    // 3.1.1: a clean session is discarded when it ends (§3.1.2.4).
+    const properties = this.protocolVersion === 5 ? { sessionExpiryInterval: 0 } : undefined
+    const { client } = await connectOnce(this.url, { ...this.options, clientId, clean: true, will: undefined, reconnectPeriod: 0, properties })
     await client.endAsync()
   }
 
@@ -228,7 +263,13 @@ export class ExternalBroker implements MqttPort {
     this.outbox.failAll('closed', 'the gateway is closing')
     // An orderly stop ends the session too (MQTT 5 DISCONNECT, Session Expiry 0): nothing is
     // queued at the broker for a node that is gone, and it leaves the shared subscriptions' group.
-    await new Promise<void>((resolve) => this.client.end(false, { properties: { sessionExpiryInterval: 0 } }, () => resolve()))
+    if (this.protocolVersion === 5) {
+      await new Promise<void>((resolve) => this.client.end(false, { properties: { sessionExpiryInterval: 0 } }, () => resolve()))
+      return
+    }
+    // 3.1.1 has no expiry to set at the DISCONNECT: the session is ended by a clean connection.
+    await new Promise<void>((resolve) => this.client.end(false, {}, () => resolve()))
+    await this.endSession(String(this.options.clientId)).catch((err: Error) => this.log.warn({ err: err.message }, 'mqtt session not ended at the broker'))
   }
 
   private push (m: Outgoing): void {
@@ -258,7 +299,7 @@ export class ExternalBroker implements MqttPort {
   }
 
   private onConnect (connack: IConnackPacket): void {
-    const window = receiveMaximum(connack)
+    const window = receiveMaximum(connack, this.protocolVersion)
     const away = this.awaySince === 0 ? 0 : Date.now() - this.awaySince
     this.awaySince = 0
     this.metrics?.inc('mqtt_reconnects_total')
@@ -329,6 +370,7 @@ async function connectOnce (url: string, options: IClientOptions): Promise<{ cli
   }
 }
 
-function receiveMaximum (connack: IConnackPacket): number {
+function receiveMaximum (connack: IConnackPacket, version: 4 | 5): number {
+  if (version === 4) return MQTT311_WINDOW
   return connack.properties?.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM
 }
