@@ -9,6 +9,7 @@ import type { QoS } from './adapters/mqtt-port.js'
 import { OutboxError } from './adapters/outbox.js'
 import { frameToEnvelope, gatewayErrorEnvelope, upstreamEnvelopeText } from './envelope.js'
 import type { Publisher } from './publisher.js'
+import type { ResponseRoutes } from './responses.js'
 import type { Topics, TopicVars } from './topics.js'
 
 /** What all of one gateway's backend ports share. */
@@ -17,6 +18,8 @@ export interface BackendShared {
   readonly publish: Publisher
   readonly upstreamQos: QoS
   readonly eventsQos: QoS
+  /** Where answers to backend Calls with an MQTT 5 Response Topic go besides (./responses.ts). */
+  readonly responses: ResponseRoutes
 }
 
 export class MqttBackend implements BackendPort {
@@ -28,21 +31,29 @@ export class MqttBackend implements BackendPort {
     const vars: TopicVars = { cid: this.cid, id: frame.id, type: frame.type, version: this.version, action }
     const topic = frame.type === 2 || frame.type === 6 ? topics.call(vars) : frame.type === 3 ? topics.reply(vars) : topics.error(vars)
     // The payload's text spliced from the frame as received, not serialised a second time.
-    const envelope = upstreamEnvelopeText(frame, text, action, validationError)
-    if (envelope !== undefined) {
-      publish.text(topic, envelope, upstreamQos, failed)
-      return
+    let envelope = upstreamEnvelopeText(frame, text, action, validationError)
+    if (envelope === undefined) {
+      const env = frameToEnvelope(frame, action)
+      // warn mode: forwarded, but the envelope says what failed validation.
+      if (validationError !== undefined) env.ValidationError = validationError
+      envelope = JSON.stringify(env)
     }
-    const env = frameToEnvelope(frame, action)
-    // warn mode: forwarded, but the envelope says what failed validation.
-    if (validationError !== undefined) env.ValidationError = validationError
-    publish.json(topic, env, upstreamQos, failed)
+    publish.text(topic, envelope, upstreamQos, failed)
+    // The answer to a backend Call that asked for it on its MQTT 5 Response Topic: there too.
+    if (frame.type === 3 || frame.type === 4) this.respond(frame.id, envelope)
   }
 
   answer (to: AnswerTarget, code: string, description: string, details: JsonObject): void {
     const { topics, publish, upstreamQos } = this.shared
     const topic = topics.error({ cid: this.cid, id: to.id, type: 4, action: to.action, version: this.version })
-    publish.json(topic, gatewayErrorEnvelope(to.id, code, description, details, to.action), upstreamQos)
+    const envelope = JSON.stringify(gatewayErrorEnvelope(to.id, code, description, details, to.action))
+    publish.text(topic, envelope, upstreamQos)
+    this.respond(to.id, envelope)
+  }
+
+  private respond (id: string, envelope: string): void {
+    const route = this.shared.responses.take(this.cid, id)
+    if (route !== undefined) this.shared.publish.text(route.topic, envelope, this.shared.upstreamQos, undefined, route.props)
   }
 
   report (error: string, description: string, extra: JsonObject): void {

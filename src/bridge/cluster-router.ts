@@ -26,7 +26,7 @@ import { NodeDirectory } from './nodes.js'
 import { Presence, type Holding } from './presence.js'
 import { Router, type RouterOptions } from './router.js'
 import { peekEnvelopeId } from './envelope.js'
-import { CLEAR_DELAY_MS, HANDOFF_WAIT_MS, heldOf, HoldBack, MAX_EARLY, RECENT_MS, RecentIds, RELEASED_KEEP_MS, STOP_ECHO_WAIT_MS, type ClusterHeld, type Handoff, type Relay, type Released } from './handoff.js'
+import { CLEAR_DELAY_MS, HANDOFF_WAIT_MS, heldOf, HoldBack, MAX_EARLY, RECENT_MS, RecentIds, RELEASED_KEEP_MS, relayPayload, STOP_ECHO_WAIT_MS, type ClusterHeld, type Handoff, type Relay, type Released } from './handoff.js'
 import { PresenceLookup } from './presence-lookup.js'
 import { Janitor } from './presence-janitor.js'
 
@@ -112,7 +112,7 @@ export class ClusterRouter extends Router {
 
   /** A message the shared subscription's pick relayed: as a shared copy here. */
   private relayed (r: Relay): void {
-    const payload = Buffer.from(r.relay, 'utf8')
+    const payload = relayPayload(r)
     const held = this.held.get(r.topic)
     if (held !== undefined && held.releasing === undefined) { this.onDownstream(r.topic, r.cid, payload, false, true); return }
     this.answerReleased(r.topic, r.cid, payload)

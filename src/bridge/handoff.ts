@@ -8,6 +8,7 @@
 import type { Logger } from '../observability/logger.js'
 import type { Metrics } from '../observability/metrics.js'
 import type { SessionTable } from '../session/sessions.js'
+import { messageProps, noteProps } from './adapters/mqtt-port.js'
 import type { Held } from './router.js'
 import type { Topics } from './topics.js'
 
@@ -103,7 +104,31 @@ export class RecentIds {
  * Sent on the same topic by the shared subscription's pick: a downstream message for a charge
  * point that its lookup found held here (`relay`: the payload, `topic`: where it was published).
  */
-export interface Relay { cid: string, topic: string, from: string, relay: string }
+export interface Relay {
+  cid: string
+  topic: string
+  from: string
+  relay: string
+  /** The message's MQTT 5 Response Topic and Correlation Data (base64), when it had them. */
+  responseTopic?: string
+  correlationData?: string
+}
+
+/** A relay of a received message: its payload and the MQTT 5 properties the holder needs. */
+export function relayOf (cid: string, topic: string, from: string, payload: Buffer): Relay {
+  const props = messageProps(payload)
+  const relay: Relay = { cid, topic, from, relay: payload.toString('utf8') }
+  if (props?.responseTopic !== undefined) relay.responseTopic = props.responseTopic
+  if (props?.correlationData !== undefined) relay.correlationData = props.correlationData.toString('base64')
+  return relay
+}
+
+/** The payload of a relay, with the properties it came with noted again. */
+export function relayPayload (r: Relay): Buffer {
+  const payload = Buffer.from(r.relay, 'utf8')
+  if (typeof r.responseTopic === 'string') noteProps(payload, { responseTopic: r.responseTopic, correlationData: typeof r.correlationData === 'string' ? Buffer.from(r.correlationData, 'base64') : undefined })
+  return payload
+}
 
 /** The newest of some nodes' records (newest wins: later `since`, then the higher node id). */
 export function newest<T extends { node: string, since: number }> (records: readonly T[]): T | undefined {

@@ -10,6 +10,7 @@ import type { QoS } from './adapters/mqtt-port.js'
 import { gatewayReport } from './backend.js'
 import { envelopeToFrame, gatewayErrorEnvelope } from './envelope.js'
 import type { Publisher } from './publisher.js'
+import { requestedRoute, type ResponseRoutes } from './responses.js'
 import type { Topics } from './topics.js'
 
 export interface OfflineAnswersOptions {
@@ -24,6 +25,9 @@ export interface OfflineAnswersOptions {
   connectedHere: (cid: string) => boolean
   /** Whether another node holds it (cluster presence); never, on one node. */
   heldElsewhere: (cid: string) => boolean
+  /** MQTT 5 response topics: honoured when dnstream.request_response is on. */
+  responses: ResponseRoutes
+  dnstream: { requestResponse: boolean }
 }
 
 export class OfflineAnswers {
@@ -53,18 +57,27 @@ export class OfflineAnswers {
       const f = parsed.frame
       o.metrics.inc('gateway_answers_total', 'offline')
       o.log.info({ cid, id: f.id, action: f.action }, 'Call to a charge point that is not connected: answered offline')
-      o.publish.json(o.topics.error({ cid, version, type: 4, id: f.id, action: f.action }), gatewayErrorEnvelope(f.id, 'GenericError', 'gateway: the charge point is not connected', { reason: 'offline' }, f.action), o.upstreamQos)
+      this.publishAnswer(cid, payload, o.topics.error({ cid, version, type: 4, id: f.id, action: f.action }), gatewayErrorEnvelope(f.id, 'GenericError', 'gateway: the charge point is not connected', { reason: 'offline' }, f.action))
       return true
     }
     if (!parsed.ok && parsed.error.id !== undefined) {
       const { id, action, message } = parsed.error
       o.metrics.inc('envelopes_invalid_total', 'invalid')
-      o.publish.json(o.topics.error({ cid, version, type: 4, id, action }), gatewayErrorEnvelope(id, dialect.errorCodes.formatViolation, `gateway: invalid envelope (and the charge point is not connected): ${message}`, { reason: 'invalid_envelope' }, action), o.upstreamQos)
+      this.publishAnswer(cid, payload, o.topics.error({ cid, version, type: 4, id, action }), gatewayErrorEnvelope(id, dialect.errorCodes.formatViolation, `gateway: invalid envelope (and the charge point is not connected): ${message}`, { reason: 'invalid_envelope' }, action))
       return true
     }
     o.metrics.inc('envelopes_unroutable_total')
     const description = parsed.ok ? 'the charge point is not connected; the message was not delivered' : `the charge point is not connected, and the envelope is invalid: ${parsed.error.message}`
     o.publish.json(o.topics.gatewayError({ cid, version, type: 4 }), gatewayReport(cid, 'offline', description, { UniqueId: parsed.ok ? parsed.frame.id : parsed.error.id }), o.eventsQos)
     return true
+  }
+
+  /** A gateway answer on the reply topic, and on the Call's MQTT 5 response topic when it asked. */
+  private publishAnswer (cid: string, payload: Buffer, topic: string, envelope: object): void {
+    const o = this.o
+    const text = JSON.stringify(envelope)
+    o.publish.text(topic, text, o.upstreamQos)
+    const route = o.dnstream.requestResponse ? requestedRoute(payload) : undefined
+    if (route !== undefined && o.responses.honours(route.topic, cid)) o.publish.text(route.topic, text, o.upstreamQos, undefined, route.props)
   }
 }

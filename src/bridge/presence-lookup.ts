@@ -16,7 +16,7 @@
 import type { Logger } from '../observability/logger.js'
 import type { Metrics } from '../observability/metrics.js'
 import type { MessageHandler, MqttPort } from './adapters/mqtt-port.js'
-import { newest, type Relay } from './handoff.js'
+import { newest, relayOf } from './handoff.js'
 import type { Holding, Presence } from './presence.js'
 
 /** Lookups in flight at most; more wait their turn (a flood of Calls to unknown ids costs a queue, not subscriptions). */
@@ -54,7 +54,7 @@ export class PresenceLookup {
       if (here()) return
       const to = newest(holders)
       if (to === undefined) { offline(); return }
-      const relay: Relay = { cid, topic, from: nodeId, relay: payload.toString('utf8') }
+      const relay = relayOf(cid, topic, nodeId, payload)
       metrics.inc('cluster_relayed_total')
       this.mqtt.publish(`${this.nodesPrefix}${to.node}/handoff`, JSON.stringify(relay), 1, false).catch((err: Error) => log.warn({ err: err.message, cid }, 'relay failed'))
     }, (err: Error) => {

@@ -2,7 +2,7 @@
  * Every publish of the gateway goes through here: counted, and a failure logged and counted,
  * never thrown (the per-message path has no promise to reject).
  */
-import type { MqttPort, QoS } from './adapters/mqtt-port.js'
+import type { MqttPort, MqttProps, QoS } from './adapters/mqtt-port.js'
 import { OutboxError } from './adapters/outbox.js'
 import type { Metrics } from '../observability/metrics.js'
 import type { Logger } from '../observability/logger.js'
@@ -27,13 +27,13 @@ export class Publisher {
    * Publish a text as it is (the per-message path). `failed`: told besides, when it was not
    * published (a charge point's Call is then answered with a CallError).
    */
-  text (topic: string, text: string, qos: QoS, failed?: (err: Error) => void): void {
+  text (topic: string, text: string, qos: QoS, failed?: (err: Error) => void, props?: MqttProps): void {
     this.metrics.inc('mqtt_published_total')
-    this.mqtt.post(topic, text, qos, failed === undefined ? (err) => this.onError(err, topic) : (err) => { this.onError(err, topic); failed(err) })
+    this.mqtt.post(topic, text, qos, failed === undefined ? (err) => this.onError(err, topic) : (err) => { this.onError(err, topic); failed(err) }, props)
   }
 
   /** Publish a JSON value. */
-  json (topic: string, value: unknown, qos: QoS, failed?: (err: Error) => void): void {
-    this.text(topic, JSON.stringify(value), qos, failed)
+  json (topic: string, value: unknown, qos: QoS, failed?: (err: Error) => void, props?: MqttProps): void {
+    this.text(topic, JSON.stringify(value), qos, failed, props)
   }
 }

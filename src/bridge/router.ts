@@ -23,6 +23,7 @@ import { deliverEnvelope } from './downstream.js'
 import { OfflineAnswers } from './offline.js'
 import type { Presence } from './presence.js'
 import type { Publisher } from './publisher.js'
+import { requestedRoute, type ResponseRoutes } from './responses.js'
 import type { Topics } from './topics.js'
 
 export interface RouterOptions {
@@ -33,11 +34,13 @@ export interface RouterOptions {
   metrics: Metrics
   log: Logger
   nodeId: string
-  dnstream: { qos: QoS, offlineAnswer: boolean, shareGroup: string, maxPayloadSize: number }
+  dnstream: { qos: QoS, offlineAnswer: boolean, shareGroup: string, maxPayloadSize: number, requestResponse: boolean }
   upstreamQos: QoS
   eventsQos: QoS
   /** max_json_depth: deeper envelopes are refused before they are parsed. */
   maxJsonDepth: number
+  /** Backend Calls' MQTT 5 response topics (./responses.ts). */
+  responses: ResponseRoutes
 }
 
 export interface Held {
@@ -128,7 +131,9 @@ export abstract class Router {
       this.o.log.warn({ cid }, 'downstream message for a charge point that is not connected')
       return undefined
     }
-    return deliverEnvelope(session, payload, this.o.dnstream.maxPayloadSize, this.o.maxJsonDepth, this.o.metrics)
+    const route = this.o.dnstream.requestResponse ? requestedRoute(payload) : undefined
+    const expect = route === undefined || !this.o.responses.honours(route.topic, cid) ? undefined : (id: string) => this.o.responses.expect(cid, id, route)
+    return deliverEnvelope(session, payload, this.o.dnstream.maxPayloadSize, this.o.maxJsonDepth, this.o.metrics, expect)
   }
 }
 

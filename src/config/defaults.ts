@@ -127,7 +127,12 @@ export const defaults = deepFreeze({
     awaiting_timeout: '30s',
     /** Calls to charge points no node holds are answered (reason `offline`), not dropped. */
     offline_answer: true,
-    share_group: 'ocpp-gateway'
+    share_group: 'ocpp-gateway',
+    /**
+     * MQTT 5: a backend Call published with a Response Topic gets its answer there too (with
+     * its Correlation Data), besides the reply topic.
+     */
+    request_response: true
   },
   events: {
     enable: true,

@@ -62,7 +62,7 @@ export interface GatewayConfig {
   /** The policy of src/schema/policy.ts: mode, warn-only, per-Action overrides. */
   formatChecking: { mode: 'all' | 'upstream_only' | 'dnstream_only' | 'disable', warn_only: boolean, overrides: Record<string, 'check' | 'skip' | 'warn'> }
   upstream: { topic: string, topicOverrideMapping: Record<string, string>, replyTopic: string, errorTopic: string, qos: 0 | 1 | 2, awaitingTimeoutMs: number, maxPendingCalls: number }
-  dnstream: { topic: string, qos: 0 | 1 | 2, maxMqueueLen: number, maxPayloadSize: number, awaitingTimeoutMs: number, offlineAnswer: boolean, shareGroup: string }
+  dnstream: { topic: string, qos: 0 | 1 | 2, maxMqueueLen: number, maxPayloadSize: number, awaitingTimeoutMs: number, offlineAnswer: boolean, shareGroup: string, requestResponse: boolean }
   events: { enable: boolean, topic: string, errorTopic: string, qos: 0 | 1 | 2 }
   listeners: ListenerConfig[]
   auth: AuthConfig
@@ -252,6 +252,7 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
       maxPayloadSize: t.dnstream.max_payload_size,
       awaitingTimeoutMs: durationMs(t.dnstream.awaiting_timeout, 'dnstream.awaiting_timeout'),
       offlineAnswer: t.dnstream.offline_answer,
+      requestResponse: t.dnstream.request_response,
       shareGroup: t.dnstream.share_group
     },
     events: { enable: t.events.enable, topic: t.events.topic, errorTopic: t.events.error_topic, qos: t.events.qos },

@@ -101,6 +101,7 @@ export const configSchema = {
         max_payload_size: { type: 'integer', minimum: 64, default: defaults.dnstream.max_payload_size },
         awaiting_timeout: { ...duration, default: defaults.dnstream.awaiting_timeout },
         offline_answer: { type: 'boolean', default: defaults.dnstream.offline_answer },
+        request_response: { type: 'boolean', default: defaults.dnstream.request_response },
         share_group: { type: 'string', pattern: '^[^/+#]+$', default: defaults.dnstream.share_group }
       }
     },

@@ -21,6 +21,8 @@ export const counterNames = [
   'envelopes_unroutable_total',
   'events_published_total',
   'envelopes_unmatched_total',
+  /** Backend Calls whose MQTT 5 Response Topic was not honoured (a gateway topic, wildcards). */
+  'response_topics_refused_total',
   'calls_concurrent_from_charger_total',
   'calls_rejected_total',
   'gateway_answers_total',

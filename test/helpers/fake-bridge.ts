@@ -6,6 +6,7 @@ import { pino } from 'pino'
 import { MqttBackend, type BackendShared } from '../../src/bridge/backend.js'
 import { Bridge } from '../../src/bridge/bridge.js'
 import { Publisher } from '../../src/bridge/publisher.js'
+import { ResponseRoutes } from '../../src/bridge/responses.js'
 import { LocalRouter, type RouterOptions } from '../../src/bridge/router.js'
 import { ClusterRouter } from '../../src/bridge/cluster-router.js'
 import type { Holding } from '../../src/bridge/presence.js'
@@ -44,7 +45,8 @@ export function parts (kind: 'embedded' | 'external', layers: Record<string, unk
   const sessions = new SessionTable({ metrics, log, sweepPeriodMs: 3_600_000 })
   const topics = compileTopics(config)
   const publish = new Publisher(mqtt, metrics, log)
-  const shared: BackendShared = { topics, publish, upstreamQos: config.upstream.qos, eventsQos: config.events.qos }
+  const responses = new ResponseRoutes(topics, () => {})
+  const shared: BackendShared = { topics, publish, upstreamQos: config.upstream.qos, eventsQos: config.events.qos, responses }
   const p: Parts = {
     config,
     layers,
@@ -79,7 +81,8 @@ export function routerOf (p: Parts): LocalRouter | ClusterRouter {
     dnstream: p.config.dnstream,
     upstreamQos: p.config.upstream.qos,
     eventsQos: p.config.events.qos,
-    maxJsonDepth: p.config.maxJsonDepth
+    maxJsonDepth: p.config.maxJsonDepth,
+    responses: new ResponseRoutes(p.topics, () => {})
   }
   return p.mqtt.kind === 'embedded' ? new LocalRouter(o) : new ClusterRouter({ ...o, onChargerLost: (cid, h) => p.lost.push({ cid, h }) })
 }

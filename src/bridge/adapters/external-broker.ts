@@ -18,7 +18,7 @@
 import { readFileSync } from 'node:fs'
 import mqtt, { type MqttClient, type IClientOptions, type IConnackPacket, type Packet } from 'mqtt'
 import { tuneMqttSocket } from './coalesce-writes.js'
-import { HandlerTable, stripShare, topicMatches, type MessageHandler, type MqttPort, type QoS } from './mqtt-port.js'
+import { HandlerTable, noteProps, stripShare, topicMatches, type MessageHandler, type MqttPort, type MqttProps, type QoS } from './mqtt-port.js'
 import { DEFAULT_RECEIVE_MAXIMUM, Outbox, OutboxError, type Outgoing } from './outbox.js'
 import type { Logger } from '../../observability/logger.js'
 import type { Metrics } from '../../observability/metrics.js'
@@ -91,7 +91,9 @@ export class ExternalBroker implements MqttPort {
     this.outbox = new Outbox((m, acked) => this.transmit(m, acked), limits)
     this.useSubscriptionIds = protocolVersion === 5 && connack.properties?.subscriptionIdentifiersAvailable !== false
     client.on('message', (topic, payload, packet) => {
-      const ids = packet.properties?.subscriptionIdentifier
+      const p = packet.properties
+      if (p !== undefined) noteProps(payload, { responseTopic: p.responseTopic, correlationData: p.correlationData, userProperties: p.userProperties })
+      const ids = p?.subscriptionIdentifier
       if (ids === undefined) {
         this.handlers.dispatch(topic, payload, packet.retain)
         return
@@ -183,8 +185,8 @@ export class ExternalBroker implements MqttPort {
     })
   }
 
-  post (topic: string, payload: string | Buffer, qos: QoS, onError: (err: Error) => void): void {
-    this.push({ topic, payload, qos, retain: false, at: Date.now(), done: (err) => { if (err != null) onError(err) } })
+  post (topic: string, payload: string | Buffer, qos: QoS, onError: (err: Error) => void, props?: MqttProps): void {
+    this.push({ topic, payload, qos, retain: false, props, at: Date.now(), done: (err) => { if (err != null) onError(err) } })
   }
 
   subscribe (topic: string, qos: QoS, handler: MessageHandler): Promise<void> {
@@ -277,7 +279,8 @@ export class ExternalBroker implements MqttPort {
   }
 
   private transmit (m: Outgoing, acked: (err?: Error, withdrawn?: boolean) => void): void {
-    this.client.publish(m.topic, m.payload, { qos: m.qos, retain: m.retain }, (err) => {
+    const properties = m.props === undefined || this.protocolVersion !== 5 ? undefined : { correlationData: m.props.correlationData, userProperties: m.props.userProperties }
+    this.client.publish(m.topic, m.payload, properties === undefined ? { qos: m.qos, retain: m.retain } : { qos: m.qos, retain: m.retain, properties }, (err) => {
       const why = this.withdrawing
       if (why === undefined || err?.message !== 'Message removed') acked(err ?? undefined)
       else if (why === 'requeue') acked(undefined, true)

@@ -13,12 +13,43 @@ export type QoS = 0 | 1 | 2
  */
 export type MessageHandler = (topic: string, payload: Buffer, retained?: boolean) => void
 
+/**
+ * The MQTT 5 properties of a message that the gateway uses: a backend's Response Topic and
+ * Correlation Data (request/response, §4.10) and its user properties (`traceparent`). On a
+ * publish, those to send.
+ */
+export interface MqttProps {
+  responseTopic?: string
+  correlationData?: Buffer
+  userProperties?: Record<string, string | string[]>
+}
+
+/**
+ * A received message's properties, kept beside its payload: the adapters note them on receipt
+ * (only messages that have any), and whatever handles that payload, however late (held back
+ * during a takeover, say), reads them with {@link messageProps}. A WeakMap: nothing to free.
+ */
+const received = new WeakMap<Buffer, MqttProps>()
+
+/** Note the properties that came with a payload (the adapters, on receipt). */
+export function noteProps (payload: Buffer, props: MqttProps | undefined): void {
+  if (props !== undefined && (props.responseTopic !== undefined || props.userProperties !== undefined)) received.set(payload, props)
+}
+
+/** The properties a payload came with, if any. */
+export function messageProps (payload: Buffer): MqttProps | undefined {
+  return received.get(payload)
+}
+
 export interface MqttPort {
   readonly kind: 'embedded' | 'external'
   /** Resolves when the broker accepted the message (per its QoS); rejects on failure. */
   publish (topic: string, payload: string | Buffer, qos: QoS, retain?: boolean): Promise<void>
-  /** The same without a promise (the per-message path): a failure is passed to onError. */
-  post (topic: string, payload: string | Buffer, qos: QoS, onError: (err: Error) => void): void
+  /**
+   * The same without a promise (the per-message path): a failure is passed to onError. `props`:
+   * MQTT 5 properties to send (dropped on an MQTT 3.1.1 connection).
+   */
+  post (topic: string, payload: string | Buffer, qos: QoS, onError: (err: Error) => void, props?: MqttProps): void
   /**
    * Subscription to a topic or filter (`+`, `#`, `$share/group/...`); several handlers may
    * share one. Exact topics are the hot path (one per charge point); filters are few.

@@ -27,6 +27,8 @@ export interface Outgoing {
   payload: string | Buffer
   qos: QoS
   retain: boolean
+  /** MQTT 5 properties (correlation data, user properties). */
+  props?: import('./mqtt-port.js').MqttProps
   /** Told once: acknowledged by the broker (per its QoS), or why not. */
   done: (err?: Error) => void
   /** When it was given to the outbox (ms). */

@@ -6,6 +6,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { pino } from 'pino'
 import { buildConfig } from '../../../src/config/load.js'
+import { ResponseRoutes } from '../../../src/bridge/responses.js'
 import { MqttBackend } from '../../../src/bridge/backend.js'
 import { frameToEnvelope, gatewayErrorEnvelope } from '../../../src/bridge/envelope.js'
 import { Publisher } from '../../../src/bridge/publisher.js'
@@ -30,7 +31,8 @@ function setup (config: Record<string, unknown> = layers, cid = 'CP-1', version 
   const mqtt = new FakeMqtt()
   const metrics = new Metrics()
   const publish = new Publisher(mqtt, metrics, pino({ level: 'silent' }))
-  const backend = new MqttBackend({ topics: compileTopics(c), publish, upstreamQos: c.upstream.qos, eventsQos: c.events.qos }, cid, version)
+  const topics = compileTopics(c)
+  const backend = new MqttBackend({ topics, publish, upstreamQos: c.upstream.qos, eventsQos: c.events.qos, responses: new ResponseRoutes(topics, () => {}) }, cid, version)
   return { mqtt, metrics, backend }
 }
 

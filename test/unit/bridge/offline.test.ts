@@ -7,6 +7,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { pino } from 'pino'
+import { ResponseRoutes } from '../../../src/bridge/responses.js'
 import { OfflineAnswers } from '../../../src/bridge/offline.js'
 import { Publisher } from '../../../src/bridge/publisher.js'
 import { compileTopics } from '../../../src/bridge/topics.js'
@@ -34,8 +35,11 @@ function setup (layers: Record<string, unknown> = {}): Setup {
   const here = new Set<string>()
   const elsewhere = new Set<string>()
   const asked = { here: [] as string[], elsewhere: [] as string[] }
+  const topics = compileTopics(config)
   const offline = new OfflineAnswers({
-    topics: compileTopics(config),
+    topics,
+    responses: new ResponseRoutes(topics, () => {}),
+    dnstream: config.dnstream,
     publish: new Publisher(mqtt, metrics, log),
     maxJsonDepth: config.maxJsonDepth,
     metrics,
