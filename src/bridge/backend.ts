@@ -9,7 +9,8 @@ import type { QoS } from './adapters/mqtt-port.js'
 import { OutboxError } from './adapters/outbox.js'
 import { frameToEnvelope, gatewayErrorEnvelope, upstreamEnvelopeText } from './envelope.js'
 import type { Publisher } from './publisher.js'
-import type { ResponseRoutes } from './responses.js'
+import { publishProps, type ResponseRoute, type ResponseRoutes } from './responses.js'
+import type { FrameTracing } from '../observability/tracing.js'
 import type { Topics, TopicVars } from './topics.js'
 
 /** What all of one gateway's backend ports share. */
@@ -20,6 +21,8 @@ export interface BackendShared {
   readonly eventsQos: QoS
   /** Where answers to backend Calls with an MQTT 5 Response Topic go besides (./responses.ts). */
   readonly responses: ResponseRoutes
+  /** traceparent on upstream publishes (MQTT 5 connections, upstream.trace_context). */
+  readonly tracing: FrameTracing
 }
 
 export class MqttBackend implements BackendPort {
@@ -38,22 +41,25 @@ export class MqttBackend implements BackendPort {
       if (validationError !== undefined) env.ValidationError = validationError
       envelope = JSON.stringify(env)
     }
-    publish.text(topic, envelope, upstreamQos, failed)
-    // The answer to a backend Call that asked for it on its MQTT 5 Response Topic: there too.
-    if (frame.type === 3 || frame.type === 4) this.respond(frame.id, envelope)
+    // The answer to a backend Call: in its trace, and on its MQTT 5 Response Topic too.
+    const route = frame.type === 3 || frame.type === 4 ? this.shared.responses.take(this.cid, frame.id) : undefined
+    const trace = this.shared.tracing.upstream(action, this.cid, frame.id, route?.parent)
+    publish.text(topic, envelope, upstreamQos, failed, publishProps(trace))
+    if (route?.topic !== undefined) this.respond(route.topic, route, envelope, trace)
   }
 
   answer (to: AnswerTarget, code: string, description: string, details: JsonObject): void {
     const { topics, publish, upstreamQos } = this.shared
     const topic = topics.error({ cid: this.cid, id: to.id, type: 4, action: to.action, version: this.version })
     const envelope = JSON.stringify(gatewayErrorEnvelope(to.id, code, description, details, to.action))
-    publish.text(topic, envelope, upstreamQos)
-    this.respond(to.id, envelope)
+    const route = this.shared.responses.take(this.cid, to.id)
+    const trace = this.shared.tracing.upstream(to.action, this.cid, to.id, route?.parent)
+    publish.text(topic, envelope, upstreamQos, undefined, publishProps(trace))
+    if (route?.topic !== undefined) this.respond(route.topic, route, envelope, trace)
   }
 
-  private respond (id: string, envelope: string): void {
-    const route = this.shared.responses.take(this.cid, id)
-    if (route !== undefined) this.shared.publish.text(route.topic, envelope, this.shared.upstreamQos, undefined, route.props)
+  private respond (topic: string, route: ResponseRoute, envelope: string, trace: Record<string, string> | undefined): void {
+    this.shared.publish.text(topic, envelope, this.shared.upstreamQos, undefined, publishProps(trace, route))
   }
 
   report (error: string, description: string, extra: JsonObject): void {

@@ -27,6 +27,7 @@ import { mqttClientId } from './nodes.js'
 import { compileTopics, type Topics } from './topics.js'
 import { ControlChannel } from './control.js'
 import { ResponseRoutes } from './responses.js'
+import { FrameTracing } from '../observability/tracing.js'
 import { gatewayReport } from './backend.js'
 import { newest } from './handoff.js'
 
@@ -51,13 +52,15 @@ export class Bridge {
     const { config, mqtt, metrics, log } = o
     this.topics = compileTopics(config)
     this.publish = new Publisher(mqtt, metrics, log)
+    // Only where publishes carry MQTT 5 properties: no ids made for nobody.
+    const tracing = new FrameTracing(config.upstream.traceContext && mqtt.properties === true)
     const responses = new ResponseRoutes(this.topics, (cid, topic, why) => {
       metrics.inc('response_topics_refused_total')
       log.warn({ cid, responseTopic: topic, why }, 'backend Call\'s MQTT 5 response topic not honoured (answered on the reply topic only)')
       this.publish.json(this.topics.gatewayError({ cid }), gatewayReport(cid, 'invalid_response_topic', `${why}; the answer goes to the reply topic only`, { ResponseTopic: topic }), config.events.qos)
-    })
-    this.shared = { topics: this.topics, publish: this.publish, upstreamQos: config.upstream.qos, eventsQos: config.events.qos, responses }
-    const routing = { ...o, topics: this.topics, publish: this.publish, dnstream: config.dnstream, upstreamQos: config.upstream.qos, eventsQos: config.events.qos, maxJsonDepth: config.maxJsonDepth, responses }
+    }, { requestResponse: config.dnstream.requestResponse, tracing })
+    this.shared = { topics: this.topics, publish: this.publish, upstreamQos: config.upstream.qos, eventsQos: config.events.qos, responses, tracing }
+    const routing = { ...o, topics: this.topics, publish: this.publish, dnstream: config.dnstream, upstreamQos: config.upstream.qos, eventsQos: config.events.qos, maxJsonDepth: config.maxJsonDepth, responses, tracing }
     // In process there is one node; on an external broker there may be many.
     this.events = new ConnectionEvents({
       enable: config.events.enable,

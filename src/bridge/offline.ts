@@ -6,11 +6,13 @@
 import type { Metrics } from '../observability/metrics.js'
 import type { Logger } from '../observability/logger.js'
 import { dialects } from '../ocpp/dialect.js'
+import type { JsonObject } from '../ocpp/frame.js'
 import type { QoS } from './adapters/mqtt-port.js'
 import { gatewayReport } from './backend.js'
 import { envelopeToFrame, gatewayErrorEnvelope } from './envelope.js'
 import type { Publisher } from './publisher.js'
-import { requestedRoute, type ResponseRoutes } from './responses.js'
+import { publishProps, type ResponseRoutes } from './responses.js'
+import type { FrameTracing } from '../observability/tracing.js'
 import type { Topics } from './topics.js'
 
 export interface OfflineAnswersOptions {
@@ -25,9 +27,9 @@ export interface OfflineAnswersOptions {
   connectedHere: (cid: string) => boolean
   /** Whether another node holds it (cluster presence); never, on one node. */
   heldElsewhere: (cid: string) => boolean
-  /** MQTT 5 response topics: honoured when dnstream.request_response is on. */
+  /** What backend Calls ask of their answers (MQTT 5 response topics, traces). */
   responses: ResponseRoutes
-  dnstream: { requestResponse: boolean }
+  tracing: FrameTracing
 }
 
 export class OfflineAnswers {
@@ -73,11 +75,12 @@ export class OfflineAnswers {
   }
 
   /** A gateway answer on the reply topic, and on the Call's MQTT 5 response topic when it asked. */
-  private publishAnswer (cid: string, payload: Buffer, topic: string, envelope: object): void {
+  private publishAnswer (cid: string, payload: Buffer, topic: string, envelope: JsonObject): void {
     const o = this.o
     const text = JSON.stringify(envelope)
-    o.publish.text(topic, text, o.upstreamQos)
-    const route = o.dnstream.requestResponse ? requestedRoute(payload) : undefined
-    if (route !== undefined && o.responses.honours(route.topic, cid)) o.publish.text(route.topic, text, o.upstreamQos, undefined, route.props)
+    const route = o.responses.asked(payload, cid)
+    const trace = o.tracing.upstream(envelope.Action as string | undefined, cid, envelope.UniqueId as string, route?.parent)
+    o.publish.text(topic, text, o.upstreamQos, undefined, publishProps(trace))
+    if (route?.topic !== undefined) o.publish.text(route.topic, text, o.upstreamQos, undefined, publishProps(trace, route))
   }
 }

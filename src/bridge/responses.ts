@@ -15,12 +15,22 @@
  *   const to = responses.take('CP1', 'call-7')   // when its answer comes, once
  */
 import { messageProps, topicMatches, type MqttProps } from './adapters/mqtt-port.js'
+import type { FrameTracing } from '../observability/tracing.js'
 import type { Topics } from './topics.js'
 
+/** What a backend Call asked of its answer: a response topic, a trace to continue, or both. */
 export interface ResponseRoute {
-  topic: string
+  topic?: string
   /** Sent back as it came (MQTT 5 §3.3.2.3.6). */
-  props: MqttProps | undefined
+  props?: MqttProps
+  /** The backend's W3C traceparent: the answer is published as a child of its span. */
+  parent?: string
+}
+
+export interface ResponseOptions {
+  /** dnstream.request_response: honour Response Topics. */
+  requestResponse: boolean
+  tracing: FrameTracing
 }
 
 /**
@@ -36,7 +46,27 @@ export class ResponseRoutes {
   dropped = 0
 
   /** `refused`: told of each response topic not honoured (to report, log and count it). */
-  constructor (private readonly topics: Topics, private readonly refused: (cid: string, topic: string, why: string) => void, private readonly max = MAX_RESPONSE_ROUTES) {}
+  constructor (private readonly topics: Topics, private readonly refused: (cid: string, topic: string, why: string) => void, private readonly o: ResponseOptions = { requestResponse: true, tracing: NO_TRACING }, private readonly max = MAX_RESPONSE_ROUTES) {}
+
+  /**
+   * What a received downstream payload asks of its answer (from its MQTT 5 properties): its
+   * Response Topic when honoured, its traceparent when valid; undefined when nothing.
+   */
+  asked (payload: Buffer, cid: string): ResponseRoute | undefined {
+    const props = messageProps(payload)
+    if (props === undefined) return undefined
+    let topic = this.o.requestResponse ? props.responseTopic : undefined
+    if (topic !== undefined && !this.honours(topic, cid)) topic = undefined
+    const parent = this.o.tracing.downstream(props.userProperties?.traceparent, undefined, cid, undefined)
+    if (topic === undefined && parent === undefined) return undefined
+    const route: ResponseRoute = {}
+    if (topic !== undefined) {
+      route.topic = topic
+      if (props.correlationData !== undefined) route.props = { correlationData: props.correlationData }
+    }
+    if (parent !== undefined) route.parent = parent
+    return route
+  }
 
   get size (): number { return this.routes.size }
 
@@ -84,11 +114,16 @@ export class ResponseRoutes {
   }
 }
 
-/** The response route a received payload asks for (its MQTT 5 Response Topic), if any. */
-export function requestedRoute (payload: Buffer): ResponseRoute | undefined {
-  const props = messageProps(payload)
-  if (props?.responseTopic === undefined) return undefined
-  return { topic: props.responseTopic, props: props.correlationData === undefined ? undefined : { correlationData: props.correlationData } }
+/** Tracing off: ResponseRoutes used without it (tests). */
+const NO_TRACING = { downstream: () => undefined } as unknown as FrameTracing
+
+/**
+ * The MQTT 5 properties of an upstream publish: the trace's user properties, and for a copy
+ * to a response topic the correlation data it asked for.
+ */
+export function publishProps (trace: Record<string, string> | undefined, route?: ResponseRoute): MqttProps | undefined {
+  if (trace === undefined) return route?.props
+  return route?.props === undefined ? { userProperties: trace } : { ...route.props, userProperties: trace }
 }
 
 function keyOf (cid: string, id: string): string {

@@ -23,7 +23,8 @@ import { deliverEnvelope } from './downstream.js'
 import { OfflineAnswers } from './offline.js'
 import type { Presence } from './presence.js'
 import type { Publisher } from './publisher.js'
-import { requestedRoute, type ResponseRoutes } from './responses.js'
+import type { ResponseRoutes } from './responses.js'
+import type { FrameTracing } from '../observability/tracing.js'
 import type { Topics } from './topics.js'
 
 export interface RouterOptions {
@@ -34,13 +35,15 @@ export interface RouterOptions {
   metrics: Metrics
   log: Logger
   nodeId: string
-  dnstream: { qos: QoS, offlineAnswer: boolean, shareGroup: string, maxPayloadSize: number, requestResponse: boolean }
+  dnstream: { qos: QoS, offlineAnswer: boolean, shareGroup: string, maxPayloadSize: number }
   upstreamQos: QoS
   eventsQos: QoS
   /** max_json_depth: deeper envelopes are refused before they are parsed. */
   maxJsonDepth: number
   /** Backend Calls' MQTT 5 response topics (./responses.ts). */
   responses: ResponseRoutes
+  /** traceparent on the gateway's answers (offline, invalid envelope). */
+  tracing: FrameTracing
 }
 
 export interface Held {
@@ -131,8 +134,8 @@ export abstract class Router {
       this.o.log.warn({ cid }, 'downstream message for a charge point that is not connected')
       return undefined
     }
-    const route = this.o.dnstream.requestResponse ? requestedRoute(payload) : undefined
-    const expect = route === undefined || !this.o.responses.honours(route.topic, cid) ? undefined : (id: string) => this.o.responses.expect(cid, id, route)
+    const route = this.o.responses.asked(payload, cid)
+    const expect = route === undefined ? undefined : (id: string) => this.o.responses.expect(cid, id, route)
     return deliverEnvelope(session, payload, this.o.dnstream.maxPayloadSize, this.o.maxJsonDepth, this.o.metrics, expect)
   }
 }

@@ -114,7 +114,12 @@ export const defaults = deepFreeze({
      * Calls from one charge point that may await the backend's answer at once. OCPP-J allows
      * one; firmware that does not wait gets a CallError for each Call past this many.
      */
-    max_pending_calls: 32
+    max_pending_calls: 32,
+    /**
+     * W3C trace context: a `traceparent` MQTT 5 user property on every frame published upstream
+     * (a backend Call's own honoured: its answer is a child of its span). MQTT 5 connections only.
+     */
+    trace_context: true
   },
   dnstream: {
     topic: 'cs/${cid}',

@@ -61,7 +61,7 @@ export interface GatewayConfig {
   messageFormatChecking: 'all' | 'upstream_only' | 'dnstream_only' | 'disable'
   /** The policy of src/schema/policy.ts: mode, warn-only, per-Action overrides. */
   formatChecking: { mode: 'all' | 'upstream_only' | 'dnstream_only' | 'disable', warn_only: boolean, overrides: Record<string, 'check' | 'skip' | 'warn'> }
-  upstream: { topic: string, topicOverrideMapping: Record<string, string>, replyTopic: string, errorTopic: string, qos: 0 | 1 | 2, awaitingTimeoutMs: number, maxPendingCalls: number }
+  upstream: { topic: string, topicOverrideMapping: Record<string, string>, replyTopic: string, errorTopic: string, qos: 0 | 1 | 2, awaitingTimeoutMs: number, maxPendingCalls: number, traceContext: boolean }
   dnstream: { topic: string, qos: 0 | 1 | 2, maxMqueueLen: number, maxPayloadSize: number, awaitingTimeoutMs: number, offlineAnswer: boolean, shareGroup: string, requestResponse: boolean }
   events: { enable: boolean, topic: string, errorTopic: string, qos: 0 | 1 | 2 }
   listeners: ListenerConfig[]
@@ -243,7 +243,8 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
       errorTopic: t.upstream.error_topic,
       qos: t.upstream.qos,
       awaitingTimeoutMs: durationMs(t.upstream.awaiting_timeout, 'upstream.awaiting_timeout'),
-      maxPendingCalls: t.upstream.max_pending_calls
+      maxPendingCalls: t.upstream.max_pending_calls,
+      traceContext: t.upstream.trace_context
     },
     dnstream: {
       topic: t.dnstream.topic,

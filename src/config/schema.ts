@@ -87,7 +87,8 @@ export const configSchema = {
         error_topic: { ...topic, default: defaults.upstream.error_topic },
         qos: { ...qos, default: defaults.upstream.qos },
         awaiting_timeout: { ...duration, default: defaults.upstream.awaiting_timeout },
-        max_pending_calls: { type: 'integer', minimum: 1, maximum: 10000, default: defaults.upstream.max_pending_calls }
+        max_pending_calls: { type: 'integer', minimum: 1, maximum: 10000, default: defaults.upstream.max_pending_calls },
+        trace_context: { type: 'boolean', default: defaults.upstream.trace_context }
       }
     },
     dnstream: {

@@ -7,6 +7,7 @@ import { MqttBackend, type BackendShared } from '../../src/bridge/backend.js'
 import { Bridge } from '../../src/bridge/bridge.js'
 import { Publisher } from '../../src/bridge/publisher.js'
 import { ResponseRoutes } from '../../src/bridge/responses.js'
+import { FrameTracing } from '../../src/observability/tracing.js'
 import { LocalRouter, type RouterOptions } from '../../src/bridge/router.js'
 import { ClusterRouter } from '../../src/bridge/cluster-router.js'
 import type { Holding } from '../../src/bridge/presence.js'
@@ -46,7 +47,7 @@ export function parts (kind: 'embedded' | 'external', layers: Record<string, unk
   const topics = compileTopics(config)
   const publish = new Publisher(mqtt, metrics, log)
   const responses = new ResponseRoutes(topics, () => {})
-  const shared: BackendShared = { topics, publish, upstreamQos: config.upstream.qos, eventsQos: config.events.qos, responses }
+  const shared: BackendShared = { topics, publish, upstreamQos: config.upstream.qos, eventsQos: config.events.qos, responses, tracing: new FrameTracing(false) }
   const p: Parts = {
     config,
     layers,
@@ -82,7 +83,8 @@ export function routerOf (p: Parts): LocalRouter | ClusterRouter {
     upstreamQos: p.config.upstream.qos,
     eventsQos: p.config.events.qos,
     maxJsonDepth: p.config.maxJsonDepth,
-    responses: new ResponseRoutes(p.topics, () => {})
+    responses: new ResponseRoutes(p.topics, () => {}),
+    tracing: new FrameTracing(false)
   }
   return p.mqtt.kind === 'embedded' ? new LocalRouter(o) : new ClusterRouter({ ...o, onChargerLost: (cid, h) => p.lost.push({ cid, h }) })
 }

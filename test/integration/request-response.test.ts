@@ -1,5 +1,6 @@
 /**
- * MQTT 5 request/response for backend Calls (issue 16, beyond EMQX): a Call published with a
+ * MQTT 5 for backends (issue 16, beyond EMQX): W3C traceparent user properties both ways, and
+ * request/response for backend Calls: a Call published with a
  * Response Topic and Correlation Data gets its answer there too, with that correlation data —
  * the charge point's CallResult or CallError, and the gateway's own answers (offline,
  * invalid_payload) — besides the usual Reply topic. A response topic on the gateway's own
@@ -11,14 +12,15 @@ import mqtt, { type MqttClient } from 'mqtt'
 import { brokerKinds, startTestGateway, type TestGateway } from '../helpers/gateway.js'
 import { connectChargePoint, Inbox, type ChargePoint } from '../helpers/clients.js'
 
-interface Got { topic: string, json: Record<string, any>, correlation: string | undefined }
+interface Got { topic: string, json: Record<string, any>, correlation: string | undefined, traceparent: string | undefined }
 
 /** An MQTT 5 backend: what it receives, with each message's correlation data. */
 async function v5Backend (url: string, subscriptions: string[]): Promise<{ client: MqttClient, inbox: Inbox<Got> }> {
   const client = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0, clientId: `rr-${Math.random().toString(16).slice(2)}` })
   const inbox = new Inbox<Got>()
   client.on('message', (topic, payload, packet) => {
-    inbox.push({ topic, json: JSON.parse(payload.toString()), correlation: packet.properties?.correlationData?.toString() })
+    const tp = packet.properties?.userProperties?.traceparent
+    inbox.push({ topic, json: JSON.parse(payload.toString()), correlation: packet.properties?.correlationData?.toString(), traceparent: Array.isArray(tp) ? tp[0] : tp })
   })
   await client.subscribeAsync(subscriptions, { qos: 1 })
   return { client, inbox }
@@ -57,6 +59,8 @@ for (const { kind, skip } of brokerKinds.filter((b) => b.kind === 'mosquitto')) 
       assert.deepEqual([answer.json.MessageTypeId, answer.json.UniqueId, answer.json.Payload, answer.correlation], [3, 'rr-1', { status: 'Accepted' }, 'corr-1'])
       const reply = await backend.inbox.wait((m) => m.topic === 'ocpp/cp/RR1/Reply' && m.json.UniqueId === 'rr-1')
       assert.equal(reply.correlation, undefined)
+      // Both copies of the answer are one publish's: the same span.
+      assert.equal(answer.traceparent, reply.traceparent)
 
       await ask('RR1', call('rr-2', 'Reset', { type: 'Hard' }), 'csms/answers/2', 'corr-2')
       await cp.frames.wait((x) => x[1] === 'rr-2')
@@ -72,6 +76,25 @@ for (const { kind, skip } of brokerKinds.filter((b) => b.kind === 'mosquitto')) 
       await ask('NOBODY-RR', call('rr-4', 'Reset', { type: 'Soft' }), 'csms/answers/4', 'corr-4')
       const offline = await backend.inbox.wait((m) => m.topic === 'csms/answers/4')
       assert.deepEqual([offline.json.UniqueId, offline.json.ErrorDetails?.reason, offline.correlation], ['rr-4', 'offline', 'corr-4'])
+    })
+
+    test('W3C trace context: a traceparent on every upstream frame; a backend Call\'s own continued by its answer', async () => {
+      const TP = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/
+      cp.send([2, 'hb-1', 'Heartbeat', {}])
+      const up = await backend.inbox.wait((m) => m.topic === 'ocpp/cp/RR1' && m.json.UniqueId === 'hb-1')
+      assert.match(up.traceparent ?? '', TP)
+      const parent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+      await backend.client.publishAsync('ocpp/cs/RR1', call('tr-1', 'Reset', { type: 'Soft' }), { qos: 1, properties: { userProperties: { traceparent: parent } } })
+      await cp.frames.wait((x) => x[1] === 'tr-1')
+      cp.send([3, 'tr-1', { status: 'Accepted' }])
+      const reply = await backend.inbox.wait((m) => m.topic === 'ocpp/cp/RR1/Reply' && m.json.UniqueId === 'tr-1')
+      const m = TP.exec(reply.traceparent ?? '')
+      assert.equal(m?.[1], '4bf92f3577b34da6a3ce929d0e0e4736', 'the backend\'s trace')
+      assert.notEqual(m?.[2], '00f067aa0ba902b7', 'a span of the gateway under it')
+      // A gateway answer (offline) in the backend's trace too.
+      await backend.client.publishAsync('ocpp/cs/NOBODY-TR', call('tr-2', 'Reset', { type: 'Soft' }), { qos: 1, properties: { userProperties: { traceparent: parent } } })
+      const offline = await backend.inbox.wait((x) => x.topic === 'ocpp/cp/NOBODY-TR/Reply')
+      assert.equal(TP.exec(offline.traceparent ?? '')?.[1], '4bf92f3577b34da6a3ce929d0e0e4736')
     })
 
     test('a response topic on the gateway\'s own downstream topic is not honoured: reported, counted, answered on Reply only', async () => {

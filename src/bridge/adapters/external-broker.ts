@@ -66,6 +66,7 @@ function mqtt311 (options: IClientOptions): IClientOptions {
 
 export class ExternalBroker implements MqttPort {
   readonly kind = 'external' as const
+  get properties (): boolean { return this.protocolVersion === 5 }
   private readonly handlers = new HandlerTable()
   private readonly reconnected: Array<() => void> = []
   private url = ''

@@ -43,6 +43,8 @@ export function messageProps (payload: Buffer): MqttProps | undefined {
 
 export interface MqttPort {
   readonly kind: 'embedded' | 'external'
+  /** Whether publishes carry MQTT 5 properties (traceparent, correlation data) to subscribers. */
+  readonly properties?: boolean
   /** Resolves when the broker accepted the message (per its QoS); rejects on failure. */
   publish (topic: string, payload: string | Buffer, qos: QoS, retain?: boolean): Promise<void>
   /**

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { pino } from 'pino'
 import { buildConfig } from '../../../src/config/load.js'
 import { ResponseRoutes } from '../../../src/bridge/responses.js'
+import { FrameTracing } from '../../../src/observability/tracing.js'
 import { MqttBackend } from '../../../src/bridge/backend.js'
 import { frameToEnvelope, gatewayErrorEnvelope } from '../../../src/bridge/envelope.js'
 import { Publisher } from '../../../src/bridge/publisher.js'
@@ -32,7 +33,7 @@ function setup (config: Record<string, unknown> = layers, cid = 'CP-1', version 
   const metrics = new Metrics()
   const publish = new Publisher(mqtt, metrics, pino({ level: 'silent' }))
   const topics = compileTopics(c)
-  const backend = new MqttBackend({ topics, publish, upstreamQos: c.upstream.qos, eventsQos: c.events.qos, responses: new ResponseRoutes(topics, () => {}) }, cid, version)
+  const backend = new MqttBackend({ topics, publish, upstreamQos: c.upstream.qos, eventsQos: c.events.qos, responses: new ResponseRoutes(topics, () => {}), tracing: new FrameTracing(false) }, cid, version)
   return { mqtt, metrics, backend }
 }
 

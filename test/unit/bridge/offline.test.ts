@@ -8,6 +8,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { pino } from 'pino'
 import { ResponseRoutes } from '../../../src/bridge/responses.js'
+import { FrameTracing } from '../../../src/observability/tracing.js'
 import { OfflineAnswers } from '../../../src/bridge/offline.js'
 import { Publisher } from '../../../src/bridge/publisher.js'
 import { compileTopics } from '../../../src/bridge/topics.js'
@@ -39,7 +40,7 @@ function setup (layers: Record<string, unknown> = {}): Setup {
   const offline = new OfflineAnswers({
     topics,
     responses: new ResponseRoutes(topics, () => {}),
-    dnstream: config.dnstream,
+    tracing: new FrameTracing(false),
     publish: new Publisher(mqtt, metrics, log),
     maxJsonDepth: config.maxJsonDepth,
     metrics,

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { noteProps } from '../../../src/bridge/adapters/mqtt-port.js'
 import { relayOf, relayPayload } from '../../../src/bridge/handoff.js'
-import { requestedRoute, ResponseRoutes } from '../../../src/bridge/responses.js'
+import { ResponseRoutes } from '../../../src/bridge/responses.js'
+import { FrameTracing } from '../../../src/observability/tracing.js'
 import { compileTopics } from '../../../src/bridge/topics.js'
 import { buildConfig } from '../../../src/config/load.js'
 
@@ -20,7 +21,7 @@ describe('ResponseRoutes', () => {
   })
 
   test('bounded: past the bound the oldest goes, counted', () => {
-    const r = new ResponseRoutes(topics, () => {}, 3)
+    const r = new ResponseRoutes(topics, () => {}, undefined, 3)
     for (const id of ['1', '2', '3', '4']) r.expect('CP', id, { topic: `t/${id}`, props: undefined })
     assert.equal(r.size, 3)
     assert.equal(r.dropped, 1)
@@ -36,13 +37,27 @@ describe('ResponseRoutes', () => {
     for (const t of ['csms/answers/1', 'ocpp/cp/CP1/mine', 'ocpp/cs']) assert.equal(r.honours(t, 'CP1'), true, t)
   })
 
-  test('requestedRoute reads the noted properties of the payload; a relay carries them to the holder', () => {
+  test('asked() reads the noted properties of the payload; a relay carries them to the holder', () => {
+    const r = new ResponseRoutes(topics, () => {}, { requestResponse: true, tracing: new FrameTracing(true) })
     const payload = Buffer.from('{}')
-    assert.equal(requestedRoute(payload), undefined)
+    assert.equal(r.asked(payload, 'CP1'), undefined)
     noteProps(payload, { responseTopic: 'csms/x', correlationData: Buffer.from([0, 1, 255]) })
-    assert.deepEqual(requestedRoute(payload), { topic: 'csms/x', props: { correlationData: Buffer.from([0, 1, 255]) } })
+    assert.deepEqual(r.asked(payload, 'CP1'), { topic: 'csms/x', props: { correlationData: Buffer.from([0, 1, 255]) } })
     const relayed = relayPayload(JSON.parse(JSON.stringify(relayOf('CP1', 'ocpp/cs/CP1', 'n1', payload))))
     assert.notEqual(relayed, payload)
-    assert.deepEqual(requestedRoute(relayed), { topic: 'csms/x', props: { correlationData: Buffer.from([0, 1, 255]) } })
+    assert.deepEqual(r.asked(relayed, 'CP1'), { topic: 'csms/x', props: { correlationData: Buffer.from([0, 1, 255]) } })
+    // Off: the response topic is not honoured.
+    const off = new ResponseRoutes(topics, () => {}, { requestResponse: false, tracing: new FrameTracing(true) })
+    assert.equal(off.asked(payload, 'CP1'), undefined)
+  })
+
+  test('asked() keeps a valid traceparent, ignores a malformed one', () => {
+    const r = new ResponseRoutes(topics, () => {}, { requestResponse: true, tracing: new FrameTracing(true) })
+    const good = Buffer.from('{}')
+    noteProps(good, { userProperties: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } })
+    assert.deepEqual(r.asked(good, 'CP1'), { parent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' })
+    const bad = Buffer.from('{}')
+    noteProps(bad, { userProperties: { traceparent: 'nonsense' } })
+    assert.equal(r.asked(bad, 'CP1'), undefined)
   })
 })
