@@ -55,6 +55,9 @@ export function defaultAnswer (action: string, interval: number): JsonObject {
     case 'Authorize': return { idTagInfo: { status: 'Accepted' }, idTokenInfo: { status: 'Accepted' } }
     case 'StartTransaction': return { idTagInfo: { status: 'Accepted' }, transactionId: ++txSeq }
     case 'StopTransaction': return { idTagInfo: { status: 'Accepted' } }
+    case 'DataTransfer': return { status: 'Accepted' }
+    case 'OpenPeriodicEventStream': return { status: 'Accepted' }
+    case 'ClosePeriodicEventStream': return {}
     default: return {}
   }
 }
