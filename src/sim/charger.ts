@@ -11,6 +11,7 @@ import { type ResolvedSimOptions, chargerUrl, messageIds } from './options.js'
 import { type Profile } from './profiles.js'
 import { type SimStats, bump } from './stats.js'
 import { failureKind } from './failure-kind.js'
+import { basicAuthHeaders, openSocket } from './socket.js'
 
 /** What the runner shares with all its chargers. */
 export interface ChargerEnv {
@@ -35,16 +36,6 @@ type State = 'idle' | 'connecting' | 'booting' | 'running' | 'ended'
 const MAX_TIMED_OUT_IDS = 64
 
 const now = (): number => performance.now()
-
-/**
- * Frames are masked with the key 0 (RFC 6455 §5.3 asks for an unpredictable key, to keep
- * browser scripts from poisoning proxy caches; a load generator on loopback has neither).
- * The server unmasks as usual, so its work is unchanged, while the simulator skips a copy
- * and an XOR pass over every frame it sends.
- */
-function zeroMask (mask: Buffer): void {
-  mask[0] = mask[1] = mask[2] = mask[3] = 0
-}
 
 export class Charger {
   readonly url: string
@@ -80,11 +71,7 @@ export class Charger {
     this.callsLeft = o.calls === 0 ? Infinity : o.calls
     this.periodMs = o.rate > 0 ? 1000 / o.rate : 0
     this.localAddress = o.sources.length > 0 ? o.sources[(o.indexOffset + index) % o.sources.length] : undefined
-    if (o.username !== undefined || o.password !== undefined) {
-      const user = (o.username ?? '${id}').replaceAll('${id}', id)
-      const pass = (o.password ?? '').replaceAll('${id}', id)
-      this.headers = { authorization: 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64') }
-    }
+    this.headers = basicAuthHeaders(o, id)
   }
 
   connect (): void {
@@ -94,16 +81,7 @@ export class Charger {
     this.wasOpen = false
     stats.c.connectAttempts++
     this.connectStartedAt = now()
-    const ws = new WebSocket(this.url, [profile.dialect.subprotocol], {
-      headers: this.headers,
-      localAddress: this.localAddress,
-      handshakeTimeout: Math.round(opts.connectTimeout * 1000),
-      perMessageDeflate: false,
-      maxPayload: opts.maxPayload,
-      // The simulator reads JSON: a wrong byte shows up as a decode error, no need to pay twice.
-      skipUTF8Validation: true,
-      generateMask: zeroMask
-    })
+    const ws = openSocket(this.url, profile.dialect.subprotocol, opts, this.headers, this.localAddress)
     this.ws = ws
     this.env.socketUp()
     ws.on('open', () => this.onOpen())
