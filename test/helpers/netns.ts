@@ -26,11 +26,14 @@ export interface NetNs {
 }
 
 const unprivileged = typeof process.getuid === 'function' && process.getuid() !== 0
+/** iproute2's `ip`, to bring the namespace's loopback up. */
+const ipBinary = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].find((p) => existsSync(p))
 
 /** undefined when a namespace can be made here; else why not (the tests that need one skip). */
 export function netnsSkip (): string | undefined {
   if (process.platform !== 'linux') return 'network namespaces are Linux only'
   for (const bin of ['/usr/bin/unshare', '/usr/bin/nsenter']) if (!existsSync(bin)) return `${bin} not found (util-linux)`
+  if (ipBinary === undefined) return 'ip not found (iproute2)'
   try {
     execFileSync('unshare', [...(unprivileged ? ['-r'] : []), '-n', 'true'], { stdio: 'ignore', timeout: 5000 })
   } catch {
@@ -42,7 +45,7 @@ export function netnsSkip (): string | undefined {
 export async function openNetNs (): Promise<NetNs> {
   // The holder keeps the namespace alive; lo comes up before it says so.
   // It reads stdin until EOF, so it also ends with this process, however that ends.
-  const holder = spawn('unshare', [...(unprivileged ? ['-r'] : []), '-n', 'sh', '-c', 'ip link set lo up && echo up && exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] })
+  const holder = spawn('unshare', [...(unprivileged ? ['-r'] : []), '-n', 'sh', '-c', `${ipBinary!} link set lo up && echo up && exec cat >/dev/null`], { stdio: ['pipe', 'pipe', 'pipe'] })
   await new Promise<void>((resolve, reject) => {
     let err = ''
     holder.stderr.on('data', (d: Buffer) => { err += String(d) })
