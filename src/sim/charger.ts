@@ -4,13 +4,14 @@
  * and the answers to the server's Calls. What it says comes from its ChargePointModel.
  */
 import WebSocket from 'ws'
-import { type CallFrame, type Frame, decodeFrame, encodeFrame, expectsAnswer } from '../ocpp/frame.js'
+import { type CallFrame, type Frame, type JsonObject, decodeFrame, encodeFrame, expectsAnswer } from '../ocpp/frame.js'
 import { MessageType } from '../ocpp/dialect.js'
 import { type ChargePointModel, type OutgoingCall, encodeCall } from './model.js'
-import { type ResolvedSimOptions, chargerUrl } from './options.js'
+import { type ResolvedSimOptions, chargerUrl, messageIds } from './options.js'
 import { type Profile } from './profiles.js'
 import { type SimStats, bump } from './stats.js'
 import { failureKind } from './failure-kind.js'
+import { basicAuthHeaders, openSocket } from './socket.js'
 
 /** What the runner shares with all its chargers. */
 export interface ChargerEnv {
@@ -36,16 +37,6 @@ const MAX_TIMED_OUT_IDS = 64
 
 const now = (): number => performance.now()
 
-/**
- * Frames are masked with the key 0 (RFC 6455 §5.3 asks for an unpredictable key, to keep
- * browser scripts from poisoning proxy caches; a load generator on loopback has neither).
- * The server unmasks as usual, so its work is unchanged, while the simulator skips a copy
- * and an XOR pass over every frame it sends.
- */
-function zeroMask (mask: Buffer): void {
-  mask[0] = mask[1] = mask[2] = mask[3] = 0
-}
-
 export class Charger {
   readonly url: string
   private readonly model: ChargePointModel
@@ -56,9 +47,11 @@ export class Charger {
   private wasOpen = false
   private settledOnce = false
   private stopping = false
-  private seq = 0
+  /** The UniqueIds of this charger's Calls and SENDs, in order (`firstId`). */
+  private readonly nextId: () => string
   private outId: string | undefined
   private outAction = ''
+  private outPayload: JsonObject | undefined
   private outSentAt = 0
   private readonly timedOut = new Set<string>()
   private callsLeft: number
@@ -73,15 +66,12 @@ export class Charger {
   constructor (private readonly env: ChargerEnv, readonly id: string, index: number) {
     const o = env.opts
     this.url = chargerUrl(o.url, id)
-    this.model = env.profile.create({ id, scenario: o.scenario, meterSize: o.meterSize })
+    this.model = env.profile.create({ id, scenario: o.scenario, meterSize: o.meterSize, bootPayload: o.bootPayload })
+    this.nextId = messageIds(o.firstId)
     this.callsLeft = o.calls === 0 ? Infinity : o.calls
     this.periodMs = o.rate > 0 ? 1000 / o.rate : 0
     this.localAddress = o.sources.length > 0 ? o.sources[(o.indexOffset + index) % o.sources.length] : undefined
-    if (o.username !== undefined || o.password !== undefined) {
-      const user = (o.username ?? '${id}').replaceAll('${id}', id)
-      const pass = (o.password ?? '').replaceAll('${id}', id)
-      this.headers = { authorization: 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64') }
-    }
+    this.headers = basicAuthHeaders(o, id)
   }
 
   connect (): void {
@@ -91,16 +81,7 @@ export class Charger {
     this.wasOpen = false
     stats.c.connectAttempts++
     this.connectStartedAt = now()
-    const ws = new WebSocket(this.url, [profile.dialect.subprotocol], {
-      headers: this.headers,
-      localAddress: this.localAddress,
-      handshakeTimeout: Math.round(opts.connectTimeout * 1000),
-      perMessageDeflate: false,
-      maxPayload: opts.maxPayload,
-      // The simulator reads JSON: a wrong byte shows up as a decode error, no need to pay twice.
-      skipUTF8Validation: true,
-      generateMask: zeroMask
-    })
+    const ws = openSocket(this.url, profile.dialect.subprotocol, opts, this.headers, this.localAddress)
     this.ws = ws
     this.env.socketUp()
     ws.on('open', () => this.onOpen())
@@ -232,6 +213,9 @@ export class Charger {
     }
     const frame = decoded.frame
     if (frame.type === MessageType.CALL) this.onServerCall(frame)
+    // OCPP 2.1: a server's SEND, and a server refusing a CallResult of ours: never answered.
+    else if (frame.type === MessageType.SEND) stats.c.sendsReceived++
+    else if (frame.type === MessageType.CALLRESULTERROR) stats.c.callResultErrorsReceived++
     else this.onAnswer(frame)
   }
 
@@ -251,7 +235,7 @@ export class Charger {
   }
 
   private onAnswer (frame: Exclude<Frame, CallFrame>): void {
-    const { stats } = this.env
+    const { stats, profile } = this.env
     if (frame.id !== this.outId || (frame.type !== MessageType.CALLRESULT && frame.type !== MessageType.CALLERROR)) {
       if (this.timedOut.delete(frame.id)) stats.c.late++
       else stats.c.protocol++
@@ -262,7 +246,12 @@ export class Charger {
     this.outId = undefined
     if (frame.type === MessageType.CALLRESULT) {
       stats.c.results++
-      this.model.onResult(action, frame.payload)
+      const refusal = this.model.onResult(action, frame.payload, this.outPayload)
+      // OCPP 2.1 Part 4 §4.2.4: a CallResult the receiver cannot process gets a CALLRESULTERROR.
+      if (refusal !== undefined && profile.dialect.messageTypes.has(MessageType.CALLRESULTERROR)) {
+        stats.c.callResultErrorsSent++
+        this.write(encodeFrame({ type: 5, id: frame.id, code: profile.dialect.errorCodes[refusal.error], description: refusal.description, details: {} }))
+      }
       if (action === 'BootNotification') this.onBootResult(frame.payload)
     } else {
       bump(stats.c.callErrors, frame.code)
@@ -336,15 +325,24 @@ export class Charger {
   }
 
   private sendCounted (call: OutgoingCall): void {
+    if (call.send === true) return this.sendOneWay(call)
     if (this.callsLeft <= 0) return this.finish()
     this.send(call)
   }
 
+  /** An OCPP 2.1 SEND: written, never answered, so the next Call may follow at once. */
+  private sendOneWay (call: OutgoingCall): void {
+    this.env.stats.c.sendsSent++
+    this.write(encodeFrame({ type: 6, id: this.nextId(), action: call.action, payload: call.payload }))
+    this.pump()
+  }
+
   private send (call: OutgoingCall): void {
     const { stats } = this.env
-    const id = String(++this.seq)
+    const id = this.nextId()
     this.outId = id
     this.outAction = call.action
+    this.outPayload = call.payload
     this.callsLeft--
     stats.c.callsSent++
     bump(stats.c.callsByAction, call.action)

@@ -1,5 +1,6 @@
 /** Command-line flags of `ocpp-gateway simulate`, parsed with node:util parseArgs. */
 import { parseArgs } from 'node:util'
+import { type JsonObject } from '../ocpp/frame.js'
 import { SCENARIOS, SIM_PROTOCOLS, type Scenario, type SimOptions, type SimProtocol, SimOptionError } from './options.js'
 
 export const simFlagSpec = {
@@ -19,6 +20,8 @@ export const simFlagSpec = {
   'meter-size': { type: 'string' },
   heartbeat: { type: 'string' },
   calls: { type: 'string' },
+  'first-id': { type: 'string' },
+  'boot-payload': { type: 'string' },
   username: { type: 'string' },
   password: { type: 'string' },
   sources: { type: 'string' },
@@ -40,7 +43,7 @@ ChangeConfiguration, TriggerMessage, DataTransfer; others get a NotImplemented C
 
 Options:
   -u, --url URL              endpoint; the charger id is appended as the last path segment
-  -p, --protocol P           ${SIM_PROTOCOLS.join(' | ')}                  [ocpp1.6]
+  -p, --protocol P           ${SIM_PROTOCOLS.join(' | ')}                   [ocpp1.6]
   -n, --count N              number of charge points                         [1]
       --id-prefix S          ids are S1, S2, ... SN                          [cp]
       --id-start K           number of the first id                          [1]
@@ -56,15 +59,25 @@ Options:
                              measurement window (boots left out)         [0]
       --rate M               scenario Calls per second per charger;
                              0 = closed loop (next Call as soon as answered) [0]
-  -s, --scenario S           ${SCENARIOS.join(' | ')}      [session]
+  -s, --scenario S           ${SCENARIOS.join(' | ')}
+                                                                             [session]
                                session: status, authorize, start, meter values, stop
-                               (1.6) / TransactionEvent Started-Updated-Ended (2.0.1),
-                               in a loop, plus Heartbeats at the interval
+                               (1.6) / TransactionEvent Started-Updated-Ended (2.x;
+                               2.1 also streams the meter as NotifyPeriodicEventStream
+                               SENDs), in a loop, plus Heartbeats at the interval
                                heartbeat | boot | metervalues: that Call in a loop
                                idle: boot, status, then Heartbeats at the interval
+                               frames: every message type of the version in a loop
+                               (2.1: a SEND and a CALLRESULTERROR too)
       --meter-size BYTES     pad MeterValues payloads to about BYTES         [natural]
       --heartbeat S          heartbeat interval, overrides the boot answer's
       --calls N              each charger stops after N Calls (boot included)
+      --first-id ID          UniqueId of the first Call (the BootNotification); the
+                             next ones count on from its number: 19223201,
+                             19223202, ...                                   [1]
+      --boot-payload JSON    BootNotification payload instead of the simulator's,
+                             e.g. '{"chargePointVendor":"VendorX",
+                             "chargePointModel":"SingleSocketCharger"}'
       --username U           Basic auth user (\${id} = charger id)            [the id]
       --password P           Basic auth password (\${id} = charger id)
       --sources A,B,...      local addresses, round-robin per charger (e.g.
@@ -91,6 +104,18 @@ export interface SimCliOptions {
   json: string | undefined
   quiet: boolean
   help: boolean
+}
+
+function jsonObject (flag: string, v: string | undefined): JsonObject | undefined {
+  if (v === undefined) return undefined
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(v)
+  } catch {
+    throw new SimOptionError(`--${flag}`, `not JSON: ${JSON.stringify(v.slice(0, 80))}`)
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new SimOptionError(`--${flag}`, 'expected a JSON object')
+  return parsed as JsonObject
 }
 
 function number (flag: string, v: string | undefined): number | undefined {
@@ -133,6 +158,8 @@ export function parseSimArgs (argv: string[]): SimCliOptions {
     connectTimeout: number('connect-timeout', v['connect-timeout']),
     reconnect: number('reconnect', v.reconnect),
     ...(v.warmup !== undefined ? { warmup: number('warmup', v.warmup) } : {}),
+    ...(v['first-id'] !== undefined ? { firstId: v['first-id'] } : {}),
+    ...(v['boot-payload'] !== undefined ? { bootPayload: jsonObject('boot-payload', v['boot-payload']) } : {}),
     ...(v.ids !== undefined ? { ids: v.ids.split(',').map((s) => s.trim()) } : {})
   }
   return { sim, workers, json: v.json, quiet: v.quiet === true, help }

@@ -4,7 +4,7 @@
  * included) so that a validating CSMS accepts them.
  */
 import { type JsonObject } from '../ocpp/frame.js'
-import { ChargePointModel, type ModelContext, type OutgoingCall, type Padding, type ServerCallAnswer, METER_VALUES_PER_SESSION, padding } from './model.js'
+import { ChargePointModel, type ModelContext, type OutgoingCall, type Padding, type ResultRefusal, type ServerCallAnswer, type Step, METER_VALUES_PER_SESSION, SIM_VENDOR_ID, padding } from './model.js'
 
 const CONNECTOR = 1
 const now = (): string => new Date().toISOString()
@@ -33,11 +33,11 @@ export class Model16 extends ChargePointModel {
     this.filler = padding(ctx.meterSize, (extra) => this.meterPayload(0, extra, undefined), FILLER_16)
   }
 
-  boot (): OutgoingCall {
+  protected ownBoot (): OutgoingCall {
     return {
       action: 'BootNotification',
       payload: {
-        chargePointVendor: 'ocpp-gateway-sim',
+        chargePointVendor: SIM_VENDOR_ID,
         chargePointModel: 'sim-1.6',
         chargePointSerialNumber: this.ctx.id.slice(0, 25),
         firmwareVersion: '1.0.0'
@@ -57,7 +57,7 @@ export class Model16 extends ChargePointModel {
     return { action: 'MeterValues', payload: this.meterPayload(this.meterStep(), this.filler.entries, this.transactionId), pad: this.filler.json }
   }
 
-  protected readonly session: ReadonlyArray<() => OutgoingCall> = [
+  protected readonly session: readonly Step[] = [
     () => this.status(CONNECTOR, 'Preparing'),
     () => ({ action: 'Authorize', payload: { idTag: this.idTag } }),
     () => ({
@@ -75,7 +75,7 @@ export class Model16 extends ChargePointModel {
     () => this.status(CONNECTOR, 'Available')
   ]
 
-  protected result (action: string, payload: JsonObject): void {
+  protected result (action: string, payload: JsonObject): ResultRefusal | undefined {
     switch (action) {
       case 'Authorize':
         if (!accepted(payload)) this.restartSessionAt(0)
@@ -86,6 +86,7 @@ export class Model16 extends ChargePointModel {
         this.charging = true
         break
     }
+    return undefined
   }
 
   protected readonly handlers: Readonly<Record<string, (payload: JsonObject) => ServerCallAnswer>> = {

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { type JsonObject } from '../ocpp/frame.js'
-import { ChargePointModel, type ModelContext, type OutgoingCall, type Padding, type ServerCallAnswer, METER_VALUES_PER_SESSION, padding } from './model.js'
+import { ChargePointModel, type ModelContext, type OutgoingCall, type Padding, type ResultRefusal, type ServerCallAnswer, type Step, METER_VALUES_PER_SESSION, SIM_VENDOR_ID, padding } from './model.js'
 
 const EVSE = 1
 const CONNECTOR = 1
@@ -19,29 +19,31 @@ const FILLER_201: JsonObject = Object.freeze({
 interface Variable { component: string, variable: string, value: string, readonly: boolean }
 
 export class Model201 extends ChargePointModel {
-  private transactionId: string | undefined
+  protected transactionId: string | undefined
   private seqNo = 0
   private readonly idToken: JsonObject
   private readonly filler: Padding
-  private readonly variables: Variable[] = [
-    { component: 'OCPPCommCtrlr', variable: 'HeartbeatInterval', value: '0', readonly: false },
-    { component: 'SampledDataCtrlr', variable: 'TxUpdatedInterval', value: '60', readonly: false },
-    { component: 'AuthCtrlr', variable: 'AuthorizeRemoteStart', value: 'false', readonly: false },
-    { component: 'ChargingStation', variable: 'Model', value: 'sim-2.0.1', readonly: true }
-  ]
+  private readonly variables: Variable[]
 
-  constructor (ctx: ModelContext) {
+  /** `modelName`: the station's model in its boot and variables (the 2.1 model passes its own). */
+  constructor (ctx: ModelContext, private readonly modelName = 'sim-2.0.1') {
     super(ctx)
+    this.variables = [
+      { component: 'OCPPCommCtrlr', variable: 'HeartbeatInterval', value: '0', readonly: false },
+      { component: 'SampledDataCtrlr', variable: 'TxUpdatedInterval', value: '60', readonly: false },
+      { component: 'AuthCtrlr', variable: 'AuthorizeRemoteStart', value: 'false', readonly: false },
+      { component: 'ChargingStation', variable: 'Model', value: modelName, readonly: true }
+    ]
     // 2.0.1 IdTokenType.idToken: identifierString, maxLength 36.
     this.idToken = { idToken: `T${ctx.id}`.slice(0, 36), type: 'ISO14443' }
     this.filler = padding(ctx.meterSize, (extra) => ({ evseId: EVSE, meterValue: [this.meterValue(0, extra)] }), FILLER_201)
   }
 
-  boot (): OutgoingCall {
+  protected ownBoot (): OutgoingCall {
     return {
       action: 'BootNotification',
       payload: {
-        chargingStation: { model: 'sim-2.0.1', vendorName: 'ocpp-gateway-sim', serialNumber: this.ctx.id.slice(0, 25), firmwareVersion: '1.0.0' },
+        chargingStation: { model: this.modelName, vendorName: SIM_VENDOR_ID, serialNumber: this.ctx.id.slice(0, 25), firmwareVersion: '1.0.0' },
         reason: 'PowerUp'
       }
     }
@@ -59,37 +61,50 @@ export class Model201 extends ChargePointModel {
     return { action: 'MeterValues', payload: { evseId: EVSE, meterValue: [this.meterValue(this.meterStep(), this.filler.entries)] }, pad: this.filler.json }
   }
 
-  protected readonly session: ReadonlyArray<() => OutgoingCall> = [
+  protected readonly session: readonly Step[] = [
     () => this.status('Occupied'),
-    () => ({ action: 'Authorize', payload: { idToken: this.idToken } }),
-    () => {
-      this.transactionId = randomUUID()
-      this.charging = true
-      return this.event('Started', 'Authorized', { chargingState: 'Charging' }, {
-        idToken: this.idToken, evse: { id: EVSE, connectorId: CONNECTOR }, meterValue: [this.meterValue(this.energyWh, [])]
-      })
-    },
-    ...new Array<() => OutgoingCall>(METER_VALUES_PER_SESSION).fill(() => ({
-      ...this.event('Updated', 'MeterValuePeriodic', {}, { meterValue: [this.meterValue(this.meterStep(), this.filler.entries)] }),
-      pad: this.filler.json
-    })),
-    () => {
-      const call = this.event('Ended', 'StopAuthorized', { stoppedReason: 'Local' }, {
-        idToken: this.idToken, meterValue: [this.meterValue(this.meterStep(), [])]
-      })
-      this.charging = false
-      this.transactionId = undefined
-      return call
-    },
+    () => this.authorize(),
+    () => this.started(),
+    ...new Array<Step>(METER_VALUES_PER_SESSION).fill(() => this.updated()),
+    () => this.ended(),
     () => this.status('Available')
   ]
 
-  protected result (action: string, payload: JsonObject): void {
+  protected authorize (): OutgoingCall {
+    return { action: 'Authorize', payload: { idToken: this.idToken } }
+  }
+
+  protected started (): OutgoingCall {
+    this.transactionId = randomUUID()
+    this.charging = true
+    return this.event('Started', 'Authorized', { chargingState: 'Charging' }, {
+      idToken: this.idToken, evse: { id: EVSE, connectorId: CONNECTOR }, meterValue: [this.meterValue(this.energyWh, [])]
+    })
+  }
+
+  protected updated (): OutgoingCall {
+    return {
+      ...this.event('Updated', 'MeterValuePeriodic', {}, { meterValue: [this.meterValue(this.meterStep(), this.filler.entries)] }),
+      pad: this.filler.json
+    }
+  }
+
+  protected ended (): OutgoingCall {
+    const call = this.event('Ended', 'StopAuthorized', { stoppedReason: 'Local' }, {
+      idToken: this.idToken, meterValue: [this.meterValue(this.meterStep(), [])]
+    })
+    this.charging = false
+    this.transactionId = undefined
+    return call
+  }
+
+  protected result (action: string, payload: JsonObject): ResultRefusal | undefined {
     if (action === 'Authorize') {
       const info = payload['idTokenInfo']
       const ok = typeof info === 'object' && info !== null && (info as JsonObject)['status'] === 'Accepted'
       if (!ok) this.restartSessionAt(0)
     }
+    return undefined
   }
 
   protected readonly handlers: Readonly<Record<string, (payload: JsonObject) => ServerCallAnswer>> = {
@@ -148,7 +163,7 @@ export class Model201 extends ChargePointModel {
     return { component, variable, v: this.variables.find((x) => x.component === cName && x.variable === vName) }
   }
 
-  private status (connectorStatus: string): OutgoingCall {
+  protected status (connectorStatus: string): OutgoingCall {
     return { action: 'StatusNotification', payload: { timestamp: now(), connectorStatus, evseId: EVSE, connectorId: CONNECTOR } }
   }
 
@@ -166,7 +181,7 @@ export class Model201 extends ChargePointModel {
     }
   }
 
-  private meterValue (wh: number, extra: unknown[]): JsonObject {
+  protected meterValue (wh: number, extra: unknown[]): JsonObject {
     return {
       timestamp: now(),
       sampledValue: [{ value: wh, context: 'Sample.Periodic', measurand: 'Energy.Active.Import.Register', unitOfMeasure: { unit: 'Wh' } }, ...extra]

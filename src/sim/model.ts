@@ -10,6 +10,8 @@ import { type Scenario } from './options.js'
 export interface OutgoingCall {
   action: string
   payload: JsonObject
+  /** An OCPP 2.1 SEND (type 6): written and never answered, not a Call of the scenario count. */
+  send?: boolean
   /** Pre-encoded padding that `encodeCall` splices in place of PAD_TOKEN (see `padding`). */
   pad?: string
 }
@@ -17,6 +19,9 @@ export interface OutgoingCall {
 export type ServerCallAnswer =
   | { result: JsonObject }
   | { error: RpcErrorKind, description: string }
+
+/** A CallResult the model cannot process: answered with a CALLRESULTERROR where the version has one (2.1). */
+export interface ResultRefusal { error: RpcErrorKind, description: string }
 
 export interface BootOutcome {
   accepted: boolean
@@ -29,7 +34,16 @@ export interface ModelContext {
   scenario: Scenario
   /** Target MeterValues payload size in bytes; 0 for a natural payload. */
   meterSize: number
+  /** Sent as the BootNotification payload instead of the model's own (the seed walk-through's). */
+  bootPayload?: Readonly<JsonObject> | undefined
 }
+
+/** A step of a scenario loop; undefined skips it (e.g. a SEND to a stream that is not open). */
+export type Step = () => OutgoingCall | undefined
+
+/** The DataTransfer messageId whose CallResult the `frames` scenario refuses on purpose (2.1). */
+export const REFUSED_RESULT_MESSAGE_ID = 'RefuseResult'
+export const SIM_VENDOR_ID = 'ocpp-gateway-sim'
 
 /** MeterValues sent between the start and the end of one simulated session. */
 export const METER_VALUES_PER_SESSION = 3
@@ -52,12 +66,28 @@ export abstract class ChargePointModel {
 
   constructor (readonly ctx: ModelContext) {}
 
-  abstract boot (): OutgoingCall
+  /** The BootNotification: the model's own, or the payload given in the options. */
+  boot (): OutgoingCall {
+    const given = this.ctx.bootPayload
+    return given === undefined ? this.ownBoot() : { action: 'BootNotification', payload: structuredClone(given) as JsonObject }
+  }
+
+  protected abstract ownBoot (): OutgoingCall
   abstract heartbeat (): OutgoingCall
   /** StatusNotifications for every connector, as sent after an accepted boot. */
   abstract statusAll (): OutgoingCall[]
   /** The charging session as an ordered list of steps, run in a loop. */
-  protected abstract readonly session: ReadonlyArray<() => OutgoingCall>
+  protected abstract readonly session: readonly Step[]
+  /**
+   * The `frames` scenario: every message type this version has. Here a Call answered by a
+   * CallResult (Heartbeat) and a DataTransfer; 2.1 adds a SEND and a refused CallResult.
+   */
+  protected readonly frames: readonly Step[] = [
+    () => this.heartbeat(),
+    () => this.dataTransfer('frames')
+  ]
+
+  protected framesStep = 0
   /** A MeterValues Call outside a transaction (the metervalues scenario). */
   abstract meterValues (): OutgoingCall
   /** Server-initiated Calls this version understands; anything else is NotImplemented. */
@@ -73,8 +103,8 @@ export abstract class ChargePointModel {
       UnlockConnector: () => ({ result: { status: 'Unlocked' } })
     }
   }
-  /** React to the CallResult of a Call this model sent. */
-  protected abstract result (action: string, payload: JsonObject): void
+  /** React to the CallResult of a Call this model sent; a refusal when it cannot process it. */
+  protected abstract result (action: string, payload: JsonObject): ResultRefusal | undefined
 
   /** The BootNotification answer: accepted, and the interval. */
   bootResult (payload: JsonObject): BootOutcome {
@@ -82,14 +112,11 @@ export abstract class ChargePointModel {
     return { accepted: payload['status'] === 'Accepted', interval }
   }
 
-  /** The next Call of the scenario, or undefined when the scenario has none (idle). */
+  /** The next Call (or SEND) of the scenario, or undefined when the scenario has none (idle). */
   next (): OutgoingCall | undefined {
     switch (this.ctx.scenario) {
-      case 'session': {
-        const step = this.session[this.sessionStep]!
-        this.sessionStep = (this.sessionStep + 1) % this.session.length
-        return step()
-      }
+      case 'session': return this.loop(this.session, 'sessionStep')
+      case 'frames': return this.loop(this.frames, 'framesStep')
       case 'heartbeat': return this.heartbeat()
       case 'boot': return this.boot()
       case 'metervalues': return this.meterValues()
@@ -97,8 +124,27 @@ export abstract class ChargePointModel {
     }
   }
 
-  onResult (action: string, payload: JsonObject): void {
-    this.result(action, payload)
+  /** The next step of a loop that does not skip itself (every loop has a Call that does not). */
+  private loop (steps: readonly Step[], at: 'sessionStep' | 'framesStep'): OutgoingCall | undefined {
+    for (let tries = 0; tries < steps.length; tries++) {
+      const step = steps[this[at]]!
+      this[at] = (this[at] + 1) % steps.length
+      const call = step()
+      if (call !== undefined) return call
+    }
+    return undefined
+  }
+
+  /** The CallResult of one of our Calls; a refusal when the model cannot process it. */
+  onResult (action: string, payload: JsonObject, request?: JsonObject): ResultRefusal | undefined {
+    if (action === 'DataTransfer' && request?.['messageId'] === REFUSED_RESULT_MESSAGE_ID) {
+      return { error: 'genericError', description: `the simulator refuses the CallResult of a DataTransfer with messageId ${REFUSED_RESULT_MESSAGE_ID} (scenario frames)` }
+    }
+    return this.result(action, payload)
+  }
+
+  protected dataTransfer (messageId: string): OutgoingCall {
+    return { action: 'DataTransfer', payload: { vendorId: SIM_VENDOR_ID, messageId, data: 'sim' } }
   }
 
   /** A CallError answered one of our Calls: a session step that failed starts the session over. */

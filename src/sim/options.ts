@@ -3,9 +3,11 @@
  * Times in the options are in seconds, like the command-line flags; sizes in bytes.
  */
 import { type OcppVersion } from '../ocpp/dialect.js'
+import { type JsonObject, MAX_MESSAGE_ID_LENGTH, isJsonObject } from '../ocpp/frame.js'
+import { deepFreeze } from '../config/freeze.js'
 import { GatewayError } from '../errors.js'
 
-export const SCENARIOS = ['session', 'heartbeat', 'boot', 'metervalues', 'idle'] as const
+export const SCENARIOS = ['session', 'heartbeat', 'boot', 'metervalues', 'idle', 'frames'] as const
 /**
  * - `session`: boot, status, then charging sessions in a loop (authorize, start, meter values,
  *   stop), with Heartbeats at the interval; the realistic mix.
@@ -13,13 +15,16 @@ export const SCENARIOS = ['session', 'heartbeat', 'boot', 'metervalues', 'idle']
  * - `boot`: BootNotification after BootNotification.
  * - `metervalues`: boot, then MeterValues after MeterValues (see `meterSize`).
  * - `idle`: boot and status, then only Heartbeats at the interval (for memory per connection).
+ * - `frames`: boot and status, then every message type of the version in a loop: a Heartbeat
+ *   (Call, CallResult) and a DataTransfer; in 2.1 also a NotifyPeriodicEventStream SEND (6)
+ *   and a CALLRESULTERROR (5) refusing the DataTransfer's CallResult on purpose.
  */
 export type Scenario = typeof SCENARIOS[number]
 
-export const SIM_PROTOCOLS = ['ocpp1.6', 'ocpp2.0.1'] as const
+export const SIM_PROTOCOLS = ['ocpp1.6', 'ocpp2.0.1', 'ocpp2.1'] as const
 export type SimProtocol = typeof SIM_PROTOCOLS[number]
 
-export const protocolVersion: Readonly<Record<SimProtocol, OcppVersion>> = { 'ocpp1.6': '1.6', 'ocpp2.0.1': '2.0.1' }
+export const protocolVersion: Readonly<Record<SimProtocol, OcppVersion>> = { 'ocpp1.6': '1.6', 'ocpp2.0.1': '2.0.1', 'ocpp2.1': '2.1' }
 
 export interface SimOptions {
   /** OCPP-J endpoint; the charger id is appended as the last path segment, percent-encoded. */
@@ -68,6 +73,14 @@ export interface SimOptions {
   heartbeat?: number
   /** Stop a charger (and close its socket) after it sent this many Calls; 0 = no limit. */
   calls?: number
+  /**
+   * UniqueId of each charger's first Call (its BootNotification), e.g. the seed walk-through's
+   * "19223201"; the next Calls count on from its trailing number (19223202, ...), or get
+   * `-2`, `-3`, ... appended when it has none. Default: "1", "2", ...
+   */
+  firstId?: string
+  /** The BootNotification payload to send instead of the simulator's own (a JSON object). */
+  bootPayload?: JsonObject
   /** Basic auth; `${id}` in either is replaced by the charger id. Username defaults to the id. */
   username?: string
   password?: string
@@ -88,8 +101,10 @@ export interface SimOptions {
   signal?: AbortSignal
 }
 
-export type ResolvedSimOptions = Readonly<Required<Omit<SimOptions, 'signal' | 'heartbeat' | 'username' | 'password'>>> & {
+export type ResolvedSimOptions = Readonly<Required<Omit<SimOptions, 'signal' | 'heartbeat' | 'username' | 'password' | 'firstId' | 'bootPayload'>>> & {
   readonly heartbeat: number | undefined
+  readonly firstId: string | undefined
+  readonly bootPayload: Readonly<JsonObject> | undefined
   readonly username: string | undefined
   readonly password: string | undefined
   readonly signal: AbortSignal | undefined
@@ -143,6 +158,12 @@ export function resolveSimOptions (o: SimOptions): ResolvedSimOptions {
   if (ids.length > 0 && o.count !== undefined && o.count !== ids.length) {
     throw new SimOptionError('count', `${String(o.count)} does not match the ${ids.length} ids given`)
   }
+  const firstId = o.firstId
+  if (firstId !== undefined && (typeof firstId !== 'string' || firstId.length === 0 || firstId.length > MAX_MESSAGE_ID_LENGTH)) {
+    throw new SimOptionError('firstId', `expected 1 to ${MAX_MESSAGE_ID_LENGTH} characters (an OCPP-J message id), got ${JSON.stringify(firstId)}`)
+  }
+  const bootPayload = o.bootPayload
+  if (bootPayload !== undefined && !isJsonObject(bootPayload)) throw new SimOptionError('bootPayload', 'expected a JSON object')
   const resolved: ResolvedSimOptions = {
     url: o.url,
     protocol,
@@ -160,6 +181,8 @@ export function resolveSimOptions (o: SimOptions): ResolvedSimOptions {
     meterSize: num('meterSize', o.meterSize, 0, { integer: true, max: 16 * 1024 * 1024 }),
     heartbeat: o.heartbeat === undefined ? undefined : num('heartbeat', o.heartbeat, 0, { min: 0.001 }),
     calls: num('calls', o.calls, 0, { integer: true }),
+    firstId,
+    bootPayload: bootPayload === undefined ? undefined : deepFreeze(structuredClone(bootPayload)),
     username: o.username,
     password: o.password,
     sources: Object.freeze([...sources]) as string[],
@@ -184,4 +207,25 @@ export function chargerUrl (base: string, id: string): string {
   const u = new URL(base)
   u.pathname = (u.pathname.endsWith('/') ? u.pathname : u.pathname + '/') + encodeURIComponent(id)
   return u.toString()
+}
+
+/**
+ * The UniqueIds of one charger's Calls, in order: "1", "2", ... or, from a first id, that id
+ * and then its trailing number counted on (width kept: "0099" -> "0100"), or `-2`, `-3`, ...
+ * appended when it ends in no digit. An id that would outgrow OCPP-J's 36 characters falls back
+ * to the plain count.
+ */
+export function messageIds (first: string | undefined): () => string {
+  let n = 0
+  if (first === undefined) return () => String(++n)
+  const m = /^(.*?)(\d+)$/.exec(first)
+  const prefix = m === null ? `${first}-` : m[1]!
+  const digits = m === null ? '' : m[2]!
+  const start = m === null ? 1n : BigInt(digits)
+  return () => {
+    const i = n++
+    if (i === 0) return first
+    const id = prefix + String(start + BigInt(i)).padStart(digits.length, '0')
+    return id.length <= MAX_MESSAGE_ID_LENGTH ? id : String(i + 1)
+  }
 }

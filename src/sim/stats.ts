@@ -43,6 +43,12 @@ export interface SimCounters {
   finished: number
   /** Rate-paced Calls that started later than scheduled (the previous one was still out). */
   behind: number
+  /** OCPP 2.1 SENDs (type 6) written, and received from the server. */
+  sendsSent: number
+  sendsReceived: number
+  /** OCPP 2.1 CALLRESULTERRORs (type 5) written (a server's CallResult refused), and received. */
+  callResultErrorsSent: number
+  callResultErrorsReceived: number
 }
 
 export function emptyCounters (): SimCounters {
@@ -69,7 +75,11 @@ export function emptyCounters (): SimCounters {
     bytesIn: 0,
     bytesOut: 0,
     finished: 0,
-    behind: 0
+    behind: 0,
+    sendsSent: 0,
+    sendsReceived: 0,
+    callResultErrorsSent: 0,
+    callResultErrorsReceived: 0
   }
 }
 

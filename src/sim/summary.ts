@@ -100,6 +100,8 @@ export interface SimSummary {
     callError: CountByKey
   }
   serverCalls: { received: number, notImplemented: number, byAction: CountByKey }
+  /** OCPP 2.1's one-way frames: SENDs (6) and CALLRESULTERRORs (5), each way. */
+  oneWay: { sendsSent: number, sendsReceived: number, callResultErrorsSent: number, callResultErrorsReceived: number }
   messages: { sent: number, received: number, bytesSent: number, bytesReceived: number, perS: number }
   /** The simulator's own cost: if it is saturated, the numbers above measure it, not the server. */
   simulator: {
@@ -216,6 +218,7 @@ export function buildSummary (opts: ResolvedSimOptions, reports: ProcessReport[]
       callError: c.callErrors
     },
     serverCalls: { received: c.serverCalls, notImplemented: c.serverNotImplemented, byAction: c.serverCallsByAction },
+    oneWay: { sendsSent: c.sendsSent, sendsReceived: c.sendsReceived, callResultErrorsSent: c.callResultErrorsSent, callResultErrorsReceived: c.callResultErrorsReceived },
     messages: { sent: c.messagesOut, received: c.messagesIn, bytesSent: c.bytesOut, bytesReceived: c.bytesIn, perS: r1(msgRate) },
     simulator: {
       processes: reports.length,
@@ -246,6 +249,9 @@ export function formatSummary (s: SimSummary): string {
     `latency ms: p50 ${l.p50} p95 ${l.p95} p99 ${l.p99} max ${l.max} (n=${l.count})`,
     `errors: ${s.errors.total} (timeout ${s.errors.timeout}, closed ${s.errors.closed}, protocol ${s.errors.protocol}, CallError: ${kv(s.errors.callError)})`,
     `server calls: ${s.serverCalls.received} (${kv(s.serverCalls.byAction)})`,
+    ...(Object.values(s.oneWay).some((n) => n > 0)
+      ? [`2.1 one-way: SEND ${s.oneWay.sendsSent} sent, ${s.oneWay.sendsReceived} received; CALLRESULTERROR ${s.oneWay.callResultErrorsSent} sent, ${s.oneWay.callResultErrorsReceived} received`]
+      : []),
     `simulator: cpu ${Math.round(sim.cpuShare * 100)} % of one core over ${sim.processes} process(es), event loop busy ${Math.round(sim.maxEventLoopUtilization * 100)} %` +
       (sim.saturated ? ' -- SATURATED: the simulator, not the server, limited these numbers (use --workers)' : '')
   ].join('\n')

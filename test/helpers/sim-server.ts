@@ -21,6 +21,12 @@ export interface Conn {
   payloads: JsonObject[]
   /** Answers to the server's own Calls, by message id. */
   answers: Map<string, Frame>
+  /** OCPP 2.1 one-way frames from the charger: SENDs (6) and CALLRESULTERRORs (5), in order. */
+  oneWay: Frame[]
+  /** Message ids of the charger's Calls and SENDs, in order. */
+  ids: string[]
+  /** Message ids of the charger's Calls, in the order of `actions`. */
+  callIds: string[]
   closed: Promise<void>
   /** Send a Call to the charger; resolves with its answer. */
   call: (action: string, payload: JsonObject) => Promise<Frame>
@@ -55,6 +61,9 @@ export function defaultAnswer (action: string, interval: number): JsonObject {
     case 'Authorize': return { idTagInfo: { status: 'Accepted' }, idTokenInfo: { status: 'Accepted' } }
     case 'StartTransaction': return { idTagInfo: { status: 'Accepted' }, transactionId: ++txSeq }
     case 'StopTransaction': return { idTagInfo: { status: 'Accepted' } }
+    case 'DataTransfer': return { status: 'Accepted' }
+    case 'OpenPeriodicEventStream': return { status: 'Accepted' }
+    case 'ClosePeriodicEventStream': return {}
     default: return {}
   }
 }
@@ -90,6 +99,9 @@ export async function startTestServer (opts: TestServerOptions = {}): Promise<Te
       actions: [],
       payloads: [],
       answers: new Map(),
+      oneWay: [],
+      ids: [],
+      callIds: [],
       closed: new Promise((resolve) => ws.once('close', () => resolve())),
       call: async (action, payload) => await new Promise<Frame>((resolve) => {
         const mid = `s${++seq}`
@@ -102,6 +114,11 @@ export async function startTestServer (opts: TestServerOptions = {}): Promise<Te
       const d = decodeFrame(String(data), dialect)
       if (!d.ok) throw new Error(`test server got a bad frame: ${d.error.message}`)
       const f = d.frame
+      if (f.type === 2 || f.type === 6) conn.ids.push(f.id)
+      if (f.type === 5 || f.type === 6) {
+        conn.oneWay.push(f)
+        return
+      }
       if (f.type !== 2) {
         conn.answers.set(f.id, f)
         waiting.get(f.id)?.(f)
@@ -110,6 +127,7 @@ export async function startTestServer (opts: TestServerOptions = {}): Promise<Te
       }
       conn.actions.push(f.action)
       conn.payloads.push(f.payload)
+      conn.callIds.push(f.id)
       void Promise.resolve(opts.answer?.(conn, f.action, f.payload)).then((a) => {
         const answer = a ?? { result: defaultAnswer(f.action, opts.heartbeatInterval ?? 3600) }
         if (answer === 'none') return

@@ -11,10 +11,11 @@ import { createValidators } from '../../src/schema/index.js'
 import { type ChargePointModel, type OutgoingCall, METER_VALUES_PER_SESSION, encodeCall } from '../../src/sim/model.js'
 import { Model16 } from '../../src/sim/model-16.js'
 import { Model201 } from '../../src/sim/model-201.js'
+import { Model21 } from '../../src/sim/model-21.js'
 import { type Scenario } from '../../src/sim/options.js'
 import { defaultAnswer } from '../helpers/sim-server.js'
 
-const validators = createValidators({ versions: ['1.6', '2.0.1'] })
+const validators = createValidators({ versions: ['1.6', '2.0.1', '2.1'] })
 
 /** What goes on the wire, padding spliced in, as the server will parse it. */
 function wire (call: OutgoingCall): JsonObject {
@@ -39,8 +40,20 @@ function validAnswer (version: OcppVersion, action: string, payload: JsonObject,
 
 const models: Array<[OcppVersion, (scenario: Scenario, meterSize?: number) => ChargePointModel]> = [
   ['1.6', (scenario, meterSize = 0) => new Model16({ id: 'cp-0001', scenario, meterSize })],
-  ['2.0.1', (scenario, meterSize = 0) => new Model201({ id: 'cp-0001', scenario, meterSize })]
+  ['2.0.1', (scenario, meterSize = 0) => new Model201({ id: 'cp-0001', scenario, meterSize })],
+  ['2.1', (scenario, meterSize = 0) => new Model21({ id: 'cp-0001', scenario, meterSize })]
 ]
+
+/** One session loop's actions per version (2.1: the stream opened, fed by SENDs, closed). */
+const sessionActions: Record<string, string[]> = {
+  '1.6': ['StatusNotification', 'Authorize', 'StartTransaction', 'StatusNotification', ...Array<string>(METER_VALUES_PER_SESSION).fill('MeterValues'), 'StopTransaction', 'StatusNotification'],
+  '2.0.1': ['StatusNotification', 'Authorize', ...Array<string>(METER_VALUES_PER_SESSION + 2).fill('TransactionEvent'), 'StatusNotification'],
+  '2.1': [
+    'StatusNotification', 'Authorize', 'TransactionEvent', 'OpenPeriodicEventStream',
+    ...Array<string[]>(METER_VALUES_PER_SESSION).fill(['TransactionEvent', 'NotifyPeriodicEventStream']).flat(),
+    'ClosePeriodicEventStream', 'TransactionEvent', 'StatusNotification'
+  ]
+}
 
 for (const [version, make] of models) {
   test(`${version}: every Call of two session loops is schema-valid, in the expected order`, () => {
@@ -49,15 +62,13 @@ for (const [version, make] of models) {
     valid(version, m.heartbeat())
     for (const c of m.statusAll()) valid(version, c)
     const actions: string[] = []
-    for (let i = 0; i < 2 * (6 + METER_VALUES_PER_SESSION); i++) {
+    const one = sessionActions[version]!
+    for (let i = 0; i < 2 * one.length - 3; i++) {
       const call = m.next()!
       valid(version, call)
       actions.push(call.action)
-      m.onResult(call.action, defaultAnswer(call.action, 60))
+      if (call.send !== true) m.onResult(call.action, defaultAnswer(call.action, 60))
     }
-    const one = version === '1.6'
-      ? ['StatusNotification', 'Authorize', 'StartTransaction', 'StatusNotification', ...Array(METER_VALUES_PER_SESSION).fill('MeterValues'), 'StopTransaction', 'StatusNotification']
-      : ['StatusNotification', 'Authorize', ...Array(METER_VALUES_PER_SESSION + 2).fill('TransactionEvent'), 'StatusNotification']
     const first = actions.slice(0, one.length)
     assert.deepEqual(first, one)
     // The second loop is the same as the first, and states (transaction) start over.
@@ -92,6 +103,12 @@ for (const [version, make] of models) {
     assert.equal(make('boot').next()!.action, 'BootNotification')
     assert.equal(make('metervalues').next()!.action, 'MeterValues')
     assert.equal(make('idle').next(), undefined)
+    const frames = make('frames')
+    for (let i = 0; i < 12; i++) {
+      const call = frames.next()!
+      valid(version, call)
+      if (call.send !== true) frames.onResult(call.action, defaultAnswer(call.action, 60), call.payload)
+    }
   })
 
   for (const size of [0, 1000, 20_000, 100_000]) {

@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { failureKind } from '../../../src/sim/failure-kind.js'
 import { parseSimArgs } from '../../../src/sim/cli-options.js'
-import { SimOptionError, chargerId, chargerUrl, resolveSimOptions } from '../../../src/sim/options.js'
+import { SimOptionError, chargerId, chargerUrl, messageIds, resolveSimOptions } from '../../../src/sim/options.js'
 import { slice } from '../../../src/sim/workers.js'
 
 test('defaults are filled in and frozen', () => {
@@ -144,4 +144,30 @@ test('--ids: empty, repeated or miscounted ids are rejected', () => {
     assert.throws(() => resolveSimOptions(o as never), (err: SimOptionError) => err.code === 'OCPPGW_ERR_SIM_OPTION' && err.option === name, JSON.stringify(o))
   }
   assert.throws(() => resolveSimOptions(parseSimArgs(['--url', 'ws://x/', '--ids', 'a,,b']).sim), /ids/)
+})
+
+test('message ids: 1, 2, ... by default; from --first-id, its number counted on', () => {
+  const take = (first: string | undefined, n: number): string[] => { const next = messageIds(first); return Array.from({ length: n }, next) }
+  assert.deepEqual(take(undefined, 3), ['1', '2', '3'])
+  assert.deepEqual(take('19223201', 3), ['19223201', '19223202', '19223203'])
+  assert.deepEqual(take('boot-0099', 3), ['boot-0099', 'boot-0100', 'boot-0101'])
+  assert.deepEqual(take('abc', 3), ['abc', 'abc-2', 'abc-3'])
+  // Past OCPP-J's 36 characters: the plain count instead.
+  assert.deepEqual(take('9'.repeat(36), 2), ['9'.repeat(36), '2'])
+})
+
+test('--first-id and --boot-payload: parsed, validated, frozen', () => {
+  const cli = parseSimArgs(['--url', 'ws://h:1/ocpp', '-p', '2.1', '--first-id', '19223201', '--boot-payload', '{"chargePointVendor":"VendorX","chargePointModel":"SingleSocketCharger"}'])
+  assert.equal(cli.sim.protocol, 'ocpp2.1')
+  assert.equal(cli.sim.firstId, '19223201')
+  assert.deepEqual(cli.sim.bootPayload, { chargePointVendor: 'VendorX', chargePointModel: 'SingleSocketCharger' })
+  const o = resolveSimOptions(cli.sim)
+  assert.equal(o.protocol, 'ocpp2.1')
+  assert.ok(Object.isFrozen(o.bootPayload))
+  assert.equal(resolveSimOptions({ url: 'ws://h:1/' }).firstId, undefined)
+  assert.throws(() => parseSimArgs(['--url', 'ws://h:1/', '--boot-payload', '{nope']), /--boot-payload: not JSON/)
+  assert.throws(() => parseSimArgs(['--url', 'ws://h:1/', '--boot-payload', '[1]']), /--boot-payload: expected a JSON object/)
+  for (const [o, name] of [[{ firstId: '' }, 'firstId'], [{ firstId: 'x'.repeat(37) }, 'firstId'], [{ bootPayload: [] }, 'bootPayload']] as const) {
+    assert.throws(() => resolveSimOptions({ url: 'ws://h:1/', ...o } as never), (err: SimOptionError) => err.option === name)
+  }
 })
