@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { connect } from 'node:net'
 
 export interface NsProcess {
   readonly child: ChildProcess
@@ -31,6 +32,8 @@ const ipBinary = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].find((p)
 
 /** undefined when a namespace can be made here; else why not (the tests that need one skip). */
 export function netnsSkip (): string | undefined {
+  // To try the host fallback where namespaces work.
+  if (process.env.TEST_NO_NETNS === '1') return 'TEST_NO_NETNS=1'
   if (process.platform !== 'linux') return 'network namespaces are Linux only'
   for (const bin of ['/usr/bin/unshare', '/usr/bin/nsenter']) if (!existsSync(bin)) return `${bin} not found (util-linux)`
   if (ipBinary === undefined) return 'ip not found (iproute2)'
@@ -40,6 +43,28 @@ export function netnsSkip (): string | undefined {
     return 'unshare -n is not permitted here (no user namespaces)'
   }
   return undefined
+}
+
+/** Whether nothing listens on these loopback ports (the host fallback needs them free). */
+export async function portsFree (ports: readonly number[]): Promise<boolean> {
+  for (const port of ports) {
+    const taken = await new Promise<boolean>((resolve) => {
+      const c = connect({ host: '127.0.0.1', port })
+      c.once('connect', () => { c.destroy(); resolve(true) })
+      c.once('error', () => resolve(false))
+    })
+    if (taken) return false
+  }
+  return true
+}
+
+/**
+ * Where no namespace can be made (no user namespaces in a container): the same runner on this
+ * machine's own network. Only for ports known to be free (portsFree); nothing else here binds
+ * fixed ports (every other test uses port 0).
+ */
+export function openHostNs (): NetNs {
+  return runner(undefined, () => {})
 }
 
 export async function openNetNs (): Promise<NetNs> {
@@ -53,10 +78,16 @@ export async function openNetNs (): Promise<NetNs> {
     holder.once('exit', (code) => reject(new Error(`network namespace holder exited ${String(code)}: ${err}`)))
   })
   const nsArgs = ['-t', String(holder.pid), '-n', ...(unprivileged ? ['-U', '--preserve-credentials'] : [])]
+  return runner(nsArgs, () => holder.kill('SIGKILL'))
+}
+
+/** Commands in the namespace entered with `nsArgs` (nsenter), or on this machine's network (undefined). */
+function runner (nsArgs: string[] | undefined, release: () => void): NetNs {
   const procs = new Set<NsProcess>()
 
   function run (command: string, opts: { cwd?: string, env?: NodeJS.ProcessEnv } = {}): NsProcess {
-    const child = spawn('nsenter', [...nsArgs, '--', 'sh', '-c', `exec ${command}`], { cwd: opts.cwd, env: opts.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    const [bin, args] = nsArgs === undefined ? ['sh', ['-c', `exec ${command}`]] as const : ['nsenter', [...nsArgs, '--', 'sh', '-c', `exec ${command}`]] as const
+    const child = spawn(bin, args, { cwd: opts.cwd, env: opts.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
     const out = { stdout: '', stderr: '' }
     const waiters = new Set<() => void>()
     const seen = (): void => { for (const w of waiters) w() }
@@ -98,7 +129,7 @@ export async function openNetNs (): Promise<NetNs> {
     run,
     close: async () => {
       await Promise.all([...procs].map(async (p) => await p.stop('SIGKILL')))
-      holder.kill('SIGKILL')
+      release()
     }
   }
 }
