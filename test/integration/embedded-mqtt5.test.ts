@@ -122,6 +122,32 @@ describe('embedded broker: MQTT 5 clients (no ACL)', () => {
       await pub.client.endAsync()
     }
   })
+
+  test('names of Object.prototype (GHSA-52qw-whmv-87c5, unfixed in aedes 2.0.0-beta.1) close that client only: client id, filter, topic; the broker goes on', async () => {
+    for (const version of [4, 5] as const) {
+      for (const clientId of ['constructor', '__proto__']) {
+        const c = mqtt.connect(url, { reconnectPeriod: 0, protocolVersion: version, clientId, connectTimeout: 2000 })
+        await new Promise<void>((resolve) => { c.once('close', () => resolve()) })
+        assert.equal(c.connected, false)
+        c.end(true)
+      }
+      const p = await peer(url, { protocolVersion: version })
+      const closed = new Promise<void>((resolve) => p.client.once('close', () => resolve()))
+      p.client.subscribe('toString', { qos: 1 })
+      await closed
+      p.client.end(true)
+      const q = await peer(url, { protocolVersion: version })
+      const closedToo = new Promise<void>((resolve) => q.client.once('close', () => resolve()))
+      q.client.publish('hasOwnProperty', 'x', { qos: 1 })
+      await closedToo
+      q.client.end(true)
+    }
+    const ok = await peer(url, { protocolVersion: 5 })
+    await ok.client.subscribeAsync('still/+', { qos: 1 })
+    await ok.client.publishAsync('still/up', 'yes', { qos: 1 })
+    assert.equal((await ok.inbox.wait((m) => m.topic === 'still/up')).payload, 'yes')
+    await ok.client.endAsync()
+  })
 })
 
 describe('embedded broker: MQTT 5 through the gateway (users, ACL)', () => {
