@@ -158,9 +158,10 @@ export class EmbeddedBroker implements MqttPort {
     broker.bounded = bounded
     aedes.on('clientDisconnect', (client) => {
       auth.forget(client)
+      bounded.cleanIncoming(client)
       if (client.clean === false && Number.isFinite(expiryMs)) broker.expireLater(client.id, expiryMs, opts)
     })
-    aedes.on('client', (client) => broker.cancelExpiry(client.id))
+    aedes.on('client', (client) => { broker.cancelExpiry(client.id); bounded.cleanIncoming(client) })
     aedes.on('clientError', (client, err) => opts.logger.debug({ client: client.id, err: err.message }, 'mqtt client error'))
     try {
       const guards: Guards = { maxClients, maxPacketSize, maxBuffered }
