@@ -14,6 +14,7 @@ import { hostname } from 'node:os'
 import type { GatewayConfig } from './config/load.js'
 import type { MqttPort } from './bridge/adapters/mqtt-port.js'
 import { EmbeddedBroker } from './bridge/adapters/embedded-broker.js'
+import { chargerIdParser } from './bridge/adapters/shared-subscriptions.js'
 import { ExternalBroker } from './bridge/adapters/external-broker.js'
 import { Bridge } from './bridge/bridge.js'
 import { compileAcl } from './bridge/mqtt-acl.js'
@@ -265,6 +266,7 @@ function openMqtt (config: GatewayConfig, nodeId: string, log: Logger, metrics: 
     return EmbeddedBroker.start({
       ...config.mqtt.embedded,
       acl: compileAcl(config),
+      chargerIdOf: chargerIdParser(config),
       hashLimiter,
       // The charge points' lockout settings, in a table of MQTT users' own.
       lockouts: new ConnectionLimits({ connRate: false, maxConnections: 0, addressLockout: config.auth.limits.addressLockout, cidLockout: config.auth.limits.cidLockout }),

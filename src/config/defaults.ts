@@ -268,7 +268,13 @@ export const defaults = deepFreeze({
       /** Bytes (8 MiB) written to one client and not yet sent: past it the client, which does not read, is closed. */
       max_buffered_bytes: 8388608,
       /** How long a persistent session (clean=false) that went away keeps its subscriptions and queue. */
-      session_expiry: '2h'
+      session_expiry: '2h',
+      /**
+       * Which member of a shared subscription group (`$share/{group}/{filter}`) gets a message:
+       * `round_robin`, `random`, `hash_clientid` (by charge point id: one charger's messages stay
+       * on one member, in order) or `hash_topic`. EMQX's `broker.shared_subscription_strategy`.
+       */
+      shared_subscription_strategy: 'round_robin' as 'round_robin' | 'random' | 'hash_clientid' | 'hash_topic'
     }
   },
 

@@ -105,6 +105,8 @@ export interface GatewayConfig {
       maxBufferedBytes: number
       /** Kept state of a persistent session that went away, ms (Infinity = kept). */
       sessionExpiryMs: number
+      /** Which member of a `$share/…` group gets a message. */
+      sharedSubscriptionStrategy: 'round_robin' | 'random' | 'hash_clientid' | 'hash_topic'
     }
   }
   /** The admin HTTP server; `bind` undefined = off. */
@@ -286,7 +288,8 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
         maxClients: mqtt.embedded.max_clients,
         maxQueuedMessages: mqtt.embedded.max_queued_messages,
         maxBufferedBytes: mqtt.embedded.max_buffered_bytes,
-        sessionExpiryMs: durationMs(mqtt.embedded.session_expiry, 'mqtt.embedded.session_expiry')
+        sessionExpiryMs: durationMs(mqtt.embedded.session_expiry, 'mqtt.embedded.session_expiry'),
+        sharedSubscriptionStrategy: mqtt.embedded.shared_subscription_strategy
       }
     },
     admin: {

@@ -172,7 +172,8 @@ export const configSchema = {
             max_clients: { type: 'integer', minimum: 1, default: defaults.mqtt.embedded.max_clients },
             max_queued_messages: { type: 'integer', minimum: 1, default: defaults.mqtt.embedded.max_queued_messages },
             max_buffered_bytes: { type: 'integer', minimum: 65536, default: defaults.mqtt.embedded.max_buffered_bytes },
-            session_expiry: { ...duration, default: defaults.mqtt.embedded.session_expiry }
+            session_expiry: { ...duration, default: defaults.mqtt.embedded.session_expiry },
+            shared_subscription_strategy: { enum: ['round_robin', 'random', 'hash_clientid', 'hash_topic'], default: defaults.mqtt.embedded.shared_subscription_strategy }
           }
         }
       }

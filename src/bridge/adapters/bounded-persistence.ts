@@ -23,6 +23,12 @@ export interface BoundedPersistence {
   queued: (clientId: string) => number
   /** Drop everything kept for a client that is gone (session expiry). */
   forget: (clientId: string) => Promise<void>
+  /**
+   * A clean session's QoS 2 dedup entries, dropped when it connects and when it goes
+   * ([MQTT-3.1.2-6]; aedes 1.2 does this itself, the 2.0.0 beta predates it): else a client
+   * that never sends PUBREL, under fresh ids, grows the store without bound.
+   */
+  cleanIncoming: (client: { id: string, clean: boolean }) => void
 }
 
 /** `onDrop(clientId)` is told of each message not queued because the client's queue was full. */
@@ -64,5 +70,8 @@ export function boundedPersistence (maxQueued: number, onDrop: (clientId: string
     for await (const packet of stream) await clearOne(client, packet)
     counts.delete(clientId)
   }
-  return { persistence: p, queued: (id) => counts.get(id) ?? 0, forget }
+  const cleanIncoming = (client: { id: string, clean: boolean }): void => {
+    if (client.clean) (p.cleanIncoming as unknown as (c: ClientLike) => Promise<void>)({ id: client.id }).then(() => {}, () => {})
+  }
+  return { persistence: p, queued: (id) => counts.get(id) ?? 0, forget, cleanIncoming }
 }

@@ -8,6 +8,7 @@ import { createServer as createTlsServer, type Server as TlsServer, type TLSSock
 import { createServer as createHttpServer, type Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import { once } from 'node:events'
+import type { Duplex } from 'node:stream'
 import { Aedes, type AedesPublishPacket } from 'aedes'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { HandlerTable, stripShare, type MessageHandler, type MqttPort, type QoS } from './mqtt-port.js'
@@ -30,6 +31,8 @@ import { defaults } from '../../config/defaults.js'
 import { durationMs } from '../../config/duration.js'
 import type { Metrics } from '../../observability/metrics.js'
 import { PublishPump } from './publish-pump.js'
+import { SharedSubscriptions, type SharedStrategy } from './shared-subscriptions.js'
+import { filterClientPackets } from './client-packets.js'
 
 export interface EmbeddedBrokerOptions {
   bind?: { host: string, port: number }
@@ -60,6 +63,10 @@ export interface EmbeddedBrokerOptions {
   maxBufferedBytes?: number
   /** How long the state of a persistent session that went away is kept, ms (default 2 h). */
   sessionExpiryMs?: number
+  /** Which member of a `$share/group/…` group gets a message (./shared-subscriptions.ts; default round_robin). */
+  sharedSubscriptionStrategy?: SharedStrategy
+  /** The charge point id of a gateway topic, for the hash_clientid strategy. */
+  chargerIdOf?: (topic: string) => string | undefined
   /** The gateway's bound on concurrent password hashes (shared with charge point logins). */
   hashLimiter?: HashLimiter
   /** Failed-login lockouts for MQTT users (see EmbeddedAuthOptions.lockouts). */
@@ -130,21 +137,31 @@ export class EmbeddedBroker implements MqttPort {
       // Checked first: one line per dropped message would flood the log of a slow client.
       if (opts.logger.isLevelEnabled('debug')) opts.logger.debug({ client: clientId, max: maxQueued }, 'MQTT message not queued: mqtt.embedded.max_queued_messages reached for this client')
     })
+    const expiryMs = opts.sessionExpiryMs ?? durationMs(defaults.mqtt.embedded.session_expiry, 'mqtt.embedded.session_expiry')
     let aedes: Aedes
     try {
-      aedes = await Aedes.createBroker({ persistence: bounded.persistence as never, authenticate: auth.authenticate, ...(opts.acl === undefined ? {} : aclHooks(opts.acl, auth, opts.logger, opts.metrics)) })
+      aedes = await Aedes.createBroker({
+        persistence: bounded.persistence as never,
+        authenticate: auth.authenticate,
+        ...(opts.acl === undefined ? {} : aclHooks(opts.acl, auth, opts.logger, opts.metrics)),
+        // MQTT 5 clients learn the packet bound from the CONNACK (limitPackets enforces it first),
+        // and a session expiry they ask for is capped at ours.
+        maximumPacketSize: maxPacketSize,
+        ...(Number.isFinite(expiryMs) ? { sessionExpiryIntervalLimit: Math.ceil(expiryMs / 1000) } : {})
+      })
     } catch (err) {
       auth.close()
       throw err
     }
+    new SharedSubscriptions(opts.sharedSubscriptionStrategy ?? defaults.mqtt.embedded.shared_subscription_strategy, opts.chargerIdOf).install(aedes as never)
     const broker = self.broker = new EmbeddedBroker(aedes, opts.logger, auth)
     broker.bounded = bounded
-    const expiryMs = opts.sessionExpiryMs ?? durationMs(defaults.mqtt.embedded.session_expiry, 'mqtt.embedded.session_expiry')
     aedes.on('clientDisconnect', (client) => {
       auth.forget(client)
+      bounded.cleanIncoming(client)
       if (client.clean === false && Number.isFinite(expiryMs)) broker.expireLater(client.id, expiryMs, opts)
     })
-    aedes.on('client', (client) => broker.cancelExpiry(client.id))
+    aedes.on('client', (client) => { broker.cancelExpiry(client.id); bounded.cleanIncoming(client) })
     aedes.on('clientError', (client, err) => opts.logger.debug({ client: client.id, err: err.message }, 'mqtt client error'))
     try {
       const guards: Guards = { maxClients, maxPacketSize, maxBuffered }
@@ -231,7 +248,17 @@ export class EmbeddedBroker implements MqttPort {
     tuneMqttSocket(socket)
     limitPackets(socket, g.maxPacketSize, () => this.tooLarge(socket, opts))
     limitBuffered(socket, () => socket.writableLength, g.maxBuffered, () => this.tooSlow(socket, opts))
-    this.aedes.handle(socket)
+    this.handle(socket)
+  }
+
+  /** aedes takes the connection, its packets filtered first (./client-packets.ts). */
+  private handle (conn: Socket | TLSSocket | Duplex, req?: IncomingMessage): void {
+    try {
+      filterClientPackets(this.aedes.handle(conn, req), (name) => this.logger.warn({ name }, 'MQTT client closed: a client id, topic or filter named like an object property (e.g. __proto__) is refused'))
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message }, 'MQTT connection closed')
+      conn.destroy()
+    }
   }
 
   /** MQTT over WebSocket on an HTTP or HTTPS server (ws_bind, wss_bind): the same guards as TCP. */
@@ -253,7 +280,7 @@ export class EmbeddedBroker implements MqttPort {
       stream.on('error', () => stream.destroy())
       limitPackets(stream, g.maxPacketSize, () => this.tooLarge(stream, opts))
       limitBuffered(stream, () => stream.writableLength + ws.bufferedAmount, g.maxBuffered, () => this.tooSlow(stream, opts))
-      this.aedes.handle(stream as any, req)
+      this.handle(stream, req)
     })
     return server
   }
