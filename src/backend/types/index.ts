@@ -36,7 +36,10 @@ export type Request<V extends OcppVersion, A extends ActionOf<V>> = RequestMap[V
 /** The CallResult payload of an Action in a version (`never` for a 2.1 SEND). */
 export type Response<V extends OcppVersion, A extends ActionOf<V>> = A extends keyof ResponseMap[V] ? ResponseMap[V][A] : never
 
+type In<M, A> = A extends keyof M ? M[A] : never
+// Written out per version (not mapped over VersionsOf<A>): TypeScript then resolves it while it
+// types a handler's literal answer, so `status: 'Accepted'` stays a literal.
 /** The Call payload of an Action in any version that has it. */
-export type AnyRequest<A extends AnyAction> = { [V in VersionsOf<A>]: A extends ActionOf<V> ? Request<V, A> : never }[VersionsOf<A>]
+export type AnyRequest<A extends AnyAction> = In<V16.Requests, A> | In<V201.Requests, A> | In<V21.Requests, A>
 /** The CallResult payload of an Action in any version that has it. */
-export type AnyResponse<A extends AnyAction> = { [V in VersionsOf<A>]: A extends ActionOf<V> ? Response<V, A> : never }[VersionsOf<A>]
+export type AnyResponse<A extends AnyAction> = In<V16.Responses, A> | In<V201.Responses, A> | In<V21.Responses, A>
