@@ -95,9 +95,22 @@ export class Backend extends EventEmitter<BackendEventMap> {
     return [
       ...t.callFilters.map((f) => shared(this.o.shareGroup, f)),
       ...t.replyFilters,
-      ...(this.o.events ? [t.eventFilter, t.errorFilter] : []),
-      ...(this.o.presence ? [t.presenceFilter] : [])
+      ...(this.o.events ? [t.eventFilter, t.errorFilter] : [])
     ]
+  }
+
+  /**
+   * The presence records, subscribed apart: a broker may refuse them (the embedded broker keeps
+   * them to the gateway's nodes, and has no use for them: it is one node), and the backend works
+   * without them.
+   */
+  async subscribePresence (): Promise<void> {
+    if (!this.o.presence) return
+    try {
+      await this.transport.subscribe([this.topics.presenceFilter], this.o.qos)
+    } catch (err) {
+      this.log.debug({ filter: this.topics.presenceFilter, err }, 'presence records not readable: the charger list comes from events only')
+    }
   }
 
   /**
@@ -295,6 +308,7 @@ export async function connectBackend (options: BackendOptions): Promise<Backend>
   const backend = new Backend(o, backendTopics(o.mountpoint, options.topics), transport, log, checks)
   try {
     await transport.subscribe(backend.subscriptions(), o.qos)
+    await backend.subscribePresence()
   } catch (err) {
     await transport.close()
     throw err

@@ -83,7 +83,13 @@ export async function connectMqtt (o: MqttTransportOptions): Promise<BackendTran
   })
   return {
     subscribe: async (filters, qos) => {
-      const granted = await client.subscribeAsync(filters, { qos })
+      let granted
+      try {
+        granted = await client.subscribeAsync(filters, { qos })
+      } catch (err) {
+        // MQTT.js rejects a SUBACK that refuses a filter (128 in 3.1.1, a reason code >= 0x80 in 5).
+        throw new GatewayError('OCPPGW_ERR_BACKEND_CONNECT', `the broker refused the subscription to ${filters.join(', ')}: ${(err as Error).message}`, { cause: err })
+      }
       // A broker refuses a filter with 128 (MQTT 3.1.1) or a reason code >= 0x80 (MQTT 5).
       const refused = granted.filter((g) => g.qos > 2)
       if (refused.length > 0) throw new GatewayError('OCPPGW_ERR_BACKEND_CONNECT', `the broker refused the subscription to ${refused.map((g) => g.topic).join(', ')}`)

@@ -192,7 +192,7 @@ describe('events, topics, sharing', () => {
       shareGroup: 'csms',
       topics: { upstream: { topic: 'up/${version}/${cid}', topicOverrideMapping: { MeterValues: 'meter/${cid}' } }, dnstream: { topic: 'down/${version}/${cid}' } }
     })
-    assert.deepEqual(backend.subscriptions(), ['$share/csms/gw/up/+/+', '$share/csms/gw/meter/+', 'gw/cp/+/Reply', 'gw/events/+', 'gw/errors/+', 'gw/presence/+/+'])
+    assert.deepEqual(backend.subscriptions(), ['$share/csms/gw/up/+/+', '$share/csms/gw/meter/+', 'gw/cp/+/Reply', 'gw/events/+', 'gw/errors/+'])
     backend.handle('Heartbeat', (ctx) => ({ currentTime: ctx.version }))
     broker.deliver('gw/up/2.1/CPX', { MessageTypeId: 2, UniqueId: 'h', Action: 'Heartbeat', Payload: {} })
     await settle()
