@@ -11,6 +11,7 @@ import { startSimulation } from '../../src/sim/runner.js'
 import { installCsms, type CsmsState } from '../../examples/csms.js'
 import { brokerKinds, startTestGateway, type TestGateway } from '../helpers/gateway.js'
 import { connectChargePoint, waitFor } from '../helpers/clients.js'
+import { freePort } from '../helpers/mosquitto.js'
 import { memoryLogger } from '../helpers/fake-transport.js'
 
 const T = { timeout: 30_000 }
@@ -120,3 +121,9 @@ for (const { kind, skip } of brokerKinds) {
     })
   })
 }
+
+test('no broker: connectBackend rejects with OCPPGW_ERR_BACKEND_CONNECT, the password redacted', T, async () => {
+  const port = await freePort()
+  await assert.rejects(connectBackend({ url: `mqtt://127.0.0.1:${port}`, username: 'u', password: 'secret', logger: memoryLogger(), connectTimeoutMs: 3000 }),
+    (e: Error & { code?: string }) => e.code === 'OCPPGW_ERR_BACKEND_CONNECT' && !e.message.includes('secret'))
+})

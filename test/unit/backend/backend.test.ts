@@ -212,6 +212,18 @@ describe('events, topics, sharing', () => {
     assert.equal(broker.on('ocpp/cs/CP1').length, 10, 'one answer per Call')
   })
 
+  test('the broker connection\'s losses and returns are events', async () => {
+    const broker = new FakeBroker()
+    const transport = broker.transport()
+    const backend = await connectBackend({ transport, logger: memoryLogger() })
+    const seen: string[] = []
+    backend.on('brokerDown', (err) => seen.push(`down ${err?.message ?? ''}`))
+    backend.on('brokerUp', () => seen.push('up'))
+    transport.setUp(false, new Error('ECONNRESET'))
+    transport.setUp(true)
+    assert.deepEqual(seen, ['down ECONNRESET', 'up'])
+  })
+
   test('an envelope that is not understood is logged and ignored; a retained message is ignored', async () => {
     const broker = new FakeBroker()
     const { backend, log } = await start(broker)
