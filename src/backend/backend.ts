@@ -74,6 +74,8 @@ export class Backend extends EventEmitter<BackendEventMap> {
   private readonly pending = new PendingCalls()
   private readonly directory = new ChargerDirectory()
   private readonly running = new Set<Promise<void>>()
+  /** `cid NUL UniqueId` of the Calls being handled: a QoS 1 redelivery of one is not run twice. */
+  private readonly handling = new Set<string>()
   private closed = false
 
   /** @internal use connectBackend() */
@@ -263,6 +265,11 @@ export class Backend extends EventEmitter<BackendEventMap> {
 
   private onCall (topic: string, cid: string, topicVersion: OcppVersion | undefined, msg: UpCall): void {
     if (this.closed) return
+    const key = `${cid}\u0000${msg.id}`
+    if (this.handling.has(key)) {
+      this.log.debug({ cid, uniqueId: msg.id, action: msg.action }, 'Call received again while being handled (MQTT redelivery): ignored')
+      return
+    }
     const version = topicVersion ?? this.versionOf(cid)
     const ctx: CallContext = { cid, version, uniqueId: msg.id, action: msg.action, messageType: msg.type, topic }
     const deps = {
@@ -273,7 +280,8 @@ export class Backend extends EventEmitter<BackendEventMap> {
     }
     const run = answerCall(deps, ctx, msg.payload).then((answer) => this.publishAnswer(ctx, answer))
     this.running.add(run)
-    void run.finally(() => this.running.delete(run))
+    this.handling.add(key)
+    void run.finally(() => { this.running.delete(run); this.handling.delete(key) })
   }
 
   private async publishAnswer (ctx: CallContext, answer: CallAnswer | undefined): Promise<void> {

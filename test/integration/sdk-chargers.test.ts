@@ -101,6 +101,21 @@ for (const { kind, skip } of brokerKinds) {
       }
     })
 
+    test('a backend started after its charger knows it and its version', { ...T, skip: kind === 'embedded' ? 'the embedded broker keeps presence records to the gateway (it is one node); the list comes from events there' : false }, async () => {
+      const t = await startTestGateway({ broker: kind })
+      let backend: Backend | undefined
+      try {
+        const cp = await connectChargePoint(`${t.url}/sdk-early`, ['ocpp2.0.1'])
+        backend = await connectBackend({ url: t.mqttUrl, logger: memoryLogger() })
+        await waitFor(() => backend?.charger('sdk-early') !== undefined)
+        assert.equal(backend.versionOf('sdk-early'), '2.0.1', 'from the retained presence record')
+        await cp.close()
+      } finally {
+        await backend?.close()
+        await t.stop()
+      }
+    })
+
     test('timeouts: the gateway\'s answer (reason timeout) and a local one shorter than it', T, async () => {
       const { t, backend } = await setUp(kind)
       try {

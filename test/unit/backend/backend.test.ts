@@ -59,6 +59,25 @@ describe('handlers', () => {
     assert.equal(broker.on('ocpp/cs/CP1')[0]?.json.Payload.currentTime, 'any')
   })
 
+  test('a Call delivered again while its handler runs is handled once', async () => {
+    const broker = new FakeBroker()
+    const { backend } = await start(broker)
+    let runs = 0
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => { release = resolve })
+    backend.handle('Heartbeat', async () => { runs++; await gate; return { currentTime: 'now' } })
+    const call = { MessageTypeId: 2, UniqueId: 'd', Action: 'Heartbeat', Payload: {} }
+    broker.deliver('ocpp/cp/CP1', call)
+    broker.deliver('ocpp/cp/CP1', call)
+    release()
+    await settle()
+    assert.equal(runs, 1)
+    assert.equal(broker.on('ocpp/cs/CP1').length, 1)
+    broker.deliver('ocpp/cp/CP1', call)
+    await settle()
+    assert.equal(runs, 2, 'once answered, the same UniqueId is a new Call (chargers reuse ids after a reboot)')
+  })
+
   test('a 2.1 SEND runs its handler and is never answered', async () => {
     const broker = new FakeBroker()
     const { backend } = await start(broker, { defaultVersion: '2.1' })
