@@ -4,7 +4,7 @@ export default [
   ...neostandard({
     ts: true,
     noJsx: true,
-    ignores: ['dist/', 'node_modules/', '.bench-out*/', '.bench-base*/', 'coverage/']
+    ignores: ['dist/', 'node_modules/', '.bench-out*/', '.bench-base*/', 'coverage/', 'src/backend/types/ocpp*.ts']
   }),
   {
     rules: {

@@ -24,7 +24,15 @@ export const errorCodes = Object.freeze({
   OCPPGW_ERR_API_KEYS_FILE: 'the admin API keys file cannot be read or parsed',
   OCPPGW_ERR_ADMIN_OPEN: 'the admin HTTP server would be reachable from other hosts without API keys',
   OCPPGW_ERR_SIM_OPTION: 'an option of the charge point simulator is invalid',
-  OCPPGW_ERR_AUDIT_FILE: 'the frame audit file cannot be opened'
+  OCPPGW_ERR_AUDIT_FILE: 'the frame audit file cannot be opened',
+  // The backend SDK (ocpp-mqtt-gateway/backend, docs/backend-sdk.md).
+  OCPPGW_ERR_BACKEND_OPTION: 'an option of connectBackend() is invalid',
+  OCPPGW_ERR_BACKEND_CONNECT: 'the backend SDK cannot connect to the MQTT broker',
+  OCPPGW_ERR_BACKEND_CLOSED: 'the backend was closed before the Call was answered',
+  OCPPGW_ERR_CALL_ERROR: 'the charge point answered the Call with a CallError',
+  OCPPGW_ERR_CALL_GATEWAY: 'the gateway answered the Call itself (offline, timeout, queue_full, ...)',
+  OCPPGW_ERR_CALL_TIMEOUT: 'no answer to the Call within its timeout',
+  OCPPGW_ERR_CALL_INVALID: 'a Call or its answer fails the OCPP schema'
 } as const)
 
 export type ErrorCode = keyof typeof errorCodes
