@@ -3,7 +3,8 @@
  * filters come from the configured templates (./topics.ts), mountpoint included:
  *
  * - read (subscribe, and what is delivered): upstream Calls and SENDs (per-Action overrides
- *   too), replies, errors, connection events and gateway error reports;
+ *   too), replies, errors, connection events and gateway error reports, and answers to MQTT 5
+ *   request/response Calls under `{mountpoint}responses/#` (./responses.ts);
  * - publish: downstream topics and the control topic (`{mountpoint}ctl/{cid}`: commands
  *   such as disconnect), and only for `backend`; its answers (`ctl/{cid}/Reply`) are read-only;
  * - never for a client, whatever the role: what the gateway publishes (upstream, replies,
@@ -78,7 +79,7 @@ export function compileAcl (c: TopicConfig): MqttAcl {
     m + c.events.topic,
     m + c.events.errorTopic,
     m + 'ctl/${cid}/Reply'
-  ].map(topicWildcard))]
+  ].map(topicWildcard).concat(`${topicWildcard(m)}responses/#`))]
   // Presence (cluster bookkeeping) is the gateway's too; nobody reads it but the nodes.
   const gatewayOnly = [...readable, topicWildcard(m) + 'presence/#'].map(levels)
   const writable = [topicWildcard(m + c.dnstream.topic), topicWildcard(m + 'ctl/${cid}')]

@@ -6,9 +6,11 @@
  * without tracking UniqueIds.
  *
  * The gateway publishes to the Response Topic itself, so a backend must not be able to point
- * it at the gateway's own topics: a response topic on a downstream topic (it would reach a
- * charge point as the backend's answer), the control, presence or node topics, or one with
- * wildcards is refused (reported, counted), and the Call goes on as without one.
+ * it at the gateway's own topics: a response topic on any of them (a downstream topic would
+ * reach a charge point as the backend's answer, an upstream one would forge a charger's
+ * message; control, presence, node topics), or one with wildcards, is refused (reported,
+ * counted), and the Call goes on as without one. On the embedded broker backends may read
+ * `{mountpoint}responses/#` for this (its ACL, ./mqtt-acl.ts).
  *
  * @example
  *   responses.expect('CP1', 'call-7', { responseTopic: 'csms/7/answers', correlationData })
@@ -84,11 +86,8 @@ export class ResponseRoutes {
    */
   refusal (topic: string): string | undefined {
     if (topic === '' || /[+#]/.test(topic) || topic.includes('\u0000')) return 'a response topic must be a topic name, without wildcards'
-    const t = this.topics
-    if (topicMatches(t.dnstreamFilter, topic)) return 'a response topic may not be a downstream topic of the gateway'
-    for (const prefix of [t.controlPrefix, t.presencePrefix, t.nodesPrefix]) {
-      if (topic.startsWith(prefix)) return `a response topic may not be under the gateway's ${prefix}`
-    }
+    const own = this.topics.reserved.find((f) => topicMatches(f, topic))
+    if (own !== undefined) return `a response topic may not be one of the gateway's own topics (${own})`
     return undefined
   }
 

@@ -121,6 +121,10 @@ export interface Topics {
   nodesPrefix: string
   /** Backends' commands to the gateway about one charge point: `{mountpoint}ctl/{cid}`, answered on `…/Reply`. */
   controlPrefix: string
+  /** Every topic the gateway publishes or reads, as filters: no MQTT 5 response topic may be one. */
+  reserved: readonly string[]
+  /** Where backends on the embedded broker take MQTT 5 responses: `{mountpoint}responses/`. */
+  responsesPrefix: string
 }
 
 export interface TopicConfig {
@@ -145,7 +149,12 @@ export function compileTopics (c: TopicConfig): Topics {
     parseDnstream: dnstreamParser(m + c.dnstream.topic),
     presencePrefix: `${m}presence/`,
     nodesPrefix: `${m}nodes/`,
-    controlPrefix: `${m}ctl/`
+    controlPrefix: `${m}ctl/`,
+    reserved: [...new Set([
+      c.upstream.topic, ...Object.values(c.upstream.topicOverrideMapping), c.upstream.replyTopic, c.upstream.errorTopic,
+      c.dnstream.topic, c.events.topic, c.events.errorTopic
+    ].map((t) => topicWildcard(m + t)).concat([`${topicWildcard(m)}ctl/#`, `${topicWildcard(m)}presence/#`, `${topicWildcard(m)}nodes/#`]))],
+    responsesPrefix: `${m}responses/`
   }
 }
 

@@ -28,8 +28,7 @@ async function v5Backend (url: string, subscriptions: string[]): Promise<{ clien
 
 const call = (id: string, action: string, payload: object): string => JSON.stringify({ MessageTypeId: 2, UniqueId: id, Action: action, Payload: payload })
 
-// The embedded broker joins once it speaks MQTT 5 to in-process subscribers (aedes 2).
-for (const { kind, skip } of brokerKinds.filter((b) => b.kind === 'mosquitto')) {
+for (const { kind, skip } of brokerKinds) {
   describe(`MQTT 5 request/response (${kind})`, { skip }, () => {
     let t: TestGateway
     let backend: { client: MqttClient, inbox: Inbox<Got> }
@@ -37,7 +36,7 @@ for (const { kind, skip } of brokerKinds.filter((b) => b.kind === 'mosquitto')) 
 
     before(async () => {
       t = await startTestGateway({ broker: kind, subscriptions: [], config: { message_format_checking: 'all' } })
-      backend = await v5Backend(t.mqttUrl, ['csms/answers/#', 'ocpp/cp/#', 'ocpp/errors/#'])
+      backend = await v5Backend(t.mqttUrl, ['ocpp/responses/csms/#', 'ocpp/cp/#', 'ocpp/errors/#'])
       cp = await connectChargePoint(`${t.url}/RR1`)
     })
 
@@ -51,10 +50,10 @@ for (const { kind, skip } of brokerKinds.filter((b) => b.kind === 'mosquitto')) 
       backend.client.publishAsync(`ocpp/cs/${cid}`, body, { qos: 1, properties: { responseTopic, correlationData: Buffer.from(correlation) } })
 
     test('the charge point\'s CallResult and CallError come on the response topic with the correlation data, and on the Reply topic', async () => {
-      await ask('RR1', call('rr-1', 'Reset', { type: 'Soft' }), 'csms/answers/1', 'corr-1')
+      await ask('RR1', call('rr-1', 'Reset', { type: 'Soft' }), 'ocpp/responses/csms/1', 'corr-1')
       const f = await cp.frames.wait((x) => x[1] === 'rr-1')
       cp.send([3, 'rr-1', { status: 'Accepted' }])
-      const answer = await backend.inbox.wait((m) => m.topic === 'csms/answers/1')
+      const answer = await backend.inbox.wait((m) => m.topic === 'ocpp/responses/csms/1')
       assert.equal(f[2], 'Reset')
       assert.deepEqual([answer.json.MessageTypeId, answer.json.UniqueId, answer.json.Payload, answer.correlation], [3, 'rr-1', { status: 'Accepted' }, 'corr-1'])
       const reply = await backend.inbox.wait((m) => m.topic === 'ocpp/cp/RR1/Reply' && m.json.UniqueId === 'rr-1')
@@ -62,19 +61,19 @@ for (const { kind, skip } of brokerKinds.filter((b) => b.kind === 'mosquitto')) 
       // Both copies of the answer are one publish's: the same span.
       assert.equal(answer.traceparent, reply.traceparent)
 
-      await ask('RR1', call('rr-2', 'Reset', { type: 'Hard' }), 'csms/answers/2', 'corr-2')
+      await ask('RR1', call('rr-2', 'Reset', { type: 'Hard' }), 'ocpp/responses/csms/2', 'corr-2')
       await cp.frames.wait((x) => x[1] === 'rr-2')
       cp.send([4, 'rr-2', 'NotSupported', 'no', {}])
-      const err = await backend.inbox.wait((m) => m.topic === 'csms/answers/2')
+      const err = await backend.inbox.wait((m) => m.topic === 'ocpp/responses/csms/2')
       assert.deepEqual([err.json.MessageTypeId, err.json.ErrorCode, err.correlation], [4, 'NotSupported', 'corr-2'])
     })
 
     test('the gateway\'s own answers come there too: invalid payload, offline', async () => {
-      await ask('RR1', call('rr-3', 'Reset', { type: 'Sideways' }), 'csms/answers/3', 'corr-3')
-      const invalid = await backend.inbox.wait((m) => m.topic === 'csms/answers/3')
+      await ask('RR1', call('rr-3', 'Reset', { type: 'Sideways' }), 'ocpp/responses/csms/3', 'corr-3')
+      const invalid = await backend.inbox.wait((m) => m.topic === 'ocpp/responses/csms/3')
       assert.deepEqual([invalid.json.UniqueId, invalid.json.ErrorDetails?.reason, invalid.correlation], ['rr-3', 'invalid_payload', 'corr-3'])
-      await ask('NOBODY-RR', call('rr-4', 'Reset', { type: 'Soft' }), 'csms/answers/4', 'corr-4')
-      const offline = await backend.inbox.wait((m) => m.topic === 'csms/answers/4')
+      await ask('NOBODY-RR', call('rr-4', 'Reset', { type: 'Soft' }), 'ocpp/responses/csms/4', 'corr-4')
+      const offline = await backend.inbox.wait((m) => m.topic === 'ocpp/responses/csms/4')
       assert.deepEqual([offline.json.UniqueId, offline.json.ErrorDetails?.reason, offline.correlation], ['rr-4', 'offline', 'corr-4'])
     })
 

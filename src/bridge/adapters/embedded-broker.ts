@@ -11,7 +11,7 @@ import { once } from 'node:events'
 import type { Duplex } from 'node:stream'
 import { Aedes, type AedesPublishPacket } from 'aedes'
 import { WebSocketServer, createWebSocketStream } from 'ws'
-import { HandlerTable, stripShare, type MessageHandler, type MqttPort, type QoS } from './mqtt-port.js'
+import { HandlerTable, noteProps, stripShare, type MessageHandler, type MqttPort, type MqttProps, type QoS } from './mqtt-port.js'
 import { tuneMqttSocket } from './coalesce-writes.js'
 import type { Logger } from '../../observability/logger.js'
 import { listenOrExplain } from '../../transport/listen.js'
@@ -76,7 +76,6 @@ export interface EmbeddedBrokerOptions {
 }
 
 type Deliver = (packet: AedesPublishPacket, cb: () => void) => void
-
 /** The bounds every listener applies to each connection. */
 interface Guards { maxClients: number, maxPacketSize: number, maxBuffered: number }
 
@@ -217,18 +216,21 @@ export class EmbeddedBroker implements MqttPort {
     })
   }
 
-  post (topic: string, payload: string | Buffer, qos: QoS, onError: (err: Error) => void): void {
-    this.pump.publish(packet(topic, payload, qos, false), (err?: Error) => { if (err != null) onError(err) })
+  readonly properties = true // MQTT 5 properties reach MQTT 5 subscribers (aedes 2), not 3.1.1 ones
+
+  post (topic: string, payload: string | Buffer, qos: QoS, onError: (err: Error) => void, props?: MqttProps): void {
+    this.pump.publish(packet(topic, payload, qos, false, props), (err?: Error) => { if (err != null) onError(err) })
   }
 
   subscribe (topic: string, _qos: QoS, handler: MessageHandler): Promise<void> {
     if (!this.handlers.add(topic, handler)) return Promise.resolve()
     const deliver: Deliver = (packet, cb) => {
+      noteProps(packet.payload as Buffer, (packet as { properties?: MqttProps }).properties)
       this.handlers.dispatchTo(topic, packet.topic, packet.payload as Buffer)
       cb()
     }
     this.delivers.set(topic, deliver)
-    // aedes has no shared subscriptions; in process there is one node anyway.
+    // In process there is one node: the gateway's own $share/ filters are plain subscriptions.
     return new Promise((resolve) => this.aedes.subscribe(stripShare(topic), deliver, () => resolve()))
   }
 
@@ -370,8 +372,9 @@ export class EmbeddedBroker implements MqttPort {
   }
 }
 
-function packet (topic: string, payload: string | Buffer, qos: QoS, retain: boolean): AedesPublishPacket {
-  return { cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos, retain, dup: false } as AedesPublishPacket
+function packet (topic: string, payload: string | Buffer, qos: QoS, retain: boolean, props?: MqttProps): AedesPublishPacket {
+  const properties = props === undefined ? undefined : { correlationData: props.correlationData, userProperties: props.userProperties }
+  return { cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos, retain, dup: false, properties } as AedesPublishPacket
 }
 
 function httpOptions (a: HttpAuthenticatorConfig): NonNullable<EmbeddedAuthOptions['http']> {

@@ -43,7 +43,10 @@ test('filtersOverlap: some topic matches both', () => {
 })
 
 test('default topics: the filters read and written', () => {
-  assert.deepEqual(acl.readable, ['ocpp/cp/+', 'ocpp/cp/+/Reply', 'ocpp/events/+', 'ocpp/errors/+', 'ocpp/ctl/+/Reply'])
+  assert.deepEqual(acl.readable, ['ocpp/cp/+', 'ocpp/cp/+/Reply', 'ocpp/events/+', 'ocpp/errors/+', 'ocpp/ctl/+/Reply', 'ocpp/responses/#'])
+  // Answers on MQTT 5 response topics are read there, and published by the gateway alone.
+  assert.equal(acl.canRead('observer', 'ocpp/responses/csms/7'), true)
+  assert.equal(acl.canPublish('backend', 'ocpp/responses/csms/7'), false)
   assert.deepEqual(acl.writable, ['ocpp/cs/+', 'ocpp/ctl/+'])
 })
 
@@ -86,7 +89,7 @@ test('derived from the configured templates and mountpoint, overrides included',
     dnstream: { topic: 'down/${version}' },
     events: { topic: 'ev', error_topic: 'gwerr' }
   }]))
-  assert.deepEqual(c.readable, ['site/+/up', 'site/+/meter/+', 'site/+/reply', 'site/+/err', 'site/+/ev', 'site/+/gwerr', 'site/+/ctl/+/Reply'])
+  assert.deepEqual(c.readable, ['site/+/up', 'site/+/meter/+', 'site/+/reply', 'site/+/err', 'site/+/ev', 'site/+/gwerr', 'site/+/ctl/+/Reply', 'site/+/responses/#'])
   assert.deepEqual(c.writable, ['site/+/down/+', 'site/+/ctl/+'])
   assert.equal(c.canPublish('backend', 'site/CP1/down/2.0.1'), true)
   assert.equal(c.canPublish('backend', 'site/CP1/up'), false)

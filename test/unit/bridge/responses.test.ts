@@ -32,9 +32,9 @@ describe('ResponseRoutes', () => {
   test('the gateway\'s own topics and wildcards are refused, and told; other topics are honoured', () => {
     const told: string[] = []
     const r = new ResponseRoutes(topics, (cid, topic) => told.push(`${cid} ${topic}`))
-    for (const t of ['ocpp/cs/CP9', 'ocpp/ctl/CP9', 'ocpp/presence/CP9/n1', 'ocpp/nodes/n1', 'a/+/b', 'a/#', '']) assert.equal(r.honours(t, 'CP1'), false, t)
-    assert.equal(told.length, 7)
-    for (const t of ['csms/answers/1', 'ocpp/cp/CP1/mine', 'ocpp/cs']) assert.equal(r.honours(t, 'CP1'), true, t)
+    for (const t of ['ocpp/cs/CP9', 'ocpp/cp/CP9', 'ocpp/cp/CP9/Reply', 'ocpp/events/CP9', 'ocpp/errors/CP9', 'ocpp/ctl/CP9', 'ocpp/ctl/CP9/Reply', 'ocpp/presence/CP9/n1', 'ocpp/nodes/n1', 'a/+/b', 'a/#', '']) assert.equal(r.honours(t, 'CP1'), false, t)
+    assert.equal(told.length, 12)
+    for (const t of ['csms/answers/1', 'ocpp/responses/csms/1', 'ocpp/cp/CP1/mine/x', 'ocpp/cs']) assert.equal(r.honours(t, 'CP1'), true, t)
   })
 
   test('asked() reads the noted properties of the payload; a relay carries them to the holder', () => {
