@@ -35,7 +35,7 @@ const GATEWAY_KEYS: Readonly<Record<string, string>> = {
 
 /** Listener-level EMQX keys with no meaning here, and why. */
 const LISTENER_KEYS: Readonly<Record<string, string>> = {
-  acceptors: 'Node accepts connections on one event loop; see `workers` for more cores',
+  acceptors: 'Node accepts connections on one event loop per process',
   enable_authn: 'authentication is configured once for all listeners (authentication, allow_anonymous); charge points on this listener are authenticated as on the others',
   mountpoint: 'the mountpoint is the gateway\'s (top-level mountpoint)',
   access_rules: 'use trusted_proxies and a firewall; per-listener allow/deny rules are not implemented',
@@ -127,6 +127,7 @@ function adaptAuthenticator (a: unknown, where: string, warnings: string[]): unk
 export function adaptEmqx (input: Tree): { tree: Tree, warnings: string[] } {
   const warnings: string[] = []
   const tree = notApplicable(input, GATEWAY_KEYS, '', warnings)
+  if (isTree(tree.broker)) adaptBroker(tree, warnings)
   // EMQX's gateway takes one authenticator object; ours is a chain (a list).
   if (isTree(tree.authentication)) tree.authentication = [tree.authentication]
   if (Array.isArray(tree.authentication)) tree.authentication = tree.authentication.map((a, i) => adaptAuthenticator(a, `authentication[${i}].`, warnings))
@@ -142,6 +143,34 @@ export function adaptEmqx (input: Tree): { tree: Tree, warnings: string[] } {
     tree.listeners = listeners
   }
   return { tree, warnings }
+}
+
+/** EMQX's strategies that have no counterpart on the embedded broker, and what they become. */
+const STRATEGY_FALLBACK: Readonly<Record<string, string>> = { round_robin_per_group: 'round_robin', sticky: 'round_robin', local: 'round_robin' }
+const STRATEGIES = new Set(['round_robin', 'random', 'hash_clientid', 'hash_topic'])
+
+/**
+ * EMQX's `broker.shared_subscription_strategy` (outside its gateway block; sources.ts keeps it)
+ * is the embedded broker's `mqtt.embedded.shared_subscription_strategy`, unless that is set.
+ */
+function adaptBroker (tree: Tree, warnings: string[]): void {
+  const broker = tree.broker as Tree
+  delete tree.broker
+  const strategy = broker.shared_subscription_strategy
+  if (typeof strategy !== 'string') return
+  let value = strategy
+  const fallback = STRATEGY_FALLBACK[strategy]
+  if (fallback !== undefined) {
+    warnings.push(`EMQX key broker.shared_subscription_strategy = ${strategy} has no counterpart on the embedded broker: ${fallback} is used`)
+    value = fallback
+  } else if (!STRATEGIES.has(strategy)) {
+    throw new ConfigError(`broker.shared_subscription_strategy: ${JSON.stringify(strategy)} is not one of ${[...STRATEGIES].join(', ')}`)
+  }
+  const mqtt = isTree(tree.mqtt) ? { ...tree.mqtt } : {}
+  const embedded = isTree(mqtt.embedded) ? { ...mqtt.embedded } : {}
+  if (embedded.shared_subscription_strategy === undefined) embedded.shared_subscription_strategy = value
+  mqtt.embedded = embedded
+  tree.mqtt = mqtt
 }
 
 function commaList (text: string): string[] {

@@ -65,8 +65,10 @@ function configRoot (value: unknown, file: string): Tree {
   if (!isTree(value)) throw new ConfigError(`config file ${file} must hold a mapping of keys`)
   // Accept EMQX's nesting too: gateway.ocpp.{...}
   const gw = value.gateway
-  if (isTree(gw) && isTree(gw.ocpp)) return gw.ocpp
-  return value
+  if (!isTree(gw) || !isTree(gw.ocpp)) return value
+  // EMQX's one broker-wide key that the gateway's own broker has too (emqx-compat.ts).
+  const strategy = isTree(value.broker) ? value.broker.shared_subscription_strategy : undefined
+  return strategy === undefined ? gw.ocpp : { ...gw.ocpp, broker: { shared_subscription_strategy: strategy } }
 }
 
 /** A YAML or JSON config file (synchronous); a HOCON one needs {@link loadConfigFile}. */

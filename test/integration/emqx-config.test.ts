@@ -24,6 +24,7 @@ const dir = mkdtempSync(join(tmpdir(), 'ocppgw-emqx-'))
 const EMQX_BLOCK = `
 ## base.hocon of an EMQX 5 node that ran the OCPP gateway
 node.name = "emqx@127.0.0.1"
+broker.shared_subscription_strategy = hash_clientid
 gateway.ocpp {
   enable = true
   enable_stats = true
@@ -155,6 +156,8 @@ describe('an EMQX HOCON config', () => {
     assert.deepEqual(ws.websocket.check_origins, ['http://localhost:18083', 'http://127.0.0.1:18083'])
     assert.equal(ws.max_conn_rate, 1000)
     assert.equal(ws.acceptors, undefined)
+    // EMQX's broker-wide strategy, outside the gateway block, is the embedded broker's.
+    assert.equal(c.mqtt.embedded.shared_subscription_strategy, 'hash_clientid')
   })
 
   test('an unknown key stays fatal, and a broken HOCON file names the line: exit 2', async () => {

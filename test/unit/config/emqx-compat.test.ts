@@ -54,6 +54,16 @@ describe('adaptEmqx', () => {
     assert.throws(() => adaptEmqx({ authentication: { mechanism: 'password_based', backend: 'built_in_database' } }), (err) => isGatewayError(err, 'OCPPGW_ERR_CONFIG') && /built_in_database has no counterpart/.test(err.message))
   })
 
+  test('broker.shared_subscription_strategy becomes the embedded broker\'s; EMQX-only strategies fall back with a warning; nonsense is refused', () => {
+    assert.deepEqual(adaptEmqx({ broker: { shared_subscription_strategy: 'hash_clientid' } }), { tree: { mqtt: { embedded: { shared_subscription_strategy: 'hash_clientid' } } }, warnings: [] })
+    const sticky = adaptEmqx({ broker: { shared_subscription_strategy: 'sticky' }, mqtt: { url: '' } })
+    assert.deepEqual(sticky.tree, { mqtt: { url: '', embedded: { shared_subscription_strategy: 'round_robin' } } })
+    assert.match(sticky.warnings[0] ?? '', /sticky has no counterpart/)
+    // Ours, when set, wins.
+    assert.equal((adaptEmqx({ broker: { shared_subscription_strategy: 'random' }, mqtt: { embedded: { shared_subscription_strategy: 'hash_topic' } } }).tree as any).mqtt.embedded.shared_subscription_strategy, 'hash_topic')
+    assert.throws(() => adaptEmqx({ broker: { shared_subscription_strategy: 'fastest' } }), (err) => isGatewayError(err, 'OCPPGW_ERR_CONFIG'))
+  })
+
   test('does not change its input', () => {
     const input = { enable: true, listeners: { ws: { default: { acceptors: 4 } } } }
     const copy = structuredClone(input)
