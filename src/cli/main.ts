@@ -6,6 +6,7 @@ import { buildConfig, configFromEnv, loadConfigFile } from '../config/load.js'
 import { startGateway } from '../gateway.js'
 import { createLogger } from '../observability/logger.js'
 import { parseFlags, usage } from './options.js'
+import { reportReady, runPrimary, workerIndex } from './workers.js'
 
 function packageVersion (): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -33,7 +34,13 @@ export async function main (argv: string[]): Promise<number> {
   let config
   try {
     const file = flags.configFile ?? process.env.OCPP_GW_CONFIG
-    config = buildConfig([file !== undefined ? await loadConfigFile(file) : {}, configFromEnv(process.env), flags.tree])
+    const layers = [file !== undefined ? await loadConfigFile(file) : {}, configFromEnv(process.env), flags.tree]
+    config = buildConfig(layers)
+    const worker = workerIndex()
+    if (worker !== undefined) {
+      // A worker: its own node id when one is configured (else hostname-pid is its own), no admin server.
+      config = buildConfig([...layers, { admin: { bind: 'off' }, ...(config.nodeId !== '' ? { node_id: `${config.nodeId}-w${worker}` } : {}) }])
+    }
   } catch (err) {
     process.stderr.write(`ocpp-gateway: configuration error: ${(err as Error).message}\n`)
     return 2
@@ -44,6 +51,7 @@ export async function main (argv: string[]): Promise<number> {
   }
 
   const log = createLogger(config.log.level)
+  if (config.workers > 1 && workerIndex() === undefined) return await runPrimary(config.workers, log)
   let gateway
   try {
     gateway = await startGateway(config, { logger: log })
@@ -55,6 +63,7 @@ export async function main (argv: string[]): Promise<number> {
     ocpp: gateway.listeners.map((l) => `${l.config.type}://${l.config.host}:${l.port}${l.config.path}/{id}`),
     mqtt: config.mqtt.url !== '' ? 'external' : { embedded: { tcp: gateway.mqttPort ?? 'off', ws: gateway.mqttWsPort ?? 'off', tls: gateway.mqttTlsPort ?? 'off', wss: gateway.mqttWssPort ?? 'off' } }
   }, 'ocpp-gateway started')
+  reportReady()
 
   return await new Promise<number>((resolve) => {
     let signals = 0
@@ -69,7 +78,8 @@ export async function main (argv: string[]): Promise<number> {
         resolve(1)
       })
     }
-    process.on('SIGINT', onSignal)
+    // A worker stops when the primary says so (SIGTERM); a terminal's Ctrl-C reaches the primary too.
+    process.on('SIGINT', workerIndex() === undefined ? onSignal : () => {})
     process.on('SIGTERM', onSignal)
     // SIGHUP re-reads what can change without a restart (wss certificates); with nothing to
     // re-read it does nothing, and never ends the process (Node's default for SIGHUP).
@@ -82,7 +92,11 @@ export async function main (argv: string[]): Promise<number> {
 
 const isMain = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)
 if (isMain) {
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code }, (err: Error) => {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code
+    // A worker's channel to the primary would keep it alive (and a disconnect exits 0).
+    if (workerIndex() !== undefined) process.exit(code)
+  }, (err: Error) => {
     process.stderr.write(`ocpp-gateway: ${err.stack ?? err.message}\n`)
     process.exitCode = 1
   })

@@ -19,6 +19,7 @@ export const flagSpec = {
   'mqtt-bind': { type: 'string' },
   'mqtt-ws-bind': { type: 'string' },
   'admin-bind': { type: 'string' },
+  workers: { type: 'string' },
   mountpoint: { type: 'string' },
   'message-format-checking': { type: 'string' },
   'log-level': { type: 'string' },
@@ -43,6 +44,7 @@ const flagKeys: Record<string, string> = {
   'mqtt-bind': 'mqtt.embedded.bind',
   'mqtt-ws-bind': 'mqtt.embedded.ws_bind',
   'admin-bind': 'admin.bind',
+  workers: 'workers',
   mountpoint: 'mountpoint',
   'message-format-checking': 'message_format_checking',
   'log-level': 'log.level',
@@ -73,6 +75,8 @@ Options (each also a config-file key, see README "Configuration"):
       --mqtt-bind HOST:PORT     embedded broker TCP listener   [127.0.0.1:1883] ("off" disables)
       --mqtt-ws-bind HOST:PORT  embedded broker WebSocket      [127.0.0.1:8083] ("off" disables)
       --admin-bind HOST:PORT    admin HTTP (health, metrics)   [127.0.0.1:18083] ("off" disables)
+      --workers N|auto          worker processes sharing the listeners, each a cluster node
+                                on the external broker (needs --mqtt-url)            [1]
       --mountpoint PREFIX       topic prefix                   [ocpp/]
       --message-format-checking MODE   all|upstream_only|dnstream_only|disable
       --log-level LEVEL         trace|debug|info|warn|error|fatal|silent [info]
@@ -101,7 +105,8 @@ export function parseFlags (argv: string[]): ParsedFlags {
   const tree: Record<string, unknown> = {}
   for (const [flag, key] of Object.entries(flagKeys)) {
     const v = (values as Record<string, unknown>)[flag]
-    if (v !== undefined) setPath(tree, key, v)
+    // --workers 2: a number (auto stays a word).
+    if (v !== undefined) setPath(tree, key, flag === 'workers' ? parseScalar(String(v)) : v)
   }
   for (const item of values.set ?? []) {
     const eq = item.indexOf('=')

@@ -3,6 +3,7 @@
  * with a clear error naming the bad key, then normalised and deep-frozen. The validated tree
  * itself (secrets included) is not kept: only its redacted copy, for --print-config.
  */
+import { availableParallelism } from 'node:os'
 import { Ajv } from 'ajv'
 import { adaptEmqx } from './emqx-compat.js'
 import { configFromEnv, deepMerge, loadConfigFile, parseScalar, readConfigFile, setPath, type Tree } from './sources.js'
@@ -53,6 +54,8 @@ export interface ListenerConfig {
 export interface GatewayConfig {
   mountpoint: string
   nodeId: string
+  /** Worker processes (`workers`, `auto` resolved to the cores); 1 = one process, as before. */
+  workers: number
   /** Deepest nesting of a frame or envelope accepted (max_json_depth). */
   maxJsonDepth: number
   defaultHeartbeatIntervalMs: number
@@ -181,6 +184,9 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
   const adapted = adaptEmqx(structuredClone(tree))
   tree = adapted.tree
   if (!validate(tree)) throw new ConfigError(describeAjvError())
+  if (tree.workers !== 1 && (tree.mqtt as { url?: string } | undefined)?.url === '') {
+    throw new ConfigError('workers: several worker processes are nodes of one cluster on an external broker; set mqtt.url (--mqtt-url). With the embedded broker, run one process (workers: 1)')
+  }
 
   const t = tree as any
   const listeners: ListenerConfig[] = []
@@ -232,6 +238,7 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
   return deepFreeze({
     mountpoint: t.mountpoint,
     nodeId: t.node_id,
+    workers: t.workers === 'auto' ? availableParallelism() : t.workers,
     maxJsonDepth: t.max_json_depth,
     defaultHeartbeatIntervalMs: durationMs(t.default_heartbeat_interval, 'default_heartbeat_interval'),
     heartbeatBackoff: t.heartbeat_checking_times_backoff,

@@ -75,6 +75,7 @@ export const configSchema = {
     message_format_warn_only: { type: 'boolean', default: defaults.message_format_warn_only },
     message_format_overrides: { type: 'object', additionalProperties: { enum: ['check', 'skip', 'warn'] }, default: defaults.message_format_overrides },
     node_id: { type: 'string', default: defaults.node_id },
+    workers: { anyOf: [{ type: 'integer', minimum: 1, maximum: 256 }, { const: 'auto' }], default: defaults.workers },
     max_json_depth: { type: 'integer', minimum: 8, maximum: 1000, default: defaults.max_json_depth },
     upstream: {
       type: 'object',
