@@ -127,6 +127,11 @@ export function installCsms (backend: Backend, o: CsmsOptions = {}): CsmsState {
     v.handle('NotifyEvent', () => ({}))
     v.handle('NotifyReport', () => ({}))
   }
+  // OCPP 2.1: periodic event streams (the simulator streams its meter readings as SENDs).
+  const v21 = backend.version('2.1')
+  v21.handle('OpenPeriodicEventStream', () => ({ status: 'Accepted' }))
+  v21.handle('ClosePeriodicEventStream', () => ({}))
+  v21.handle('NotifyPeriodicEventStream', () => {})
   return state
 }
 

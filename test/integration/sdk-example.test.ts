@@ -1,7 +1,8 @@
 /**
  * examples/minimal-csms.ts as a user runs it (`node dist/examples/minimal-csms.js --mqtt-url …`,
  * a child process) against the gateway and the simulator: the simulator's charging session
- * completes for 1.6 and 2.0.1 (and for a 2.1 WebSocket charger), and commands typed on its
+ * completes for 1.6, 2.0.1 and 2.1 (with its periodic event stream SENDs; and a 2.1 WebSocket
+ * charger), and commands typed on its
  * stdin reach the chargers.
  */
 import { test } from 'node:test'
@@ -17,7 +18,7 @@ import { connectChargePoint, Inbox } from '../helpers/clients.js'
 
 const example = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples', 'minimal-csms.js')
 
-test('the example CSMS runs the simulator\'s sessions for 1.6, 2.0.1 and a 2.1 charger, and sends commands', { timeout: 45_000 }, async () => {
+test('the example CSMS runs the simulator\'s sessions for 1.6, 2.0.1 and 2.1 (and a 2.1 WebSocket charger), and sends commands', { timeout: 45_000 }, async () => {
   const t = await startTestGateway()
   const child = spawn(process.execPath, [example, '--mqtt-url', t.mqttUrl, '--interval', '120'], { stdio: ['pipe', 'pipe', 'pipe'] })
   const lines = new Inbox<string>()
@@ -35,12 +36,17 @@ test('the example CSMS runs the simulator\'s sessions for 1.6, 2.0.1 and a 2.1 c
     // One full session each: boot, statuses, then authorize, start, meter values, stop.
     const s16 = await runSimulation({ url: t.url, protocol: 'ocpp1.6', ids: ['ex-16'], scenario: 'session', calls: 3 + 6 + METER_VALUES_PER_SESSION })
     const s201 = await runSimulation({ url: t.url, protocol: 'ocpp2.0.1', ids: ['ex-201'], scenario: 'session', calls: 2 + 5 + METER_VALUES_PER_SESSION })
-    for (const s of [s16, s201]) {
+    const s21 = await runSimulation({ url: t.url, protocol: 'ocpp2.1', ids: ['ex-21s'], scenario: 'session', calls: 2 + 5 + METER_VALUES_PER_SESSION + 2 })
+    for (const s of [s16, s201, s21]) {
       assert.equal(s.errors.total, 0, JSON.stringify(s.errors))
       assert.equal(s.calls.results, s.calls.sent, 'every Call got a CallResult')
     }
     assert.equal(s16.calls.byAction.StopTransaction, 1)
     assert.equal(s201.calls.byAction.TransactionEvent, 2 + METER_VALUES_PER_SESSION)
+    // 2.1: the transaction, and the meter streamed as NotifyPeriodicEventStream SENDs.
+    assert.equal(s21.calls.byAction.TransactionEvent, 2 + METER_VALUES_PER_SESSION)
+    assert.deepEqual([s21.calls.byAction.OpenPeriodicEventStream, s21.calls.byAction.ClosePeriodicEventStream], [1, 1])
+    assert.ok(s21.oneWay.sendsSent >= 1, JSON.stringify(s21.oneWay))
     await lines.wait((l) => /ex-16 transaction \d+ stopped at \d+ Wh/.test(l))
     await lines.wait((l) => /ex-201 transaction .+ ended \(\d+ Wh\)/.test(l))
     // A 2.1 charger: the gateway accepts ocpp2.1; the example answers in its version.
