@@ -4,17 +4,10 @@
  * round-robin), and a test publishes as the gateway would. No network.
  */
 import type { BackendTransport, QoS } from '../../src/backend/transport.js'
+import { topicMatches } from '../../src/bridge/adapters/mqtt-port.js'
 
-export function topicMatches (filter: string, topic: string): boolean {
-  const f = filter.split('/')
-  const t = topic.split('/')
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true
-    if (i >= t.length) return false
-    if (f[i] !== '+' && f[i] !== t[i]) return false
-  }
-  return f.length === t.length
-}
+export { topicMatches }
+
 
 interface Sub { transport: FakeTransport, filter: string, group: string | undefined }
 
