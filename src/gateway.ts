@@ -260,11 +260,20 @@ function * chargersOf (sessions: SessionTable): Iterable<{ version: string, list
   for (const s of sessions.all()) yield { version: s.dialect.version, listener: s.info.listener }
 }
 
-function openMqtt (config: GatewayConfig, nodeId: string, log: Logger, metrics: Metrics, hashLimiter: HashLimiter): Promise<MqttPort> {
+/**
+ * The embedded broker alone, for the primary process of `--workers N` (src/cli/workers.ts): the
+ * workers connect to it as nodes, with the `internal` user (role gateway).
+ */
+export function startEmbeddedBroker (config: GatewayConfig, log: Logger, internal: { username: string, password: string }): Promise<EmbeddedBroker> {
+  return openMqtt(config, config.nodeId, log, new Metrics(), new HashLimiter(config.auth.hashes), internal) as Promise<EmbeddedBroker>
+}
+
+function openMqtt (config: GatewayConfig, nodeId: string, log: Logger, metrics: Metrics, hashLimiter: HashLimiter, internal?: { username: string, password: string }): Promise<MqttPort> {
   const logger = log.child({ component: 'mqtt' })
   if (config.mqtt.url === '') {
     return EmbeddedBroker.start({
       ...config.mqtt.embedded,
+      internal,
       acl: compileAcl(config),
       chargerIdOf: chargerIdParser(config),
       hashLimiter,

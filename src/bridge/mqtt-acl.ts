@@ -19,7 +19,8 @@
  */
 import { topicWildcard, type TopicConfig } from './topics.js'
 
-export const mqttRoles = ['backend', 'observer'] as const
+/** `gateway`: the worker processes of this gateway (--workers) on the primary's broker; not for users. */
+export const mqttRoles = ['backend', 'observer', 'gateway'] as const
 export type MqttRole = typeof mqttRoles[number]
 
 export interface MqttAcl {
@@ -86,7 +87,8 @@ export function compileAcl (c: TopicConfig): MqttAcl {
   const read = readable.map(levels)
   const write = writable.map(levels)
 
-  const canRead = (_role: MqttRole, topic: string): boolean => {
+  const canRead = (role: MqttRole, topic: string): boolean => {
+    if (role === 'gateway') return true
     const t = levels(topic)
     return read.some((f) => topicMatches(f, t))
   }
@@ -94,11 +96,13 @@ export function compileAcl (c: TopicConfig): MqttAcl {
     readable,
     writable,
     canRead,
-    canSubscribe: (_role, filter) => {
+    canSubscribe: (role, filter) => {
+      if (role === 'gateway') return true
       const f = levels(filter)
       return read.some((r) => filtersOverlap(r, f))
     },
     canPublish: (role, topic) => {
+      if (role === 'gateway') return true
       if (role !== 'backend') return false
       const t = levels(topic)
       // Deny first: a downstream template that overlaps an upstream one must not let a

@@ -2,11 +2,12 @@
 /** `ocpp-gateway`: a thin shell over startGateway(): flags, signals, exit codes. */
 import { readFileSync, realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { buildConfig, configFromEnv, loadConfigFile } from '../config/load.js'
-import { startGateway } from '../gateway.js'
+import { buildConfig, configFromEnv, loadConfigFile, type GatewayConfig } from '../config/load.js'
+import { startEmbeddedBroker, startGateway } from '../gateway.js'
 import { createLogger } from '../observability/logger.js'
 import { parseFlags, usage } from './options.js'
-import { reportReady, runPrimary, workerIndex } from './workers.js'
+import { reportReady, runPrimary, workerIndex, workerMqtt } from './workers.js'
+import { randomBytes } from 'node:crypto'
 
 function packageVersion (): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -38,8 +39,14 @@ export async function main (argv: string[]): Promise<number> {
     config = buildConfig(layers)
     const worker = workerIndex()
     if (worker !== undefined) {
-      // A worker: its own node id when one is configured (else hostname-pid is its own), no admin server.
-      config = buildConfig([...layers, { admin: { bind: 'off' }, ...(config.nodeId !== '' ? { node_id: `${config.nodeId}-w${worker}` } : {}) }])
+      // A worker: its own node id when one is configured (else hostname-pid is its own), no admin
+      // server, and the primary's embedded broker as its external one.
+      const mqtt = workerMqtt()
+      config = buildConfig([...layers, {
+        admin: { bind: 'off' },
+        ...(config.nodeId !== '' ? { node_id: `${config.nodeId}-w${worker}` } : {}),
+        ...(mqtt !== undefined ? { mqtt } : {})
+      }])
     }
   } catch (err) {
     process.stderr.write(`ocpp-gateway: configuration error: ${(err as Error).message}\n`)
@@ -51,7 +58,7 @@ export async function main (argv: string[]): Promise<number> {
   }
 
   const log = createLogger(config.log.level)
-  if (config.workers > 1 && workerIndex() === undefined) return await runPrimary(config.workers, log)
+  if (config.workers > 1 && workerIndex() === undefined) return await primary(config, log)
   let gateway
   try {
     gateway = await startGateway(config, { logger: log })
@@ -88,6 +95,23 @@ export async function main (argv: string[]): Promise<number> {
       gateway.reload().catch((err: Error) => log.error({ err: err.message }, 'reload failed'))
     })
   })
+}
+
+/** The primary of --workers N: the embedded broker when there is no external one, then the workers. */
+async function primary (config: GatewayConfig, log: ReturnType<typeof createLogger>): Promise<number> {
+  if (config.mqtt.url !== '') return await runPrimary(config.workers, log)
+  const internal = { username: 'ocpp-gateway-worker', password: randomBytes(24).toString('base64url') }
+  let broker
+  try {
+    broker = await startEmbeddedBroker(config, log, internal)
+  } catch (err) {
+    log.fatal({ code: (err as { code?: string }).code }, (err as Error).message)
+    return 1
+  }
+  const host = config.mqtt.embedded.bind?.host ?? '127.0.0.1'
+  const url = `mqtt://${host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host}:${broker.tcpPort ?? 0}`
+  log.info({ mqtt: { embedded: { tcp: broker.tcpPort ?? 'off', ws: broker.wsPort ?? 'off' } }, workers: config.workers }, 'embedded MQTT broker started for the workers')
+  return await runPrimary(config.workers, log, { url, ...internal, close: async () => await broker.close() })
 }
 
 const isMain = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)

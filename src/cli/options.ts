@@ -76,7 +76,7 @@ Options (each also a config-file key, see README "Configuration"):
       --mqtt-ws-bind HOST:PORT  embedded broker WebSocket      [127.0.0.1:8083] ("off" disables)
       --admin-bind HOST:PORT    admin HTTP (health, metrics)   [127.0.0.1:18083] ("off" disables)
       --workers N|auto          worker processes sharing the listeners, each a cluster node
-                                on the external broker (needs --mqtt-url)            [1]
+                                (the embedded broker then runs in the primary)      [1]
       --mountpoint PREFIX       topic prefix                   [ocpp/]
       --message-format-checking MODE   all|upstream_only|dnstream_only|disable
       --log-level LEVEL         trace|debug|info|warn|error|fatal|silent [info]

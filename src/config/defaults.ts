@@ -96,7 +96,7 @@ export const defaults = deepFreeze({
   message_format_overrides: {},
   /** '' = `<hostname>-<pid>`, made at start (gateway.ts). */
   node_id: '',
-  /** Worker processes sharing the listeners, each a node of one cluster (needs mqtt.url); `auto` = one per core. */
+  /** Worker processes sharing the listeners, each a node of one cluster (external broker, or the embedded one in the primary); `auto` = one per core. */
   workers: 1,
   /**
    * How deeply a frame or a downstream envelope may nest arrays and objects: deeper ones are

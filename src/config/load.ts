@@ -184,8 +184,9 @@ export function buildConfig (layers: Tree[]): GatewayConfig {
   const adapted = adaptEmqx(structuredClone(tree))
   tree = adapted.tree
   if (!validate(tree)) throw new ConfigError(describeAjvError())
-  if (tree.workers !== 1 && (tree.mqtt as { url?: string } | undefined)?.url === '') {
-    throw new ConfigError('workers: several worker processes are nodes of one cluster on an external broker; set mqtt.url (--mqtt-url). With the embedded broker, run one process (workers: 1)')
+  const m = tree.mqtt as { url?: string, embedded?: { bind?: string } } | undefined
+  if (tree.workers !== 1 && m?.url === '' && m.embedded?.bind === 'off') {
+    throw new ConfigError('workers: with the embedded broker the workers connect to it over mqtt.embedded.bind, which is off; give it a loopback address (e.g. 127.0.0.1:1883) or use an external broker (mqtt.url)')
   }
 
   const t = tree as any

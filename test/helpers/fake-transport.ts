@@ -8,7 +8,6 @@ import { topicMatches } from '../../src/bridge/adapters/mqtt-port.js'
 
 export { topicMatches }
 
-
 interface Sub { transport: FakeTransport, filter: string, group: string | undefined }
 
 export interface Published { topic: string, payload: string, json: any, qos: QoS, from: FakeTransport }

@@ -28,6 +28,7 @@ import type { HashLimiter } from '../../auth/hash-limiter.js'
 import type { ConnectionLimits } from '../../auth/limits.js'
 import type { Logger } from '../../observability/logger.js'
 import type { Metrics } from '../../observability/metrics.js'
+import { timingSafeEqual } from 'node:crypto'
 import type { MqttRole } from '../mqtt-acl.js'
 import { HttpAuthenticator, type HttpAuthenticatorOptions } from '../../auth/http-authenticator.js'
 import { countsAsFailure, type AuthDecision, type AuthReason } from '../../auth/types.js'
@@ -51,6 +52,8 @@ export interface EmbeddedAuthOptions {
   lockouts?: ConnectionLimits
   logger: Logger
   metrics?: Metrics
+  /** The gateway's own worker processes (--workers): a user made at start, role `gateway`. */
+  internal?: { username: string, password: string }
 }
 
 type AuthDone = (error: (Error & { returnCode: number }) | null, success: boolean | null) => void
@@ -137,6 +140,11 @@ export class EmbeddedAuth {
   }
 
   private async check (client: Client, username: string | undefined, password: Buffer | undefined): Promise<(MqttIdentity & { fromFile?: true }) | Refusal> {
+    const internal = this.opts.internal
+    if (internal !== undefined && username === internal.username) {
+      const ok = password !== undefined && password.length === internal.password.length && timingSafeEqual(password, Buffer.from(internal.password))
+      return ok ? { role: 'gateway', username } : { returnCode: 4, reason: 'bad_password' }
+    }
     if (!this.required) return { role: 'backend', username }
     if (username === undefined && password === undefined) {
       return this.opts.allowAnonymous ? { role: 'backend', username } : { returnCode: 5, reason: 'missing_credentials' }

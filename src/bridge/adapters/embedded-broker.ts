@@ -5,7 +5,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net'
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket, type TlsOptions } from 'node:tls'
-import { createServer as createHttpServer, type Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createHttpServer, type Server as HttpServer, type IncomingMessage } from 'node:http'
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import { once } from 'node:events'
 import type { Duplex } from 'node:stream'
@@ -17,6 +17,7 @@ import type { Logger } from '../../observability/logger.js'
 import { listenOrExplain } from '../../transport/listen.js'
 import { checkExposure } from './exposure.js'
 import { EmbeddedAuth, type EmbeddedAuthOptions } from './embedded-auth.js'
+import { httpOptions, upgradeOnly } from './embedded-http.js'
 import type { MqttAcl, MqttRole } from '../mqtt-acl.js'
 import { aclHooks } from './embedded-acl.js'
 import { limitBuffered, limitPackets } from './connection-guards.js'
@@ -67,6 +68,8 @@ export interface EmbeddedBrokerOptions {
   sharedSubscriptionStrategy?: SharedStrategy
   /** The charge point id of a gateway topic, for the hash_clientid strategy. */
   chargerIdOf?: (topic: string) => string | undefined
+  /** The gateway's own worker processes' user (--workers; role gateway, ./embedded-auth.ts). */
+  internal?: EmbeddedAuthOptions['internal']
   /** The gateway's bound on concurrent password hashes (shared with charge point logins). */
   hashLimiter?: HashLimiter
   /** Failed-login lockouts for MQTT users (see EmbeddedAuthOptions.lockouts). */
@@ -121,6 +124,7 @@ export class EmbeddedBroker implements MqttPort {
     const self: { broker?: EmbeddedBroker } = {}
     // A user removed from the file is closed at once: its connection must not outlive its right.
     const auth = await EmbeddedAuth.open({
+      internal: opts.internal,
       usersFile: opts.usersFile,
       ...(opts.authentication !== undefined ? { http: httpOptions(opts.authentication) } : {}),
       roles: opts.roles ?? {},
@@ -375,15 +379,6 @@ export class EmbeddedBroker implements MqttPort {
 function packet (topic: string, payload: string | Buffer, qos: QoS, retain: boolean, props?: MqttProps): AedesPublishPacket {
   const properties = props === undefined ? undefined : { correlationData: props.correlationData, userProperties: props.userProperties }
   return { cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos, retain, dup: false, properties } as AedesPublishPacket
-}
-
-function httpOptions (a: HttpAuthenticatorConfig): NonNullable<EmbeddedAuthOptions['http']> {
-  return { url: a.url, headers: a.headers, requestTimeoutMs: a.requestTimeoutMs, cache: a.cache }
-}
-
-/** Plain-HTTP requests to a WebSocket port. */
-function upgradeOnly (_req: IncomingMessage, res: ServerResponse): void {
-  res.writeHead(426).end('MQTT over WebSocket only\n')
 }
 
 /** The TLS server options and files of tls_bind and wss_bind (mqtt.embedded.ssl_options). */
