@@ -8,6 +8,7 @@ import { test, describe, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import mqtt from 'mqtt'
 import { startMosquitto, mosquittoSkip, freePort, type Mosquitto } from '../helpers/mosquitto.js'
 import { connectBackend, connectChargePoint, waitFor, type Backend, type ChargePoint } from '../helpers/clients.js'
 
@@ -97,6 +98,11 @@ for (const kind of ['embedded', 'mosquitto'] as const) {
       await new Promise((resolve) => setTimeout(resolve, 300))
       assert.equal(backend.inbox.items.filter((m) => m.topic === 'ocpp/cp/K-0/Reply' && m.json?.UniqueId === 'k-again').length, 1)
       await again.close()
+    })
+
+    test('the internal user cannot be guessed: its name with another password is refused', { skip: kind !== 'embedded' }, async () => {
+      const mqttUrl = (backend.client.options as { href?: string }).href ?? `mqtt://127.0.0.1:${String(backend.client.options.port)}`
+      await assert.rejects(mqtt.connectAsync(mqttUrl, { username: 'ocpp-gateway-worker', password: 'guess', reconnectPeriod: 0 }), /Bad username or password|Not authorized/)
     })
 
     test('SIGTERM: the workers stop, the primary exits 0', async () => {

@@ -57,6 +57,14 @@ test('backend: publishes downstream only; never upstream, replies, events, error
   }
 })
 
+test('gateway (the worker processes\' internal user): reads, subscribes and publishes everything', () => {
+  for (const t of ['ocpp/cp/CP1', 'ocpp/presence/CP1/n1', 'ocpp/nodes/n1', 'ocpp/cs/CP1', 'other/topic']) {
+    assert.equal(acl.canPublish('gateway', t), true, t)
+    assert.equal(acl.canRead('gateway', t), true, t)
+  }
+  assert.equal(acl.canSubscribe('gateway', '$share/ocpp-gateway/ocpp/cs/+'), true)
+})
+
 test('observer: publishes nothing', () => {
   for (const t of ['ocpp/cs/CP1', 'ocpp/cp/CP1', 'ocpp/ctl/CP1', 'x']) assert.equal(acl.canPublish('observer', t), false, t)
 })
