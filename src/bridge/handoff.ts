@@ -112,6 +112,8 @@ export interface Relay {
   /** The message's MQTT 5 Response Topic and Correlation Data (base64), when it had them. */
   responseTopic?: string
   correlationData?: string
+  /** Its W3C traceparent user property, when it had one. */
+  traceparent?: string
 }
 
 /** A relay of a received message: its payload and the MQTT 5 properties the holder needs. */
@@ -120,13 +122,20 @@ export function relayOf (cid: string, topic: string, from: string, payload: Buff
   const relay: Relay = { cid, topic, from, relay: payload.toString('utf8') }
   if (props?.responseTopic !== undefined) relay.responseTopic = props.responseTopic
   if (props?.correlationData !== undefined) relay.correlationData = props.correlationData.toString('base64')
+  const tp = props?.userProperties?.traceparent
+  const traceparent = Array.isArray(tp) ? tp[0] : tp
+  if (traceparent !== undefined) relay.traceparent = traceparent
   return relay
 }
 
 /** The payload of a relay, with the properties it came with noted again. */
 export function relayPayload (r: Relay): Buffer {
   const payload = Buffer.from(r.relay, 'utf8')
-  if (typeof r.responseTopic === 'string') noteProps(payload, { responseTopic: r.responseTopic, correlationData: typeof r.correlationData === 'string' ? Buffer.from(r.correlationData, 'base64') : undefined })
+  noteProps(payload, {
+    responseTopic: typeof r.responseTopic === 'string' ? r.responseTopic : undefined,
+    correlationData: typeof r.correlationData === 'string' ? Buffer.from(r.correlationData, 'base64') : undefined,
+    userProperties: typeof r.traceparent === 'string' ? { traceparent: r.traceparent } : undefined
+  })
   return payload
 }
 

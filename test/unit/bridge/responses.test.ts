@@ -56,6 +56,9 @@ describe('ResponseRoutes', () => {
     const good = Buffer.from('{}')
     noteProps(good, { userProperties: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } })
     assert.deepEqual(r.asked(good, 'CP1'), { parent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' })
+    // Relayed to the node that holds the charge point, the trace goes along.
+    const relayed = relayPayload(JSON.parse(JSON.stringify(relayOf('CP1', 'ocpp/cs/CP1', 'n1', good))))
+    assert.deepEqual(r.asked(relayed, 'CP1'), { parent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' })
     const bad = Buffer.from('{}')
     noteProps(bad, { userProperties: { traceparent: 'nonsense' } })
     assert.equal(r.asked(bad, 'CP1'), undefined)
