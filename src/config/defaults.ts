@@ -15,6 +15,10 @@
  */
 import { deepFreeze } from './freeze.js'
 
+/** The embedded broker's shared-subscription strategies (mqtt.embedded.shared_subscription_strategy). */
+export const sharedStrategies = ['round_robin', 'random', 'hash_clientid', 'hash_topic'] as const
+export type SharedStrategy = typeof sharedStrategies[number]
+
 export const defaults = deepFreeze({
   // --- who may connect (config/security.ts) ---
   /** An id no authenticator knows is refused (401); `accept` lets it in and publishes an event. */
@@ -276,7 +280,7 @@ export const defaults = deepFreeze({
        * `round_robin`, `random`, `hash_clientid` (by charge point id: one charger's messages stay
        * on one member, in order) or `hash_topic`. EMQX's `broker.shared_subscription_strategy`.
        */
-      shared_subscription_strategy: 'round_robin' as 'round_robin' | 'random' | 'hash_clientid' | 'hash_topic'
+      shared_subscription_strategy: 'round_robin' as SharedStrategy
     }
   },
 

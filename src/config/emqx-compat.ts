@@ -18,6 +18,7 @@
  */
 
 import { ConfigError } from './config-error.js'
+import { sharedStrategies } from './defaults.js'
 
 type Tree = Record<string, unknown>
 
@@ -147,7 +148,7 @@ export function adaptEmqx (input: Tree): { tree: Tree, warnings: string[] } {
 
 /** EMQX's strategies that have no counterpart on the embedded broker, and what they become. */
 const STRATEGY_FALLBACK: Readonly<Record<string, string>> = { round_robin_per_group: 'round_robin', sticky: 'round_robin', local: 'round_robin' }
-const STRATEGIES = new Set(['round_robin', 'random', 'hash_clientid', 'hash_topic'])
+const STRATEGIES = new Set<string>(sharedStrategies)
 
 /**
  * EMQX's `broker.shared_subscription_strategy` (outside its gateway block; sources.ts keeps it)

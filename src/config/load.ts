@@ -12,6 +12,7 @@ import { durationMs } from './duration.js'
 import { allSubprotocols } from '../ocpp/dialect.js'
 import { buildAuthConfig, buildHttpAuthenticator, buildListenerSecurity, type AuthConfig, type HttpAuthenticatorConfig, type ListenerSecurity } from './security.js'
 import { ConfigError } from './config-error.js'
+import type { SharedStrategy } from './defaults.js'
 import { deepFreeze } from './freeze.js'
 import { redactConfig } from '../observability/redact.js'
 import { trustedProxies } from '../util/cidr.js'
@@ -109,7 +110,7 @@ export interface GatewayConfig {
       /** Kept state of a persistent session that went away, ms (Infinity = kept). */
       sessionExpiryMs: number
       /** Which member of a `$share/…` group gets a message. */
-      sharedSubscriptionStrategy: 'round_robin' | 'random' | 'hash_clientid' | 'hash_topic'
+      sharedSubscriptionStrategy: SharedStrategy
     }
   }
   /** The admin HTTP server; `bind` undefined = off. */

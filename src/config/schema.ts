@@ -5,7 +5,7 @@
  */
 import { authSchemaProperties, listenerSecuritySchemaProperties, mqttAuthenticationSchema } from './security.js'
 import { durationSchema as duration } from './duration.js'
-import { defaults } from './defaults.js'
+import { defaults, sharedStrategies } from './defaults.js'
 
 const hostPort = { type: 'string', pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]*):\\d{1,5}$' }
 const topic = { type: 'string', minLength: 1 }
@@ -174,7 +174,7 @@ export const configSchema = {
             max_queued_messages: { type: 'integer', minimum: 1, default: defaults.mqtt.embedded.max_queued_messages },
             max_buffered_bytes: { type: 'integer', minimum: 65536, default: defaults.mqtt.embedded.max_buffered_bytes },
             session_expiry: { ...duration, default: defaults.mqtt.embedded.session_expiry },
-            shared_subscription_strategy: { enum: ['round_robin', 'random', 'hash_clientid', 'hash_topic'], default: defaults.mqtt.embedded.shared_subscription_strategy }
+            shared_subscription_strategy: { enum: [...sharedStrategies], default: defaults.mqtt.embedded.shared_subscription_strategy }
           }
         }
       }

@@ -27,8 +27,9 @@
 import type { AedesPublishPacket } from 'aedes'
 import { topicParser, type TopicConfig } from '../topics.js'
 
-export const sharedStrategies = ['round_robin', 'random', 'hash_clientid', 'hash_topic'] as const
-export type SharedStrategy = typeof sharedStrategies[number]
+import type { SharedStrategy } from '../../config/defaults.js'
+
+export type { SharedStrategy }
 
 /** What aedes sees instead of `$share/`: not a prefix a client can subscribe to as such (the rewrite maps it back and forth). */
 export const SHARE_ALIAS = '$share-embedded/'
